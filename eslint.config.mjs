@@ -1,0 +1,41 @@
+// Flat ESLint config. The module-boundary rule is the architecture: apps wire, libs compute,
+// libs/gl never sees Nest, Redis or gRPC, and libs/proto imports nothing of ours.
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+import js from '@eslint/js';
+
+const SERVICE_PACKAGES = ['@nestjs/*', 'ioredis', 'bullmq', '@grpc/*', 'prom-client', 'express'];
+
+export default tseslint.config(
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/.nx/**', 'libs/proto/src/gen/**', 'models/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    plugins: { '@nx': nx },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'type:proto', onlyDependOnLibsWithTags: [], bannedExternalImports: ['@tensorflow/*', ...SERVICE_PACKAGES] },
+            { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:data'], bannedExternalImports: SERVICE_PACKAGES },
+            { sourceTag: 'type:compute', onlyDependOnLibsWithTags: ['type:compute', 'type:data'], bannedExternalImports: SERVICE_PACKAGES },
+            { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:compute', 'type:data', 'type:feature'], bannedExternalImports: SERVICE_PACKAGES },
+            { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:compute', 'type:data', 'type:feature', 'type:proto', 'type:service'] },
+            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:compute', 'type:data', 'type:feature', 'type:proto', 'type:service', 'type:testing'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:compute', 'type:data', 'type:feature', 'type:proto', 'type:service'] },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['**/*.mjs', '**/*.js'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+);

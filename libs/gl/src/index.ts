@@ -1,0 +1,2 @@
+export * from './tf';
+export * from './backend/select-backend';
