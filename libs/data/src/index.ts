@@ -1,1 +1,16 @@
-export {};
+// Public API of @cola/data: plain typed arrays and strings only, no TensorFlow, no services.
+export { mulberry32, mixSeed, randomInt, shuffleInPlace, permutation, type Rng } from './rng';
+export type { Tokenizer } from './tokenizer/tokenizer';
+export { ByteTokenizer, type ByteTokenizerJson } from './tokenizer/byte-tokenizer';
+export { emailBody, collapseWhitespace } from './corpora/email-body';
+export {
+  loadSpamAssassin,
+  SPAM_ASSASSIN_LABELS,
+  SPAM_ASSASSIN_DEFAULTS,
+  type SpamLabel,
+  type SpamAssassinEmail,
+  type SpamAssassinOptions,
+  type SpamAssassinSplits,
+} from './corpora/spam-assassin';
+export { loadStateOfTheUnion, type StateOfTheUnionAddress } from './corpora/state-of-the-union';
+export { loadMobyDick, type MobyDickChapter } from './corpora/moby-dick';
