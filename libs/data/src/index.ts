@@ -14,3 +14,13 @@ export {
 } from './corpora/spam-assassin';
 export { loadStateOfTheUnion, type StateOfTheUnionAddress } from './corpora/state-of-the-union';
 export { loadMobyDick, type MobyDickChapter } from './corpora/moby-dick';
+export { parseJsonl, type ParseJsonlOptions } from './jsonl/parse-jsonl';
+export { toJsonl } from './jsonl/to-jsonl';
+export { JsonlError, type JsonlErrorCode } from './jsonl/jsonl-error';
+export type {
+  ClassificationRow,
+  CompletionRow,
+  ClassificationDataset,
+  CompletionDataset,
+  JsonlDataset,
+} from './jsonl/jsonl-types';
