@@ -1,0 +1,89 @@
+import { defineConfig, int, oneOf, optional, port, str, url } from './env';
+import { PORTS } from './ports';
+import { TTLS, LIMITS } from './ttls';
+
+/**
+ * Names of every environment variable any of our processes reads. Manifests and docs use these
+ * names; a test checks that they agree with the service specs below.
+ */
+export const ENV = {
+  /** Redis connection URL (redis:// or rediss://, optional /db). Read by every service and by tests. */
+  REDIS_URL: 'REDIS_URL',
+  /** Log verbosity. */
+  LOG_LEVEL: 'LOG_LEVEL',
+  /** gateway HTTP port. */
+  GATEWAY_PORT: 'GATEWAY_PORT',
+  /** host:port the gateway dials for the merger's gRPC service. */
+  MERGER_ADDRESS: 'MERGER_ADDRESS',
+  /** merger gRPC listen port. */
+  MERGER_GRPC_PORT: 'MERGER_GRPC_PORT',
+  /** /metrics port of the gpu-host, aux-trainer or merger (each has its own default). */
+  METRICS_PORT: 'METRICS_PORT',
+  /** Directory of the base checkpoint (config.json + model.safetensors). */
+  MODEL_DIR: 'MODEL_DIR',
+  /** Forces a tfjs backend (read by @cola/gl's initBackend, which validates it). */
+  COLA_BACKEND: 'COLA_BACKEND',
+  /** Fit tasks one aux-trainer process runs at once. */
+  AUX_TRAINER_CONCURRENCY: 'AUX_TRAINER_CONCURRENCY',
+  /** TTL of adaptation payloads in seconds. */
+  PAYLOAD_TTL_SECONDS: 'PAYLOAD_TTL_SECONDS',
+  /** Largest accepted upload in bytes. */
+  UPLOAD_MAX_BYTES: 'UPLOAD_MAX_BYTES',
+  /** Test harness only: where test Redis comes from: auto, testcontainers or redis-server. */
+  COLA_TEST_REDIS: 'COLA_TEST_REDIS',
+} as const;
+
+/** The default Redis URL: the embedded default needs no configuration at all. */
+export const DEFAULT_REDIS_URL = `redis://127.0.0.1:${PORTS.redis}`;
+
+/** Log levels, most verbose first. */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+/** Variables every service reads. */
+export const commonEnvSpec = {
+  [ENV.REDIS_URL]: url({ protocols: ['redis:', 'rediss:'], default: DEFAULT_REDIS_URL, doc: 'Redis connection URL' }),
+  [ENV.LOG_LEVEL]: oneOf(LOG_LEVELS, { default: 'info', doc: 'log verbosity' }),
+} as const;
+
+/** gateway. */
+export const gatewayConfig = defineConfig({
+  ...commonEnvSpec,
+  [ENV.GATEWAY_PORT]: port({ default: PORTS.gatewayHttp, allowZero: true, doc: 'HTTP listen port' }),
+  [ENV.MERGER_ADDRESS]: str({ default: `127.0.0.1:${PORTS.mergerGrpc}`, doc: 'merger gRPC address host:port' }),
+  [ENV.UPLOAD_MAX_BYTES]: int({ default: LIMITS.uploadMaxBytes, min: 1, doc: 'largest accepted upload in bytes' }),
+});
+
+/** gpu-host. */
+export const gpuHostConfig = defineConfig({
+  ...commonEnvSpec,
+  [ENV.METRICS_PORT]: port({ default: PORTS.metrics.gpuHost, allowZero: true, doc: '/metrics port' }),
+  [ENV.MODEL_DIR]: str({ default: 'models/cola-tiny', doc: 'base checkpoint directory' }),
+  [ENV.PAYLOAD_TTL_SECONDS]: int({ default: TTLS.payloadSeconds, min: 1, doc: 'adaptation payload TTL in seconds' }),
+});
+
+/** aux-trainer. */
+export const auxTrainerConfig = defineConfig({
+  ...commonEnvSpec,
+  [ENV.METRICS_PORT]: port({ default: PORTS.metrics.auxTrainer, allowZero: true, doc: '/metrics port' }),
+  [ENV.AUX_TRAINER_CONCURRENCY]: int({ default: 1, min: 1, max: 64, doc: 'fit tasks run at once per process' }),
+});
+
+/** merger. */
+export const mergerConfig = defineConfig({
+  ...commonEnvSpec,
+  [ENV.METRICS_PORT]: port({ default: PORTS.metrics.merger, allowZero: true, doc: '/metrics port' }),
+  [ENV.MERGER_GRPC_PORT]: port({ default: PORTS.mergerGrpc, allowZero: true, doc: 'gRPC listen port' }),
+  [ENV.MODEL_DIR]: str({ default: 'models/cola-tiny', doc: 'base checkpoint directory' }),
+});
+
+/** Where test Redis comes from (see @cola/testing). */
+export const TEST_REDIS_SOURCES = ['auto', 'testcontainers', 'redis-server'] as const;
+
+/** Test harness (@cola/testing). An unset REDIS_URL means: start a Redis of our own. */
+export const testHarnessConfig = defineConfig({
+  [ENV.REDIS_URL]: optional(url({ protocols: ['redis:', 'rediss:'], doc: 'use this Redis instead of starting one' })),
+  [ENV.COLA_TEST_REDIS]: oneOf(TEST_REDIS_SOURCES, {
+    default: 'auto',
+    doc: 'auto = Testcontainers when a Docker engine answers, else a local redis-server',
+  }),
+});
