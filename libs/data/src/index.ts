@@ -24,3 +24,14 @@ export type {
   CompletionDataset,
   JsonlDataset,
 } from './jsonl/jsonl-types';
+export type {
+  TokenBatch,
+  ClassificationBatch,
+  CompletionBatch,
+  BatchIterable,
+  BatchOrderOptions,
+  PaddedBatchOptions,
+} from './batching/token-batch';
+export { classificationBatches, type ClassificationBatchOptions } from './batching/classification-batches';
+export { completionBatches, type CompletionBatchOptions } from './batching/completion-batches';
+export { lmBatches, type LmBatchOptions } from './batching/lm-batches';
