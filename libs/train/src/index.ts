@@ -1,1 +1,10 @@
-export {};
+export * from './finetune/finetune-options';
+export * from './finetune/task-data';
+export * from './finetune/task-loss';
+export * from './finetune/step-report';
+export * from './finetune/cola-stepper';
+export * from './finetune/backprop-stepper';
+export * from './finetune/evaluate';
+export * from './finetune/finetune';
+export * from './progress/progress-bar';
+export * from './model-paths';
