@@ -1,1 +1,13 @@
-export {};
+export * from './config/gpt-config';
+export * from './weights/gpt-weight-names';
+export * from './weights/gpt-model';
+export * from './weights/gpt-init';
+export * from './weights/checkpoint';
+export * from './taps/taps';
+export * from './ops/mat-mul';
+export * from './forward/token-batch';
+export * from './forward/forward';
+export * from './forward/losses';
+export * from './host/host-step';
+export * from './eval/evaluate';
+export * from './eval/generate';

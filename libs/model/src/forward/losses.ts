@@ -1,0 +1,71 @@
+import { tf } from '@cola/gl';
+import type { TokenBatch } from './token-batch';
+
+/** A causal-LM batch, optionally restricting the loss to some target positions (completions). */
+export interface LmTokenBatch extends TokenBatch {
+  /**
+   * 1 where the token at [b, t] is a training target, else 0 (same layout as `ids`); e.g. only the
+   * completion of a prompt/completion row. Absent: every real next token is a target.
+   */
+  lossMask?: Int32Array;
+}
+
+/**
+ * Next-token targets of a batch: position t predicts token t+1, counted only when both are real
+ * tokens (a pad never predicts and is never predicted) and, with a `lossMask`, when token t+1 is
+ * marked as a target. Weights are 1 for counted positions.
+ */
+export function nextTokenTargets(batch: LmTokenBatch): { targets: Int32Array; weights: Float32Array; count: number } {
+  const { batch: B, seqLen: T, ids, mask, lossMask } = batch;
+  if (lossMask && lossMask.length !== ids.length) throw new Error(`lossMask has ${lossMask.length} entries, ids has ${ids.length}; they must match`);
+  const targets = new Int32Array(B * T);
+  const weights = new Float32Array(B * T);
+  let count = 0;
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t + 1 < T; t++) {
+      const i = b * T + t;
+      if (mask[i] === 1 && mask[i + 1] === 1 && (!lossMask || lossMask[i + 1] === 1)) {
+        targets[i] = ids[i + 1];
+        weights[i] = 1;
+        count++;
+      }
+    }
+  }
+  return { targets, weights, count };
+}
+
+/** Per-row negative log-likelihood of `targets` under `logits` [N, C], via a stable logSumExp. */
+function rowNll(logits: tf.Tensor2D, targets: Int32Array): tf.Tensor1D {
+  const logp = tf.sub(logits, tf.logSumExp(logits, -1, true));
+  const pick = tf.cast(tf.oneHot(tf.tensor1d(targets, 'int32'), logits.shape[1]), 'float32');
+  return tf.neg(tf.sum(tf.mul(pick, logp), -1)) as tf.Tensor1D;
+}
+
+/**
+ * Summed next-token NLL (nats) over the real targets of a batch, and how many there are; for
+ * perplexity over many batches. `logits` is [B, T, V].
+ */
+export function lmNllSum(logits: tf.Tensor3D, batch: LmTokenBatch): { sum: tf.Scalar; count: number } {
+  const { targets, weights, count } = nextTokenTargets(batch);
+  const [B, T, V] = logits.shape;
+  const sum = tf.tidy(() => tf.sum(tf.mul(rowNll(tf.reshape(logits, [B * T, V]), targets), tf.tensor1d(weights))) as tf.Scalar);
+  return { sum, count };
+}
+
+/** Mean token cross-entropy over the non-pad next-token targets of the batch. */
+export function lmLoss(logits: tf.Tensor3D, batch: LmTokenBatch): tf.Scalar {
+  const { targets, weights, count } = nextTokenTargets(batch);
+  if (count === 0) throw new Error('lmLoss: the batch has no next-token target (every row needs at least 2 real tokens)');
+  const [B, T, V] = logits.shape;
+  return tf.tidy(() => tf.div(tf.sum(tf.mul(rowNll(tf.reshape(logits, [B * T, V]), targets), tf.tensor1d(weights))), count) as tf.Scalar);
+}
+
+/** Mean cross-entropy of class logits [B, C] against labels [B] in [0, C). */
+export function classificationLoss(logits: tf.Tensor2D, labels: Int32Array): tf.Scalar {
+  const [B, C] = logits.shape;
+  if (labels.length !== B) throw new Error(`classificationLoss: ${labels.length} labels for a batch of ${B}`);
+  for (const l of labels) {
+    if (!Number.isInteger(l) || l < 0 || l >= C) throw new Error(`classificationLoss: label ${l} is outside [0, ${C}); check numLabels`);
+  }
+  return tf.tidy(() => tf.mean(rowNll(logits, labels)) as tf.Scalar);
+}

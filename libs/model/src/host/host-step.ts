@@ -1,0 +1,83 @@
+import { tf } from '@cola/gl';
+import { forward, type GptHead, type InjectFn, type TapDelta } from '../forward/forward';
+import { classificationLoss, lmLoss } from '../forward/losses';
+import type { LmTokenBatch } from '../forward/losses';
+import { SCORE_TAP, tapShape } from '../taps/taps';
+import type { GptModel } from '../weights/gpt-model';
+
+/** Options for {@link hostStep}. */
+export interface HostStepOptions {
+  /** 'lm': mean next-token cross-entropy; 'cls': mean cross-entropy of `labels`. */
+  head: GptHead;
+  /** Class of each row, [batch], required for head 'cls'. */
+  labels?: Int32Array;
+  /** Full tap names to return adaptation data for (see `resolveTaps`); at least one, no duplicates. */
+  taps: readonly string[];
+  /** Unmerged aux outputs, added at their taps (current aux version). */
+  inject?: InjectFn;
+  /** Merged aux deltas: their taps compute with W + dW, b + db. */
+  deltas?: ReadonlyMap<string, TapDelta>;
+}
+
+/** Adaptation data of one tap: its input and the loss gradient at its (adapted) output. */
+export interface TapAdaptation {
+  /** X_m, the tap's input: [B*T, dIn] for block taps, [B, dIn] (pooled rows) for `score`. */
+  x: tf.Tensor2D;
+  /** G_m = dL/dh~_m, [rows, dOut]. L is the batch mean, so G already carries the 1/count factor. */
+  g: tf.Tensor2D;
+}
+
+/** Result of {@link hostStep}. The tensors belong to the caller, who must dispose them. */
+export interface HostStepResult {
+  /** The loss of the batch, computed with the given aux (injected or merged). */
+  loss: number;
+  /** Adaptation data per requested tap, in the order of `taps`. */
+  taps: Map<string, TapAdaptation>;
+}
+
+/**
+ * The host step of ColA: one forward pass with the current aux applied, then back-propagation to
+ * the adapted outputs only.
+ *
+ * A zero tensor z_m is added at each tap's output and made the explicit input of
+ * f(z_1..z_M) = loss; `tf.grads` over the z's gives dL/dz_m = dL/dh~_m = G_m exactly, in both the
+ * unmerged and the merged mode. tfjs prunes the backward tape to the paths that start at the z's,
+ * so no gradient of a base weight and none of an aux parameter is ever computed (the weights are
+ * not on such a path; the aux outputs are differentiated only with respect to their inputs).
+ * X_m are captured in the same forward pass.
+ */
+export function hostStep(model: GptModel, batch: LmTokenBatch, opts: HostStepOptions): HostStepResult {
+  const config = model.config;
+  if (opts.taps.length === 0) throw new Error('hostStep: taps is empty; pass the adapted taps, e.g. resolveTaps(config, ["c_attn"])');
+  if (new Set(opts.taps).size !== opts.taps.length) throw new Error(`hostStep: taps has duplicates (${opts.taps.join(', ')})`);
+  if (opts.head === 'cls' && !opts.labels) throw new Error('hostStep: head "cls" needs labels (Int32Array, one class per row)');
+  if (opts.head === 'lm' && opts.taps.includes(SCORE_TAP)) throw new Error('hostStep: tap "score" only exists for head "cls"');
+  const shapes = opts.taps.map((t) => tapShape(config, t));
+  const rows = (t: string): number => (t === SCORE_TAP ? batch.batch : batch.batch * batch.seqLen);
+
+  const capture = new Map<string, tf.Tensor2D>();
+  const zs = opts.taps.map((t, i) => tf.zeros([rows(t), shapes[i].dOut]) as tf.Tensor2D);
+  const lossOf = (...z: tf.Tensor[]): tf.Scalar => {
+    const hiddenInputs = new Map(opts.taps.map((t, i) => [t, z[i] as tf.Tensor2D]));
+    const common = { inject: opts.inject, deltas: opts.deltas, hiddenInputs, capture, captureTaps: opts.taps };
+    if (opts.head === 'cls') return classificationLoss(forward(model, batch, { ...common, head: 'cls' }), opts.labels as Int32Array);
+    return lmLoss(forward(model, batch, { ...common, head: 'lm' }), batch);
+  };
+  try {
+    const { value, grads } = tf.valueAndGrads(lossOf)(zs);
+    const loss = value.dataSync()[0];
+    value.dispose();
+    const taps = new Map<string, TapAdaptation>();
+    opts.taps.forEach((t, i) => {
+      const x = capture.get(t);
+      if (!x) throw new Error(`hostStep: tap "${t}" was not reached by the forward pass`);
+      taps.set(t, { x, g: grads[i] as tf.Tensor2D });
+    });
+    return { loss, taps };
+  } catch (err) {
+    for (const x of capture.values()) x.dispose();
+    throw err;
+  } finally {
+    for (const z of zs) z.dispose();
+  }
+}
