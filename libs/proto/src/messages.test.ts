@@ -62,7 +62,6 @@ const lowrankState: AuxState = {
   jobId: 'ftjob-1',
   version: 12,
   step: 12,
-  config: { kind: { $case: 'lowrank', value: { rank: 2, scale: 1.5, dropout: 0.1 } } },
   optimizer: { kind: { $case: 'adamw', value: { lr: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 5e-4 } } },
   layers: [
     {
@@ -78,10 +77,18 @@ const lowrankState: AuxState = {
         { name: 'A/v', tensor: float32ToTensor([4, 2], seededFloats(8, 4)) },
       ],
       optimizerStep: 12,
+      config: { kind: { $case: 'lowrank', value: { rank: 2, scale: 1.5, dropout: 0.1 } } },
     },
   ],
   appliedSeqs: [10, 11, 12],
+  schedule: { peakLr: 3e-4, totalSteps: 100, warmupSteps: 5 },
+  clipNorm: 1,
 };
+
+/** The same state with every layer's aux config replaced. */
+function withLayerConfig(state: AuxState, config: AuxState['layers'][number]['config']): AuxState {
+  return { ...state, layers: state.layers.map((l) => ({ ...l, config })) };
+}
 
 describe('when every cola.v1 message is encoded and decoded', () => {
   it('should return equal tensors, named tensors, references and transfer options', () => {
@@ -105,12 +112,11 @@ describe('when every cola.v1 message is encoded and decoded', () => {
   it('should return equal aux states for every aux type and optimizer', () => {
     checkAll(AuxState, lowrankState);
     const linear: AuxState = {
-      ...lowrankState,
-      config: { kind: { $case: 'linear', value: { bias: true } } },
+      ...withLayerConfig(lowrankState, { kind: { $case: 'linear', value: { bias: true } } }),
       optimizer: { kind: { $case: 'sgd', value: { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 1e-4 } } },
     };
     checkAll(AuxState, linear);
-    const mlp: AuxState = { ...lowrankState, config: { kind: { $case: 'mlp', value: { hidden: [128, 256], activation: 'relu' } } } };
+    const mlp: AuxState = withLayerConfig(lowrankState, { kind: { $case: 'mlp', value: { hidden: [128, 256], activation: 'relu' } } });
     checkAll(AuxState, mlp);
   });
 

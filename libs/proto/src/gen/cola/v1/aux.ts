@@ -97,6 +97,22 @@ export interface LayerAuxState {
   optimizerSlots: NamedTensor[];
   /** Optimizer steps taken by this layer (AdamW bias correction). */
   optimizerStep: number;
+  /**
+   * The aux model of this layer. Layers of one job may differ: the classifier head takes a
+   * linear aux with bias (as in the paper) while the attention layers take lowrank or mlp.
+   */
+  config: AuxConfig | undefined;
+}
+
+/**
+ * The learning-rate schedule of a job's fit steps: linear warmup to peak_lr, then linear decay
+ * to 0 at total_steps (HF get_linear_schedule_with_warmup). Fixed when the job starts, so every
+ * aux-trainer computes the same rate for fit step n.
+ */
+export interface Schedule {
+  peakLr: number;
+  totalSteps: number;
+  warmupSteps: number;
 }
 
 /**
@@ -109,7 +125,7 @@ export interface AuxState {
   version: number;
   /** Fit steps applied so far (the position in the learning-rate schedule). */
   step: number;
-  config: AuxConfig | undefined;
+  /** One optimizer of this config per layer. */
   optimizer:
     | OptimizerConfig
     | undefined;
@@ -120,6 +136,11 @@ export interface AuxState {
    * a redelivery (at-least-once queues) and must be acknowledged without being applied again.
    */
   appliedSeqs: number[];
+  schedule:
+    | Schedule
+    | undefined;
+  /** Optional gradient-norm clipping per layer; 0 = off. */
+  clipNorm: number;
 }
 
 function createBaseAuxConfig(): AuxConfig {
@@ -711,7 +732,7 @@ export const SgdOptimizer: MessageFns<SgdOptimizer> = {
 };
 
 function createBaseLayerAuxState(): LayerAuxState {
-  return { tap: "", dIn: 0, dOut: 0, params: [], optimizerSlots: [], optimizerStep: 0 };
+  return { tap: "", dIn: 0, dOut: 0, params: [], optimizerSlots: [], optimizerStep: 0, config: undefined };
 }
 
 export const LayerAuxState: MessageFns<LayerAuxState> = {
@@ -733,6 +754,9 @@ export const LayerAuxState: MessageFns<LayerAuxState> = {
     }
     if (message.optimizerStep !== 0) {
       writer.uint32(48).uint64(message.optimizerStep);
+    }
+    if (message.config !== undefined) {
+      AuxConfig.encode(message.config, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -798,6 +822,14 @@ export const LayerAuxState: MessageFns<LayerAuxState> = {
             message.optimizerStep = longToNumber(reader.uint64());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.config = AuxConfig.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -821,12 +853,103 @@ export const LayerAuxState: MessageFns<LayerAuxState> = {
     message.params = object.params?.map((e) => NamedTensor.fromPartial(e)) || [];
     message.optimizerSlots = object.optimizerSlots?.map((e) => NamedTensor.fromPartial(e)) || [];
     message.optimizerStep = object.optimizerStep ?? 0;
+    message.config = (object.config !== undefined && object.config !== null)
+      ? AuxConfig.fromPartial(object.config)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSchedule(): Schedule {
+  return { peakLr: 0, totalSteps: 0, warmupSteps: 0 };
+}
+
+export const Schedule: MessageFns<Schedule> = {
+  encode(message: Schedule, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.peakLr !== 0) {
+      writer.uint32(9).double(message.peakLr);
+    }
+    if (message.totalSteps !== 0) {
+      writer.uint32(16).uint64(message.totalSteps);
+    }
+    if (message.warmupSteps !== 0) {
+      writer.uint32(24).uint64(message.warmupSteps);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Schedule {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSchedule();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.peakLr = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.totalSteps = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.warmupSteps = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<Schedule>): Schedule {
+    return Schedule.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Schedule>): Schedule {
+    const message = createBaseSchedule();
+    message.peakLr = object.peakLr ?? 0;
+    message.totalSteps = object.totalSteps ?? 0;
+    message.warmupSteps = object.warmupSteps ?? 0;
     return message;
   },
 };
 
 function createBaseAuxState(): AuxState {
-  return { jobId: "", version: 0, step: 0, config: undefined, optimizer: undefined, layers: [], appliedSeqs: [] };
+  return {
+    jobId: "",
+    version: 0,
+    step: 0,
+    optimizer: undefined,
+    layers: [],
+    appliedSeqs: [],
+    schedule: undefined,
+    clipNorm: 0,
+  };
 }
 
 export const AuxState: MessageFns<AuxState> = {
@@ -840,9 +963,6 @@ export const AuxState: MessageFns<AuxState> = {
     if (message.step !== 0) {
       writer.uint32(24).uint64(message.step);
     }
-    if (message.config !== undefined) {
-      AuxConfig.encode(message.config, writer.uint32(34).fork()).join();
-    }
     if (message.optimizer !== undefined) {
       OptimizerConfig.encode(message.optimizer, writer.uint32(42).fork()).join();
     }
@@ -855,6 +975,12 @@ export const AuxState: MessageFns<AuxState> = {
         writer.uint64(v);
       }
       writer.join();
+    }
+    if (message.schedule !== undefined) {
+      Schedule.encode(message.schedule, writer.uint32(66).fork()).join();
+    }
+    if (message.clipNorm !== 0) {
+      writer.uint32(73).double(message.clipNorm);
     }
     return writer;
   },
@@ -896,14 +1022,6 @@ export const AuxState: MessageFns<AuxState> = {
             message.step = longToNumber(reader.uint64());
             continue;
           }
-          case 4: {
-            if (tag !== 34) {
-              break;
-            }
-
-            message.config = AuxConfig.decode(reader, reader.uint32());
-            continue;
-          }
           case 5: {
             if (tag !== 42) {
               break;
@@ -938,6 +1056,22 @@ export const AuxState: MessageFns<AuxState> = {
 
             break;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.schedule = Schedule.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.clipNorm = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -958,14 +1092,15 @@ export const AuxState: MessageFns<AuxState> = {
     message.jobId = object.jobId ?? "";
     message.version = object.version ?? 0;
     message.step = object.step ?? 0;
-    message.config = (object.config !== undefined && object.config !== null)
-      ? AuxConfig.fromPartial(object.config)
-      : undefined;
     message.optimizer = (object.optimizer !== undefined && object.optimizer !== null)
       ? OptimizerConfig.fromPartial(object.optimizer)
       : undefined;
     message.layers = object.layers?.map((e) => LayerAuxState.fromPartial(e)) || [];
     message.appliedSeqs = object.appliedSeqs?.map((e) => e) || [];
+    message.schedule = (object.schedule !== undefined && object.schedule !== null)
+      ? Schedule.fromPartial(object.schedule)
+      : undefined;
+    message.clipNorm = object.clipNorm ?? 0;
     return message;
   },
 };
