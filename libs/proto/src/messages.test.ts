@@ -80,7 +80,6 @@ const lowrankState: AuxState = {
       config: { kind: { $case: 'lowrank', value: { rank: 2, scale: 1.5, dropout: 0.1 } } },
     },
   ],
-  appliedSeqs: [10, 11, 12],
   schedule: { peakLr: 3e-4, totalSteps: 100, warmupSteps: 5 },
   clipNorm: 1,
 };

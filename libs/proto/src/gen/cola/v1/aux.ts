@@ -131,11 +131,6 @@ export interface AuxState {
     | undefined;
   /** One entry per adapted layer, in the job's target-module order. */
   layers: LayerAuxState[];
-  /**
-   * Seqs of every AdaptationBatch folded into this state, ascending. A task whose seq is listed is
-   * a redelivery (at-least-once queues) and must be acknowledged without being applied again.
-   */
-  appliedSeqs: number[];
   schedule:
     | Schedule
     | undefined;
@@ -940,16 +935,7 @@ export const Schedule: MessageFns<Schedule> = {
 };
 
 function createBaseAuxState(): AuxState {
-  return {
-    jobId: "",
-    version: 0,
-    step: 0,
-    optimizer: undefined,
-    layers: [],
-    appliedSeqs: [],
-    schedule: undefined,
-    clipNorm: 0,
-  };
+  return { jobId: "", version: 0, step: 0, optimizer: undefined, layers: [], schedule: undefined, clipNorm: 0 };
 }
 
 export const AuxState: MessageFns<AuxState> = {
@@ -968,13 +954,6 @@ export const AuxState: MessageFns<AuxState> = {
     }
     for (const v of message.layers) {
       LayerAuxState.encode(v!, writer.uint32(50).fork()).join();
-    }
-    if (message.appliedSeqs.length !== 0) {
-      writer.uint32(58).fork();
-      for (const v of message.appliedSeqs) {
-        writer.uint64(v);
-      }
-      writer.join();
     }
     if (message.schedule !== undefined) {
       Schedule.encode(message.schedule, writer.uint32(66).fork()).join();
@@ -1038,24 +1017,6 @@ export const AuxState: MessageFns<AuxState> = {
             message.layers.push(LayerAuxState.decode(reader, reader.uint32()));
             continue;
           }
-          case 7: {
-            if (tag === 56) {
-              message.appliedSeqs.push(longToNumber(reader.uint64()));
-
-              continue;
-            }
-
-            if (tag === 58) {
-              const end2 = reader.uint32() + reader.pos;
-              while (reader.pos < end2) {
-                message.appliedSeqs.push(longToNumber(reader.uint64()));
-              }
-
-              continue;
-            }
-
-            break;
-          }
           case 8: {
             if (tag !== 66) {
               break;
@@ -1096,7 +1057,6 @@ export const AuxState: MessageFns<AuxState> = {
       ? OptimizerConfig.fromPartial(object.optimizer)
       : undefined;
     message.layers = object.layers?.map((e) => LayerAuxState.fromPartial(e)) || [];
-    message.appliedSeqs = object.appliedSeqs?.map((e) => e) || [];
     message.schedule = (object.schedule !== undefined && object.schedule !== null)
       ? Schedule.fromPartial(object.schedule)
       : undefined;
