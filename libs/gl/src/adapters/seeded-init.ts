@@ -1,0 +1,57 @@
+/**
+ * Deterministic initial values computed in plain JS, independent of the tfjs backend: the same
+ * seed gives bit-identical weights on wasm, cpu or a native backend, which the ColA == LoRA test
+ * and reproducible tenant jobs both rely on.
+ */
+
+/** mulberry32: a small, fast 32-bit PRNG; plenty for weight init, which needs no crypto quality. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Derives one parameter's seed from the adapter seed and the parameter name (FNV-1a, then a
+ * murmur3 finaliser), so `A` and `W0` of the same adapter do not draw the same numbers.
+ */
+export function deriveSeed(seed: number, salt: string): number {
+  let h = 0x811c9dc5 ^ (seed >>> 0);
+  for (let i = 0; i < salt.length; i++) {
+    h ^= salt.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** `count` values drawn uniformly from [-bound, bound). */
+export function uniformValues(count: number, bound: number, seed: number): Float32Array {
+  const next = mulberry32(seed);
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) out[i] = (2 * next() - 1) * bound;
+  return out;
+}
+
+/**
+ * The bound of torch's `kaiming_uniform_(w, a=sqrt(5))`, the default init of `nn.Linear` and of
+ * LoRA's A: gain = sqrt(2 / (1 + a^2)) = sqrt(1/3), bound = gain * sqrt(3 / fanIn) = 1/sqrt(fanIn).
+ * torch's nn.Linear draws its bias from the same range, so we use it for hidden biases too.
+ */
+export function kaimingUniformBound(fanIn: number): number {
+  return Math.sqrt(6 / ((1 + 5) * fanIn));
+}
+
+/** A fresh random seed for callers that did not ask for reproducibility. */
+export function randomSeed(): number {
+  return Math.floor(Math.random() * 4294967296) >>> 0;
+}
