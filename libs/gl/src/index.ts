@@ -27,3 +27,4 @@ export * from './fit/gl-gradients';
 export * from './fit/gl-fit-step';
 export * from './fit/interval-buffer';
 export * from './merge/merge-weights';
+export * from './state/aux-state';
