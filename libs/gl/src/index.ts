@@ -28,3 +28,4 @@ export * from './fit/gl-fit-step';
 export * from './fit/interval-buffer';
 export * from './merge/merge-weights';
 export * from './state/aux-state';
+export * from './tenant/adapter-set';
