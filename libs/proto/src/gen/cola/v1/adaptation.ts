@@ -32,7 +32,10 @@ export interface AdaptationBatch {
   auxVersion: number;
   /** Number of host batches concatenated into this fit task (the adaptation interval I, >= 1). */
   numBatches: number;
-  /** Tokens that contributed to the loss over all concatenated host batches (padding excluded). */
+  /**
+   * Tokens that contributed to the loss over all concatenated host batches (padding excluded).
+   * fixed64, not a varint, so a gram payload has the same size whatever the batch size.
+   */
   tokens: number;
   /** Host training loss averaged over the concatenated batches, in nats per token (cross-entropy). */
   loss: number;
@@ -80,7 +83,10 @@ export interface Gram {
   colsumG:
     | Tensor
     | undefined;
-  /** N, the number of rows summed into S (for metrics and bytes-per-token accounting). */
+  /**
+   * N, the number of rows summed into S (for metrics and bytes-per-token accounting). fixed64 so
+   * the payload size does not depend on N.
+   */
   rows: number;
 }
 
@@ -132,7 +138,7 @@ export const AdaptationBatch: MessageFns<AdaptationBatch> = {
       writer.uint32(40).uint32(message.numBatches);
     }
     if (message.tokens !== 0) {
-      writer.uint32(48).uint64(message.tokens);
+      writer.uint32(49).fixed64(message.tokens);
     }
     if (message.loss !== 0) {
       writer.uint32(57).double(message.loss);
@@ -203,11 +209,11 @@ export const AdaptationBatch: MessageFns<AdaptationBatch> = {
             continue;
           }
           case 6: {
-            if (tag !== 48) {
+            if (tag !== 49) {
               break;
             }
 
-            message.tokens = longToNumber(reader.uint64());
+            message.tokens = longToNumber(reader.fixed64());
             continue;
           }
           case 7: {
@@ -448,7 +454,7 @@ export const Gram: MessageFns<Gram> = {
       Tensor.encode(message.colsumG, writer.uint32(18).fork()).join();
     }
     if (message.rows !== 0) {
-      writer.uint32(24).uint64(message.rows);
+      writer.uint32(25).fixed64(message.rows);
     }
     return writer;
   },
@@ -483,11 +489,11 @@ export const Gram: MessageFns<Gram> = {
             continue;
           }
           case 3: {
-            if (tag !== 24) {
+            if (tag !== 25) {
               break;
             }
 
-            message.rows = longToNumber(reader.uint64());
+            message.rows = longToNumber(reader.fixed64());
             continue;
           }
         }

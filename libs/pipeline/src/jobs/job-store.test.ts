@@ -1,0 +1,56 @@
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { useRedis } from '@cola/testing';
+import { Task, type JobSpec } from '@cola/proto';
+import { JobStore } from './job-store';
+import { putUpload, readUpload } from './uploads';
+
+const redis = useRedis();
+let store: JobStore;
+
+const spec: JobSpec = { jobId: 'job-1', tenantId: 't', baseModel: 'cola-tiny', task: Task.TASK_CLASSIFICATION, trainingFileId: 'f', validationFileId: '', labels: ['a', 'b'], method: undefined, hyperparameters: undefined, seed: 0 };
+
+describe('when jobs are recorded in Redis', () => {
+  before(() => {
+    store = new JobStore(redis.client());
+  });
+
+  it('should store the spec, refuse a duplicate and never leave a final status', async () => {
+    await store.create(spec);
+    await assert.rejects(store.create(spec), /already exists/);
+    const rec = await store.get('job-1');
+    assert.deepEqual(rec?.spec, spec);
+    assert.equal(rec?.status, 'queued');
+    assert.equal(await store.setStatus('job-1', 'running'), true);
+    assert.equal(await store.setStatus('job-1', 'failed', { code: 'invalid_payload', message: 'truncated', param: null }), true);
+    assert.equal(await store.setStatus('job-1', 'running'), false, 'a final status is final');
+    const after = await store.get('job-1');
+    assert.equal(after?.status, 'failed');
+    assert.deepEqual(after?.error, { code: 'invalid_payload', message: 'truncated', param: null });
+    assert.ok(after?.finishedAt);
+    assert.equal(await store.get('missing'), null);
+  });
+
+  it('should page events by cursor and keep progress and results', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await store.appendEvent('job-2', { level: 'info', message: `step ${i}`, metrics: { step: i, loss: 1 / (i + 1) } }));
+    const first = await store.events('job-2', { limit: 2 });
+    assert.deepEqual(first.map((e) => e.message), ['step 0', 'step 1']);
+    const rest = await store.events('job-2', { after: first[1]!.id });
+    assert.deepEqual(rest.map((e) => e.metrics?.step), [2, 3, 4]);
+    await store.setProgress('job-2', { step: 3, totalSteps: 10, loss: 0.5 });
+    assert.equal((await store.progress('job-2'))?.totalSteps, 10);
+    await store.setEval('job-2', { metric: 'accuracy', value: 0.9, count: 100 });
+    assert.deepEqual(await store.eval('job-2'), { metric: 'accuracy', value: 0.9, count: 100 });
+  });
+
+  it('should store only uploads that parse, and read them back', async () => {
+    const body = new TextEncoder().encode('{"text":"hi","label":"a"}\n{"text":"yo","label":"b"}\n');
+    await putUpload(redis.client(), 'file-1', body);
+    const ds = await readUpload(redis.client(), 'file-1');
+    assert.equal(ds.kind, 'classification');
+    assert.equal(ds.rows.length, 2);
+    await assert.rejects(putUpload(redis.client(), 'file-2', new TextEncoder().encode('{"text":1}\n')), /line 1/);
+    await assert.rejects(readUpload(redis.client(), 'file-2'), /does not exist/);
+  });
+});

@@ -1,0 +1,154 @@
+import type { Redis } from 'ioredis';
+import { keys, LIMITS } from '@cola/config';
+import { decodeMessage, encodeMessage, JobSpec } from '@cola/proto';
+import { FINAL_STATUSES, JOB_STATUSES, type JobError, type JobStatus } from './job-status';
+
+/** A job record as stored at `keys.job(jobId)`. */
+export interface JobRecord {
+  jobId: string;
+  spec: JobSpec;
+  status: JobStatus;
+  error: JobError | null;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+  finishedAt: number | null;
+}
+
+/** Progress the gpu-host checkpoints at `keys.jobProgress(jobId)`. */
+export interface JobProgress {
+  /** Host batches done. */
+  step: number;
+  /** Total host batches of the job. */
+  totalSteps: number;
+  epoch: number;
+  /** Latest aux version the host has picked up. */
+  auxVersion: number;
+  /** Fit tasks published (the next seq). */
+  seq: number;
+  tokens: number;
+  /** Loss of the latest batch. */
+  loss: number;
+  /** Adaptation payload bytes written so far. */
+  bytes: number;
+}
+
+/** One entry of a job's event stream. */
+export interface JobEventEntry {
+  /** Stream id (`<ms>-<n>`), the pagination cursor. */
+  id: string;
+  level: 'info' | 'warn' | 'error';
+  message: string;
+  createdAt: number;
+  metrics?: Partial<Pick<JobProgress, 'step' | 'loss' | 'tokens' | 'bytes'>>;
+}
+
+/** Validation result stored when a job ends. */
+export interface JobEval {
+  metric: 'accuracy' | 'perplexity';
+  value: number;
+  count: number;
+}
+
+function isStatus(s: string | undefined): s is JobStatus {
+  return (JOB_STATUSES as readonly string[]).includes(s ?? '');
+}
+
+/**
+ * The job record, progress, events and result in Redis: the one place every service reads and
+ * writes a job's lifecycle, so the gateway, the gpu-host and the trainers agree on it.
+ */
+export class JobStore {
+  constructor(private readonly redis: Redis) {}
+
+  /** Creates the record; refuses to overwrite an existing job. */
+  async create(spec: JobSpec, status: JobStatus = 'queued'): Promise<void> {
+    const ok = await this.redis.hsetnx(keys.job(spec.jobId), 'status', status);
+    if (!ok) throw new Error(`job ${spec.jobId} already exists`);
+    await this.redis.hset(keys.job(spec.jobId), { spec: encodeMessage(JobSpec, spec), created_at: Date.now().toString() });
+  }
+
+  async get(jobId: string): Promise<JobRecord | null> {
+    const h = await this.redis.hgetallBuffer(keys.job(jobId));
+    if (!h.spec || !h.status) return null;
+    const status = h.status.toString();
+    if (!isStatus(status)) throw new Error(`job ${jobId} has an unknown status "${status}"`);
+    return {
+      jobId,
+      spec: decodeMessage(JobSpec, 'JobSpec', h.spec),
+      status,
+      error: h.error ? (JSON.parse(h.error.toString()) as JobError) : null,
+      createdAt: Number(h.created_at?.toString() ?? 0),
+      finishedAt: h.finished_at ? Number(h.finished_at.toString()) : null,
+    };
+  }
+
+  async status(jobId: string): Promise<JobStatus | null> {
+    const s = await this.redis.hget(keys.job(jobId), 'status');
+    return s && isStatus(s) ? s : null;
+  }
+
+  /**
+   * Moves a job to `status` unless it already reached a final status (a late "running" from a
+   * slow service must not resurrect a cancelled job). Returns whether the status changed.
+   */
+  async setStatus(jobId: string, status: JobStatus, error?: JobError): Promise<boolean> {
+    const finals = [...FINAL_STATUSES];
+    const changed = (await this.redis.eval(
+      `local cur = redis.call('HGET', KEYS[1], 'status')
+       if not cur then return 0 end
+       for i = 3, #ARGV do if cur == ARGV[i] then return 0 end end
+       redis.call('HSET', KEYS[1], 'status', ARGV[1])
+       if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[2]) end
+       return 1`,
+      1,
+      keys.job(jobId),
+      status,
+      error ? JSON.stringify(error) : '',
+      ...finals,
+    )) as number;
+    if (changed && FINAL_STATUSES.has(status)) await this.redis.hset(keys.job(jobId), 'finished_at', Date.now().toString());
+    return changed === 1;
+  }
+
+  async setProgress(jobId: string, p: Partial<JobProgress>): Promise<void> {
+    const fields = Object.entries(p).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]);
+    if (fields.length) await this.redis.hset(keys.jobProgress(jobId), Object.fromEntries(fields));
+  }
+
+  async progress(jobId: string): Promise<JobProgress | null> {
+    const h = await this.redis.hgetall(keys.jobProgress(jobId));
+    if (!h.step) return null;
+    const n = (k: string) => Number(h[k] ?? 0);
+    return { step: n('step'), totalSteps: n('totalSteps'), epoch: n('epoch'), auxVersion: n('auxVersion'), seq: n('seq'), tokens: n('tokens'), loss: n('loss'), bytes: n('bytes') };
+  }
+
+  /** Appends to the job's event stream, capped at about LIMITS.jobEventsMaxLen entries. */
+  async appendEvent(jobId: string, e: Omit<JobEventEntry, 'id' | 'createdAt'>): Promise<string> {
+    const fields: string[] = ['level', e.level, 'message', e.message];
+    for (const [k, v] of Object.entries(e.metrics ?? {})) if (v !== undefined) fields.push(k, String(v));
+    return (await this.redis.xadd(keys.jobEvents(jobId), 'MAXLEN', '~', LIMITS.jobEventsMaxLen, '*', ...fields)) as string;
+  }
+
+  /** Events after the cursor `after` (exclusive), oldest first. */
+  async events(jobId: string, opts: { after?: string; limit?: number } = {}): Promise<JobEventEntry[]> {
+    const start = opts.after ? `(${opts.after}` : '-';
+    const rows = await this.redis.xrange(keys.jobEvents(jobId), start, '+', 'COUNT', opts.limit ?? 100);
+    return rows.map(([id, flat]) => {
+      const f: Record<string, string> = {};
+      for (let i = 0; i < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
+      const metrics: JobEventEntry['metrics'] = {};
+      for (const k of ['step', 'loss', 'tokens', 'bytes'] as const) if (f[k] !== undefined) metrics[k] = Number(f[k]);
+      return { id, level: (f.level ?? 'info') as JobEventEntry['level'], message: f.message ?? '', createdAt: Number(id.split('-')[0]), metrics };
+    });
+  }
+
+  async setEval(jobId: string, r: JobEval): Promise<void> {
+    await this.redis.hset(keys.jobEval(jobId), { metric: r.metric, value: String(r.value), count: String(r.count) });
+  }
+
+  async eval(jobId: string): Promise<JobEval | null> {
+    const h = await this.redis.hgetall(keys.jobEval(jobId));
+    if (!h.metric) return null;
+    return { metric: h.metric as JobEval['metric'], value: Number(h.value), count: Number(h.count) };
+  }
+}

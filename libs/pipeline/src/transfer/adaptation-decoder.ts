@@ -1,0 +1,47 @@
+import { decodeFloats, tf, type AdaptationData, type WireDtype } from '@cola/gl';
+import { decodeAdaptationBatch, dtypeToName, WireFormatError, type AdaptationBatch, type AdaptationTask, type Tensor } from '@cola/proto';
+
+/** A decoded fit task: its header and one AdaptationData per layer (tensors owned by the caller). */
+export interface DecodedAdaptation {
+  batch: Omit<AdaptationBatch, 'layers'>;
+  layers: Map<string, AdaptationData>;
+}
+
+function floats(t: Tensor | undefined, what: string): { shape: number[]; values: Float32Array } {
+  if (!t) throw new WireFormatError(`${what} is missing`);
+  const name = dtypeToName(t.dtype);
+  if (name === 'int32') throw new WireFormatError(`${what} is int32; adaptation tensors are fp32, fp16 or bf16`);
+  return { shape: t.shape, values: decodeFloats(t.data, name as WireDtype) };
+}
+
+function matrix(t: Tensor | undefined, what: string): tf.Tensor2D {
+  const f = floats(t, what);
+  if (f.shape.length !== 2) throw new WireFormatError(`${what} must be 2-D, has shape [${f.shape.join(', ')}]`);
+  return tf.tensor2d(f.values, f.shape as [number, number]);
+}
+
+/**
+ * Decodes and validates a fit task's payload (size and sha256 against the task's reference, then
+ * the protobuf, then every tensor's shape and byte length) and turns it into fp32 tensors.
+ * Anything malformed or truncated throws a WireFormatError that says what is wrong.
+ */
+export function decodeAdaptation(bytes: Uint8Array | null | undefined, task?: AdaptationTask): DecodedAdaptation {
+  const { layers, ...batch } = decodeAdaptationBatch(bytes, task);
+  const out = new Map<string, AdaptationData>();
+  try {
+    for (const l of layers) {
+      const p = l.payload;
+      if (!p) throw new WireFormatError(`layer ${l.tap} has no payload`);
+      if (p.$case === 'activations') {
+        out.set(l.tap, { kind: 'raw', x: matrix(p.value.x, `layer ${l.tap} X`), g: matrix(p.value.g, `layer ${l.tap} G`) });
+      } else {
+        const c = floats(p.value.colsumG, `layer ${l.tap} colsum G`);
+        out.set(l.tap, { kind: 'gram', xtg: matrix(p.value.xtg, `layer ${l.tap} X^T G`), colsumG: tf.tensor1d(c.values) });
+      }
+    }
+  } catch (e) {
+    for (const d of out.values()) tf.dispose(d.kind === 'raw' ? [d.x, d.g] : [d.xtg, d.colsumG]);
+    throw e;
+  }
+  return { batch, layers: out };
+}
