@@ -69,3 +69,81 @@ export function classificationLoss(logits: tf.Tensor2D, labels: Int32Array): tf.
   }
   return tf.tidy(() => tf.mean(rowNll(logits, labels)) as tf.Scalar);
 }
+
+/**
+ * A loss group: the batch rows (sequences) [start, end) of one tenant in a mixed multi-tenant
+ * batch. Rows of a group are contiguous.
+ */
+export interface RowGroup {
+  /** First row of the group (inclusive). */
+  start: number;
+  /** One past the last row of the group (exclusive); greater than `start`. */
+  end: number;
+}
+
+/** A grouped loss: the sum of each group's mean loss, and the group means themselves. */
+export interface GroupedLoss {
+  /** sum_g mean_g: its gradient on the rows of group g equals the gradient of mean_g alone. */
+  total: tf.Scalar;
+  /** mean_g of every group, in the order of the groups, [groups.length]. */
+  perGroup: tf.Tensor1D;
+}
+
+/**
+ * Checks row groups against a batch of `rows` sequences: at least one, integer bounds inside
+ * [0, rows], non-empty, ascending and disjoint. Rows outside every group do not count in the loss.
+ */
+export function validateRowGroups(groups: readonly RowGroup[], rows: number, owner: string): void {
+  if (groups.length === 0) throw new Error(`${owner}: groups is empty; pass one { start, end } row range per tenant, or leave groups out`);
+  let prevEnd = 0;
+  groups.forEach((g, i) => {
+    if (!Number.isInteger(g.start) || !Number.isInteger(g.end) || g.start < 0 || g.end > rows || g.start >= g.end) {
+      throw new Error(`${owner}: group ${i} is [${g.start}, ${g.end}); a group is a non-empty integer row range inside [0, ${rows})`);
+    }
+    if (g.start < prevEnd) throw new Error(`${owner}: group ${i} [${g.start}, ${g.end}) overlaps or precedes group ${i - 1}; list groups in ascending, disjoint row order`);
+    prevEnd = g.end;
+  });
+}
+
+/**
+ * The loss of a mixed multi-tenant classification batch: the sum over groups of each group's mean
+ * cross-entropy. Because the groups' rows are independent (no op of the model mixes sequences),
+ * d total / d (a row of group g) equals d mean_g / d (that row): every tenant gets exactly the
+ * hidden gradient G of its solo batch, instead of one scaled by its share of a global mean.
+ */
+export function groupedClassificationLoss(logits: tf.Tensor2D, labels: Int32Array, groups: readonly RowGroup[]): GroupedLoss {
+  const [B, C] = logits.shape;
+  if (labels.length !== B) throw new Error(`groupedClassificationLoss: ${labels.length} labels for a batch of ${B}`);
+  for (const l of labels) {
+    if (!Number.isInteger(l) || l < 0 || l >= C) throw new Error(`groupedClassificationLoss: label ${l} is outside [0, ${C}); check numLabels`);
+  }
+  validateRowGroups(groups, B, 'groupedClassificationLoss');
+  return tf.tidy(() => {
+    const nll = rowNll(logits, labels);
+    // The same mean over the same values as classificationLoss of the group alone.
+    const perGroup = tf.stack(groups.map((g) => tf.mean(tf.slice(nll, [g.start], [g.end - g.start])))) as tf.Tensor1D;
+    return { total: tf.sum(perGroup) as tf.Scalar, perGroup };
+  });
+}
+
+/**
+ * The loss of a mixed multi-tenant causal-LM batch: the sum over groups of each group's mean
+ * next-token cross-entropy (each over its own target count), so each tenant's G equals its solo G.
+ * A group without any next-token target is an error, as in {@link lmLoss}.
+ */
+export function groupedLmLoss(logits: tf.Tensor3D, batch: LmTokenBatch, groups: readonly RowGroup[]): GroupedLoss {
+  const { targets, weights } = nextTokenTargets(batch);
+  const [B, T, V] = logits.shape;
+  validateRowGroups(groups, B, 'groupedLmLoss');
+  const counts = groups.map((g, i) => {
+    let n = 0;
+    for (let k = g.start * T; k < g.end * T; k++) n += weights[k];
+    if (n === 0) throw new Error(`groupedLmLoss: group ${i} (rows ${g.start}-${g.end - 1}) has no next-token target (every row needs at least 2 real tokens)`);
+    return n;
+  });
+  return tf.tidy(() => {
+    const weighted = tf.mul(rowNll(tf.reshape(logits, [B * T, V]), targets), tf.tensor1d(weights));
+    const perGroup = tf.stack(groups.map((g, i) => tf.div(tf.sum(tf.slice(weighted, [g.start * T], [(g.end - g.start) * T])), counts[i]!))) as tf.Tensor1D;
+    return { total: tf.sum(perGroup) as tf.Scalar, perGroup };
+  });
+}

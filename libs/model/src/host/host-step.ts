@@ -1,7 +1,7 @@
 import { tf } from '@cola/gl';
 import { forward, type GptHead, type InjectFn, type TapDelta } from '../forward/forward';
-import { classificationLoss, lmLoss } from '../forward/losses';
-import type { LmTokenBatch } from '../forward/losses';
+import { classificationLoss, groupedClassificationLoss, groupedLmLoss, lmLoss, validateRowGroups } from '../forward/losses';
+import type { LmTokenBatch, RowGroup } from '../forward/losses';
 import { SCORE_TAP, tapShape } from '../taps/taps';
 import type { GptModel } from '../weights/gpt-model';
 
@@ -17,6 +17,12 @@ export interface HostStepOptions {
   inject?: InjectFn;
   /** Merged aux deltas: their taps compute with W + dW, b + db. */
   deltas?: ReadonlyMap<string, TapDelta>;
+  /**
+   * Row ranges of the tenants of a mixed multi-tenant batch. When given, the loss is the SUM of
+   * each group's MEAN loss (not one mean over the batch), so each tenant's G on its rows equals the
+   * G of its solo batch; the result then carries the group means too. Absent: one batch mean.
+   */
+  groups?: readonly RowGroup[];
 }
 
 /** Adaptation data of one tap: its input and the loss gradient at its (adapted) output. */
@@ -29,8 +35,10 @@ export interface TapAdaptation {
 
 /** Result of {@link hostStep}. The tensors belong to the caller, who must dispose them. */
 export interface HostStepResult {
-  /** The loss of the batch, computed with the given aux (injected or merged). */
+  /** The loss of the batch, computed with the given aux (injected or merged); with `groups`, the sum of the group means. */
   loss: number;
+  /** With `groups`: each group's mean loss, in the order of the groups. */
+  groupLosses?: number[];
   /** Adaptation data per requested tap, in the order of `taps`. */
   taps: Map<string, TapAdaptation>;
 }
@@ -52,14 +60,26 @@ export function hostStep(model: GptModel, batch: LmTokenBatch, opts: HostStepOpt
   if (new Set(opts.taps).size !== opts.taps.length) throw new Error(`hostStep: taps has duplicates (${opts.taps.join(', ')})`);
   if (opts.head === 'cls' && !opts.labels) throw new Error('hostStep: head "cls" needs labels (Int32Array, one class per row)');
   if (opts.head === 'lm' && opts.taps.includes(SCORE_TAP)) throw new Error('hostStep: tap "score" only exists for head "cls"');
+  const groups = opts.groups;
+  if (groups) validateRowGroups(groups, batch.batch, 'hostStep');
   const shapes = opts.taps.map((t) => tapShape(config, t));
   const rows = (t: string): number => (t === SCORE_TAP ? batch.batch : batch.batch * batch.seqLen);
 
   const capture = new Map<string, tf.Tensor2D>();
+  // The group means escape the gradient's tidy scope through tf.keep; read and freed below.
+  let perGroup: tf.Tensor1D | undefined;
   const zs = opts.taps.map((t, i) => tf.zeros([rows(t), shapes[i].dOut]) as tf.Tensor2D);
   const lossOf = (...z: tf.Tensor[]): tf.Scalar => {
     const hiddenInputs = new Map(opts.taps.map((t, i) => [t, z[i] as tf.Tensor2D]));
     const common = { inject: opts.inject, deltas: opts.deltas, hiddenInputs, capture, captureTaps: opts.taps };
+    if (groups) {
+      const grouped =
+        opts.head === 'cls'
+          ? groupedClassificationLoss(forward(model, batch, { ...common, head: 'cls' }), opts.labels as Int32Array, groups)
+          : groupedLmLoss(forward(model, batch, { ...common, head: 'lm' }), batch, groups);
+      perGroup = tf.keep(grouped.perGroup);
+      return grouped.total;
+    }
     if (opts.head === 'cls') return classificationLoss(forward(model, batch, { ...common, head: 'cls' }), opts.labels as Int32Array);
     return lmLoss(forward(model, batch, { ...common, head: 'lm' }), batch);
   };
@@ -67,17 +87,19 @@ export function hostStep(model: GptModel, batch: LmTokenBatch, opts: HostStepOpt
     const { value, grads } = tf.valueAndGrads(lossOf)(zs);
     const loss = value.dataSync()[0];
     value.dispose();
+    const groupLosses = perGroup ? Array.from(perGroup.dataSync()) : undefined;
     const taps = new Map<string, TapAdaptation>();
     opts.taps.forEach((t, i) => {
       const x = capture.get(t);
       if (!x) throw new Error(`hostStep: tap "${t}" was not reached by the forward pass`);
       taps.set(t, { x, g: grads[i] as tf.Tensor2D });
     });
-    return { loss, taps };
+    return groupLosses ? { loss, groupLosses, taps } : { loss, taps };
   } catch (err) {
     for (const x of capture.values()) x.dispose();
     throw err;
   } finally {
     for (const z of zs) z.dispose();
+    perGroup?.dispose();
   }
 }
