@@ -6,8 +6,26 @@ import js from '@eslint/js';
 
 const SERVICE_PACKAGES = ['@nestjs/*', 'ioredis', 'bullmq', '@grpc/*', 'prom-client', 'express'];
 
+const DEP_CONSTRAINTS = [
+  // Generated gRPC stubs need @grpc/grpc-js and the wire runtime; nothing else.
+  { sourceTag: 'type:proto', onlyDependOnLibsWithTags: [], bannedExternalImports: ['@tensorflow/*', '@nestjs/*', 'ioredis', 'bullmq', 'prom-client'] },
+  { sourceTag: 'type:config', onlyDependOnLibsWithTags: [], bannedExternalImports: ['@tensorflow/*', ...SERVICE_PACKAGES] },
+  { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:config', 'type:data'], bannedExternalImports: SERVICE_PACKAGES },
+  { sourceTag: 'type:compute', onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data'], bannedExternalImports: SERVICE_PACKAGES },
+  { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data', 'type:feature'], bannedExternalImports: SERVICE_PACKAGES },
+  { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data', 'type:feature', 'type:proto', 'type:service'] },
+  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data', 'type:feature', 'type:proto', 'type:service', 'type:testing'] },
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data', 'type:feature', 'type:proto', 'type:service'] },
+];
+
+// Tests may also use the test harness (a real Redis) whatever the project's type; production code may not.
+const TEST_DEP_CONSTRAINTS = DEP_CONSTRAINTS.map((c) => ({
+  ...c,
+  onlyDependOnLibsWithTags: c.onlyDependOnLibsWithTags.length ? [...c.onlyDependOnLibsWithTags, 'type:testing'] : c.onlyDependOnLibsWithTags,
+}));
+
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', '**/.nx/**', 'libs/proto/src/gen/**', 'models/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/.nx/**', 'tmp/**', 'libs/proto/src/gen/**', 'models/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -21,19 +39,15 @@ export default tseslint.config(
         {
           enforceBuildableLibDependency: false,
           allow: [],
-          depConstraints: [
-            // Generated gRPC stubs need @grpc/grpc-js and the wire runtime; nothing else.
-            { sourceTag: 'type:proto', onlyDependOnLibsWithTags: [], bannedExternalImports: ['@tensorflow/*', '@nestjs/*', 'ioredis', 'bullmq', 'prom-client'] },
-            { sourceTag: 'type:config', onlyDependOnLibsWithTags: [], bannedExternalImports: ['@tensorflow/*', ...SERVICE_PACKAGES] },
-            { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:config', 'type:data'], bannedExternalImports: SERVICE_PACKAGES },
-            { sourceTag: 'type:compute', onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data'], bannedExternalImports: SERVICE_PACKAGES },
-            { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data', 'type:feature'], bannedExternalImports: SERVICE_PACKAGES },
-            { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data', 'type:feature', 'type:proto', 'type:service'] },
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data', 'type:feature', 'type:proto', 'type:service', 'type:testing'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data', 'type:feature', 'type:proto', 'type:service'] },
-          ],
+          depConstraints: DEP_CONSTRAINTS,
         },
       ],
+    },
+  },
+  {
+    files: ['**/*.test.ts', 'test/**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': ['error', { enforceBuildableLibDependency: false, allow: [], depConstraints: TEST_DEP_CONSTRAINTS }],
     },
   },
   {
