@@ -8,3 +8,8 @@ export * from './finetune/evaluate';
 export * from './finetune/finetune';
 export * from './progress/progress-bar';
 export * from './model-paths';
+export * from './pretrain/pretrain-options';
+export * from './pretrain/pretrain-corpus';
+export * from './pretrain/unigram-baseline';
+export * from './pretrain/pretrain';
+export * from './pretrain/model-card';
