@@ -5,8 +5,8 @@ import { BULLMQ_PREFIX, QUEUES, type QueueName } from './names';
 
 /** BullMQ `KeepJobs`: finished jobs kept by age and/or count. */
 export interface KeepJobs {
-  /** Seconds a finished job is kept. */
-  age?: number;
+  /** Seconds a finished job is kept (required, as in BullMQ's KeepJobs when a count is also given). */
+  age: number;
   /** Number of finished jobs kept. */
   count?: number;
 }

@@ -1,0 +1,107 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { ENV, QUEUES, queueOptions } from '@cola/config';
+import { initGptModel, saveCheckpoint, type GptConfig } from '@cola/model';
+import { JobStore, putUpload, submitJob, type JobsQueueData, type JobStatus } from '@cola/pipeline';
+import { freePort, ServiceProcess } from '@cola/testing';
+import type { JobSpec } from '@cola/proto';
+
+/** The tiny base model of the pipeline tests: seconds per job on two cores. */
+export const TINY_CONFIG: GptConfig = { vocabSize: 258, nPositions: 32, nEmbd: 16, nLayer: 2, nHead: 2, layerNormEpsilon: 1e-5 };
+
+/** Writes a seeded tiny base checkpoint to a fresh temp dir; returns the dir. */
+export async function writeTinyCheckpoint(seed = 1): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'cola-base-'));
+  const model = initGptModel(TINY_CONFIG, { seed });
+  await saveCheckpoint(dir, model);
+  model.dispose();
+  return dir;
+}
+
+/** Options of {@link PipelineStack}. */
+export interface PipelineStackOptions {
+  redisUrl: string;
+  modelDir: string;
+  /** Extra env for every service (e.g. short BullMQ lock durations for crash tests). */
+  env?: Record<string, string>;
+  /** Collect service logs instead of printing them. Default: print only when COLA_TEST_VERBOSE is set. */
+  quiet?: boolean;
+}
+
+/**
+ * The services of the pipeline as real child processes against one Redis: a gpu-host, any number
+ * of aux-trainers and a merger. Test code submits jobs through the same library calls the
+ * gateway uses and reads results from Redis.
+ */
+export class PipelineStack {
+  readonly services = new Map<string, ServiceProcess>();
+  readonly redis: Redis;
+  readonly jobs: JobStore;
+  readonly jobsQueue: Queue<JobsQueueData>;
+  mergerAddress = '';
+
+  constructor(readonly opts: PipelineStackOptions) {
+    this.redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
+    this.jobs = new JobStore(this.redis);
+    this.jobsQueue = new Queue<JobsQueueData>(QUEUES.jobs, { connection: this.redis, ...queueOptions(QUEUES.jobs) });
+  }
+
+  /** Starts one service and waits until its /healthz answers. */
+  async start(name: string, app: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
+    const metricsPort = await freePort();
+    const verbose = !!process.env.COLA_TEST_VERBOSE && !this.opts.quiet;
+    const service = new ServiceProcess({
+      name,
+      app,
+      env: { [ENV.REDIS_URL]: this.opts.redisUrl, [ENV.MODEL_DIR]: this.opts.modelDir, [ENV.METRICS_PORT]: String(metricsPort), [ENV.LOG_LEVEL]: 'info', ...this.opts.env, ...env },
+      healthUrl: `http://127.0.0.1:${metricsPort}/healthz`,
+      log: verbose ? undefined : () => undefined,
+    });
+    this.services.set(name, service);
+    await service.start();
+    return service;
+  }
+
+  /** A gpu-host, `trainers` aux-trainers and a merger, started in parallel. */
+  async startAll(trainers = 2): Promise<void> {
+    const grpcPort = await freePort();
+    this.mergerAddress = `127.0.0.1:${grpcPort}`;
+    await Promise.all([
+      this.start('gpu-host', 'gpu-host'),
+      ...Array.from({ length: trainers }, (_, i) => this.start(`aux-trainer-${i + 1}`, 'aux-trainer')),
+      this.start('merger', 'merger', { [ENV.MERGER_GRPC_PORT]: String(grpcPort) }),
+    ]);
+  }
+
+  /** Stores the uploads and submits the job, as the gateway does. */
+  async submit(spec: JobSpec, files: Record<string, string>): Promise<void> {
+    for (const [fileId, body] of Object.entries(files)) await putUpload(this.redis, fileId, new TextEncoder().encode(body));
+    await submitJob(this.jobs, this.jobsQueue, spec);
+  }
+
+  /** Polls the job record until it reaches a final status; fails with the services' logs on timeout. */
+  async waitForFinal(jobId: string, timeoutMs = 240_000): Promise<JobStatus> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const s = await this.jobs.status(jobId);
+      if (s === 'succeeded' || s === 'failed' || s === 'cancelled') return s;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const logs = [...this.services.values()].map((s) => `--- ${s.opts.name}\n${s.logs.slice(-15).join('\n')}`).join('\n');
+    throw new Error(`job ${jobId} did not finish within ${timeoutMs} ms (status ${await this.jobs.status(jobId)})\n${logs}`);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.services.values()].map((s) => s.stop()));
+    await this.jobsQueue.close();
+    this.redis.disconnect();
+  }
+}
+
+/** Removes a temp dir made by {@link writeTinyCheckpoint}. */
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
