@@ -1,0 +1,88 @@
+import { TTLS } from '@cola/config';
+import type { GptModel } from '@cola/model';
+import type { AuxVersionStore, PayloadStore } from './stores';
+
+/** Log levels of {@link HostLogger}. */
+export type HostLogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** Where the service reports what it does; the app passes its logger. */
+export type HostLogger = (level: HostLogLevel, message: string, fields?: Record<string, unknown>) => void;
+
+/** Options of {@link HostService}. */
+export interface HostServiceOptions {
+  /** Redis for BullMQ, job records, uploads and (by default) the stores. */
+  redisUrl: string;
+  /**
+   * The frozen base model, loaded once. The service owns its classifier head while it runs:
+   * it installs each classification job's head before that job's host steps.
+   */
+  model: GptModel;
+  /** Jobs trained at once: the concurrency of the `jobs` worker. Default 4. */
+  maxActiveJobs?: number;
+  /** Most tenants in one mixed batch; 1 turns mixing off. Default 4. */
+  maxTenantsPerBatch?: number;
+  /** TTL of adaptation payloads in seconds. Default `TTLS.payloadSeconds`. */
+  payloadTtlSeconds?: number;
+  /**
+   * Milliseconds between polls of the jobs' statuses (cancel, a failure reported by a trainer)
+   * and of the aux heads of jobs waiting for a version (a missed "aux published"). Default 500.
+   */
+  pollMs?: number;
+  /** A progress event in the job's event stream every this many host batches. Default 10. */
+  eventEvery?: number;
+  /** Validation batches evaluated between yields to the event loop. Default 8. */
+  evalChunk?: number;
+  /** Payload store; default `TensorStore` of @cola/store on `redisUrl`. */
+  payloads?: PayloadStore;
+  /** Aux state store; default `AuxStateStore` of @cola/store on `redisUrl`. */
+  auxStore?: AuxVersionStore;
+  /** Logger; default JSON lines on stderr at info and above. */
+  log?: HostLogger;
+}
+
+/** {@link HostServiceOptions} with every default filled in. */
+export type ResolvedHostServiceOptions = Required<Omit<HostServiceOptions, 'payloads' | 'auxStore'>> & Pick<HostServiceOptions, 'payloads' | 'auxStore'>;
+
+export const HOST_SERVICE_DEFAULTS = {
+  maxActiveJobs: 4,
+  maxTenantsPerBatch: 4,
+  payloadTtlSeconds: TTLS.payloadSeconds,
+  pollMs: 500,
+  eventEvery: 10,
+  evalChunk: 8,
+} as const;
+
+const LEVELS: readonly HostLogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+/** A JSON-lines logger on stderr that drops levels below `min`. */
+export function jsonLogger(min: HostLogLevel = 'info', service = 'gpu-host'): HostLogger {
+  const floor = LEVELS.indexOf(min);
+  return (level, message, fields) => {
+    if (LEVELS.indexOf(level) < floor) return;
+    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, service, message, ...fields })}\n`);
+  };
+}
+
+/** Merges the defaults and checks every option at once, naming each bad one and how to fix it. */
+export function resolveHostServiceOptions(raw: HostServiceOptions): ResolvedHostServiceOptions {
+  const o = { ...HOST_SERVICE_DEFAULTS, log: jsonLogger(), ...stripUndefined(raw) } as ResolvedHostServiceOptions;
+  const problems: string[] = [];
+  if (typeof o.redisUrl !== 'string' || !/^rediss?:\/\//.test(o.redisUrl)) problems.push(`redisUrl must be a redis:// or rediss:// URL, got ${JSON.stringify(o.redisUrl)}`);
+  if (!o.model || typeof o.model.weight !== 'function') problems.push('model must be a loaded GptModel (e.g. from loadCheckpoint)');
+  const int = (name: keyof typeof HOST_SERVICE_DEFAULTS, min: number, max: number): void => {
+    const v = o[name];
+    if (!Number.isInteger(v) || v < min || v > max) problems.push(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  };
+  int('maxActiveJobs', 1, 1024);
+  int('maxTenantsPerBatch', 1, 1024);
+  int('payloadTtlSeconds', 1, 30 * 24 * 3600);
+  int('pollMs', 10, 60_000);
+  int('eventEvery', 1, 1_000_000);
+  int('evalChunk', 1, 10_000);
+  if (problems.length) throw new RangeError(`Invalid HostService options: ${problems.join('; ')}`);
+  return o;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
