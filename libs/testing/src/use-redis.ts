@@ -13,6 +13,12 @@ export interface RedisFixture {
   client(): Redis;
   /** Deletes every key of this file's database, e.g. between tests that must not see each other. */
   flush(): Promise<void>;
+  /**
+   * Resolves once the Redis is started (rejects if it could not start). Node 20 runs several
+   * top-level before() hooks concurrently, so a top-level before() of yours must await this
+   * before it reads {@link url}; hooks inside a describe block run in order and need not.
+   */
+  whenReady(): Promise<void>;
 }
 
 /**
@@ -26,13 +32,22 @@ export interface RedisFixture {
  * share that server, so each one leases a distinct logical database (see `leaseRedisDb`) that
  * is flushed when taken and when released.
  *
- * Call it at the top level of a test file (or of a describe block).
+ * Call it inside a describe block (hooks there run in order), or at the top level of a test
+ * file and `await redis.whenReady()` in your own top-level before() hooks.
  */
 export function useRedis(opts: StartRedisOptions = {}): RedisFixture {
   let handle: RedisHandle | undefined;
   let lease: RedisDbLease | undefined;
   let url: string | undefined;
   const clients: Redis[] = [];
+  let markReady: () => void = () => undefined;
+  let markFailed: (err: unknown) => void = () => undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    markReady = resolve;
+    markFailed = reject;
+  });
+  // The failure is reported by the before() hook itself; nobody has to await `ready`.
+  ready.catch(() => undefined);
 
   const requireUrl = (): string => {
     if (url === undefined) throw new Error('useRedis(): the Redis is not started yet; read .url inside a test or a before() hook');
@@ -40,12 +55,18 @@ export function useRedis(opts: StartRedisOptions = {}): RedisFixture {
   };
 
   before(async () => {
-    handle = await startRedis(opts);
-    if (handle.source === 'env') {
-      lease = await leaseRedisDb(handle.url);
-      url = lease.url;
-    } else {
-      url = handle.url;
+    try {
+      handle = await startRedis(opts);
+      if (handle.source === 'env') {
+        lease = await leaseRedisDb(handle.url);
+        url = lease.url;
+      } else {
+        url = handle.url;
+      }
+      markReady();
+    } catch (err) {
+      markFailed(err);
+      throw err;
     }
   });
 
@@ -69,6 +90,7 @@ export function useRedis(opts: StartRedisOptions = {}): RedisFixture {
       clients.push(c);
       return c;
     },
+    whenReady: () => ready,
     async flush() {
       const c = new Redis(requireUrl(), { lazyConnect: true });
       await c.connect();
