@@ -1,0 +1,35 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A running health endpoint. */
+export interface HealthServer {
+  /** The port it listens on (useful with port 0). */
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A plain HTTP server on the metrics port answering `GET /healthz` with 200 and a JSON body
+ * from `status()` (Prometheus `/metrics` joins it in a later issue). Anything else is 404.
+ */
+export function startHealthServer(port: number, status: () => Record<string, unknown>, host = '0.0.0.0'): Promise<HealthServer> {
+  const server: Server = createServer((req, res) => {
+    if (req.method === 'GET' && (req.url === '/healthz' || req.url?.startsWith('/healthz?'))) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'ok', ...status() }));
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('not found; try GET /healthz\n');
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve({
+        port: (server.address() as AddressInfo).port,
+        close: () => new Promise<void>((done) => server.close(() => done())),
+      });
+    });
+  });
+}
