@@ -6,7 +6,7 @@ import { jobIds, keys, QUEUES, queueOptions } from '@cola/config';
 import { initBackend, tf } from '@cola/gl';
 import { initGptModel, type GptModel } from '@cola/model';
 import { loadMobyDick, loadSpamAssassin, parseJsonl, toJsonl, type ClassificationRow, type CompletionRow } from '@cola/data';
-import { Task, type AuxConfig, type JobSpec } from '@cola/proto';
+import { DType, Task, TransferMode, type AuxConfig, type JobSpec } from '@cola/proto';
 import { AuxStateStore } from '@cola/store';
 import { useRedis } from '@cola/testing';
 import { finetune } from '@cola/train';
@@ -49,6 +49,7 @@ interface SpecOptions {
   validationFileId?: string;
   labels?: string[];
   seed?: number;
+  gram?: boolean;
 }
 
 function spec(jobId: string, o: SpecOptions = {}): JobSpec {
@@ -61,7 +62,7 @@ function spec(jobId: string, o: SpecOptions = {}): JobSpec {
     trainingFileId: o.trainingFileId ?? (lm ? 'moby-train' : 'spam-train'),
     validationFileId: o.validationFileId ?? (lm ? 'moby-val' : 'spam-val'),
     labels: lm ? [] : (o.labels ?? ['ham', 'spam']),
-    method: { aux: o.aux ?? LOWRANK, targetModules: [], merged: o.merged ?? false, interval: o.interval ?? 1, staleness: o.staleness ?? 1, transfer: undefined, mergeGroup: '' },
+    method: { aux: o.aux ?? LOWRANK, targetModules: [], merged: o.merged ?? false, interval: o.interval ?? 1, staleness: o.staleness ?? 1, transfer: o.gram ? { mode: TransferMode.TRANSFER_MODE_GRAM, dtype: DType.DTYPE_FP32 } : undefined, mergeGroup: '' },
     hyperparameters: {
       epochs: o.epochs ?? 1,
       batchSize: 8,
@@ -200,6 +201,29 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
     // One checkpoint per epoch (5 batches each).
     assert.deepEqual(await new JobCheckpoints(client).steps('job-exact'), [5, 10]);
     assert.deepEqual(await client.keys(`${keys.payload('job-exact', 0).replace(/:0$/, '')}:*`), [], 'every payload was consumed');
+  });
+
+  it('should ship gram payloads (summed over I = 2 batches) and still end with the single-process weights', async () => {
+    const model = baseModel();
+    const host = new HostService({ redisUrl: redis.url, model, pollMs: 50, log: quiet });
+    const trainer = new InlineFitWorker(redis.url);
+    await host.start();
+    const s = spec('job-gram', { gram: true, interval: 2, epochs: 2 });
+    const sizes: number[] = [];
+    host.on('published', (e) => sizes.push(e.bytes));
+    const done = ended(host, 'job-gram');
+    await submitJob(jobStore, jobsQueue, s);
+    assert.equal((await done).status, 'succeeded');
+    await host.close();
+    await trainer.close();
+    model.dispose();
+    const ref = await reference(s, spamTrain, spamVal);
+    const err = relativeError(await storedValues('job-gram'), ref.values);
+    console.log(`gram transfer, I = 2: payload sizes ${sizes.join(', ')} bytes; relative error vs single-process ${err.toExponential(2)}`);
+    assert.equal(sizes.length, 5);
+    // Only the header's varints (seq, aux version: 0 is not written) change the size, never the rows.
+    assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 8, `gram payload sizes ${sizes.join(', ')}`);
+    assert.ok(err <= 1e-4, `relative error ${err}`);
   });
 
   it('should pack jobs that share a head into mixed batches, each ending with its solo weights (lowrank merged + mlp unmerged)', async () => {

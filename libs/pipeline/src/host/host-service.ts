@@ -53,6 +53,8 @@ export interface HostJobResult {
 interface ActiveEntry {
   job: HostJob;
   resolve: (end: JobEnd) => void;
+  /** Settles when the job leaves the host. */
+  ended: Promise<JobEnd>;
   /** Serialises aux reloads of the job. */
   auxChain: Promise<void>;
   lastEventStep: number;
@@ -197,6 +199,15 @@ export class HostService extends EventEmitter<HostServiceEvents> {
       throw new WaitingError();
     };
     if (this.closing) return requeue();
+    const running = this.active.get(jobId);
+    if (running) {
+      // Redelivered while this host still trains it (a lock lost to a long block): the running
+      // instance goes on; this delivery just reports how it ends.
+      this.opts.log('warn', 'job delivered again while active here; waiting for the running instance', { jobId });
+      const status = await running.ended;
+      if (status === 'requeued') return requeue();
+      return { status };
+    }
     const record = await this.jobStore.get(jobId);
     if (!record) {
       this.opts.log('warn', 'job record not found; dropping the queue entry', { jobId });
@@ -226,7 +237,16 @@ export class HostService extends EventEmitter<HostServiceEvents> {
       job.dispose();
       return requeue();
     }
-    const end = new Promise<JobEnd>((resolve) => this.active.set(jobId, { job, resolve, auxChain: Promise.resolve(), lastEventStep: job.step }));
+    if (this.active.has(jobId)) {
+      // Another delivery registered it while this one was opening it.
+      this.heads.release(job.headKey);
+      job.dispose();
+      const status = await this.active.get(jobId)!.ended;
+      return status === 'requeued' ? requeue() : { status };
+    }
+    let resolveEnd!: (end: JobEnd) => void;
+    const end = new Promise<JobEnd>((resolve) => (resolveEnd = resolve));
+    this.active.set(jobId, { job, resolve: resolveEnd, ended: end, auxChain: Promise.resolve(), lastEventStep: job.step });
     this.scheduler.add(job);
     this.emit('started', { jobId, step: job.step, nextSeq: job.nextSeq, auxVersion: job.auxVersion, numTasks: job.numTasks });
     this.wake();
