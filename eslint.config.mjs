@@ -15,6 +15,8 @@ const DEP_CONSTRAINTS = [
   { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data', 'type:feature'], bannedExternalImports: SERVICE_PACKAGES },
   { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data', 'type:feature', 'type:proto', 'type:service'] },
   { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data', 'type:feature', 'type:proto', 'type:service', 'type:testing'] },
+  // The local stack (tests, benches, npm start) drives the services, so it sees every lib.
+  { sourceTag: 'type:tooling', onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data', 'type:feature', 'type:proto', 'type:service', 'type:testing'] },
   { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data', 'type:feature', 'type:proto', 'type:service'] },
 ];
 
