@@ -14,9 +14,10 @@ interface Head {
 /**
  * The classifier heads of the jobs on one shared base model. `finetune` (re)initialises the
  * `score` head with the job's seed when the base model has no head of the job's label count, so
- * two classification jobs share a head only when that initialisation is the same: the base's own
- * head, or the same label count and seed. Jobs that share a head (and a sequence length) can
- * share a mixed batch; `install` puts a job's head on the model before its host step.
+ * two classification jobs have the same head only when that initialisation is the same: the
+ * base's own head, or the same label count and seed. `install` puts a job's head on the model
+ * before its host step; in a mixed batch, the other tenants' heads are routed to their rows as a
+ * `correction` (see {@link ClassifierHeads.familyOf}).
  */
 export class ClassifierHeads {
   private readonly heads = new Map<string, Head>();
@@ -74,6 +75,30 @@ export class ClassifierHeads {
     // The model takes ownership of what it is given: clones share the data, copying nothing.
     this.model.setClassificationHead(tf.clone(head.weight), tf.clone(head.bias));
     this.installed = key;
+  }
+
+  /**
+   * Jobs whose heads have the same label count can still share a mixed batch: the model runs
+   * with one installed head, and each other tenant's rows get the difference
+   * X (W_k - W_0)^T + (b_k - b_0) added at the `score` tap, which makes their logits
+   * X W_k^T + b_k. The family is what must match: the head kind and label count.
+   */
+  static familyOf(key: string): string {
+    return key === LM_HEAD ? LM_HEAD : key.split(':').slice(0, 2).join(':');
+  }
+
+  /**
+   * The difference of head `key` to head `base` in the `score` tap's [dIn, dOut] orientation,
+   * for routing a tenant's own head onto its rows; new tensors, owned by the caller. Undefined
+   * when the heads are the same.
+   */
+  correction(key: string, base: string): { dW: tf.Tensor2D; db: tf.Tensor1D } | undefined {
+    if (key === base || key === LM_HEAD) return undefined;
+    const h = this.heads.get(key);
+    const b = this.heads.get(base);
+    if (!h || !b) throw new Error(`ClassifierHeads: no head "${h ? base : key}"; acquire it first`);
+    if (h.weight.shape[0] !== b.weight.shape[0]) throw new Error(`ClassifierHeads: heads "${key}" and "${base}" have different label counts and cannot share a batch`);
+    return tf.tidy(() => ({ dW: tf.transpose(tf.sub(h.weight, b.weight)) as tf.Tensor2D, db: tf.sub(h.bias, b.bias) as tf.Tensor1D }));
   }
 
   /** Number of heads held (the base head included). */

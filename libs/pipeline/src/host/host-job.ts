@@ -2,6 +2,7 @@ import { disposeAdaptationData, gramOf, IntervalBuffer, tf, type AdaptationData 
 import type { FinetuneOptions, TaskBatch, TaskData } from '@cola/train';
 import type { TransferSpec } from '../transfer/transfer-spec';
 import type { BatchCursor } from './batch-cursor';
+import { ClassifierHeads } from './classifier-heads';
 import type { StepOutcome } from './host-step-runner';
 import type { JobAux } from './job-aux';
 
@@ -73,7 +74,7 @@ export class HostJob {
   readonly taps: readonly string[];
   readonly numTasks: number;
   readonly totalBatches: number;
-  /** Jobs with equal pack keys can share a mixed batch: same head and sequence length. */
+  /** Jobs with equal pack keys can share a mixed batch: same head kind, label count and sequence length. */
   readonly packKey: string;
   /** Set when the job must leave the scheduler. */
   stopReason: StopReason | undefined;
@@ -103,7 +104,7 @@ export class HostJob {
     this.current = init.aux;
     this.tokens = init.tokens;
     this.bytes = init.bytes;
-    this.packKey = `${init.headKey}/${init.options.maxLength}`;
+    this.packKey = `${ClassifierHeads.familyOf(init.headKey)}/${init.options.maxLength}`;
     for (const tap of init.taps) this.buffers.set(tap, new IntervalBuffer({ interval: init.options.interval }));
   }
 

@@ -233,7 +233,8 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
     host.pause();
     await host.start();
     const a = spec('job-merged', { merged: true });
-    const b = spec('job-mlp', { aux: MLP });
+    // Another seed: another classifier head, routed to its rows in the mixed batches.
+    const b = spec('job-mlp', { aux: MLP, seed: 12 });
     const steps: string[][] = [];
     host.on('step', (e) => steps.push(e.jobIds));
     // Lockstep: after a step, wait until both tenants hold their next aux version, so every step

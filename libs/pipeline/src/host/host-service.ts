@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
 import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { BULLMQ_PREFIX, keys, QUEUES, queueOptions } from '@cola/config';
-import { LinearSchedule } from '@cola/gl';
+import { LinearSchedule, tf } from '@cola/gl';
 import { resolveTaps, type GptModel } from '@cola/model';
 import { createRunAdapters } from '@cola/train';
 import { JsonlError } from '@cola/data';
@@ -21,7 +21,7 @@ import { ClassifierHeads, LM_HEAD } from './classifier-heads';
 import { FitTaskPublisher } from './fit-task-publisher';
 import { HostJob, type StopReason } from './host-job';
 import { resolveHostServiceOptions, type HostServiceOptions, type ResolvedHostServiceOptions } from './host-service-options';
-import { runHostStep, type StepOutcome } from './host-step-runner';
+import { runHostStep, type StepOutcome, type StepPart } from './host-step-runner';
 import { JobAux } from './job-aux';
 import { JobCheckpoints } from './job-checkpoints';
 import { buildJobTaskData, JobDataError } from './job-task-data';
@@ -110,6 +110,9 @@ export class HostService extends EventEmitter<HostServiceEvents> {
   private wakeUp: (() => void) | undefined;
   private lastPoll = 0;
   private stepsRun = 0;
+  private mixedSteps = 0;
+  /** Jobs whose first mixed batch was logged (forgotten when they end). */
+  private readonly mixedJobs = new Set<string>();
 
   constructor(options: HostServiceOptions) {
     super();
@@ -398,27 +401,35 @@ export class HostService extends EventEmitter<HostServiceEvents> {
   /** One host step for a group of jobs that share a head and a sequence length. */
   private async step(group: HostJob[]): Promise<void> {
     const t0 = performance.now();
-    this.heads.install(group[0]!.headKey);
+    const installed = group[0]!.headKey;
+    this.heads.install(installed);
     const parts = group.map((job) => ({ job, batch: job.takeBatch() }));
-    const stepParts = parts.map((p) => ({ batch: p.batch, aux: p.job.aux, taps: p.job.taps }));
+    // The other tenants' own classifier heads ride on their rows as a correction at `score`.
+    const stepParts: StepPart[] = parts.map((p) => ({ batch: p.batch, aux: p.job.aux, taps: p.job.taps, headDelta: this.heads.correction(p.job.headKey, installed) }));
     let outcomes: (StepOutcome | Error)[];
     try {
       outcomes = runHostStep(this.model, stepParts);
     } catch (e) {
-      // Find the job at fault: run each tenant alone (nothing was mutated by the failed step).
+      // Find the job at fault: run each tenant alone on its own head (the failed step mutated nothing).
       outcomes =
         parts.length === 1
           ? [e as Error]
-          : stepParts.map((p) => {
+          : stepParts.map((p, k) => {
               try {
-                return runHostStep(this.model, [p])[0]!;
+                this.heads.install(parts[k]!.job.headKey);
+                return runHostStep(this.model, [{ ...p, headDelta: undefined }])[0]!;
               } catch (e2) {
                 return e2 as Error;
               }
             });
+    } finally {
+      for (const p of stepParts) if (p.headDelta) tf.dispose([p.headDelta.dW, p.headDelta.db]);
     }
     this.stepsRun++;
-    this.emit('step', { jobIds: group.map((j) => j.jobId), rows: parts.reduce((n, p) => n + p.batch.batch, 0), ms: performance.now() - t0 });
+    const rows = parts.reduce((n, p) => n + p.batch.batch, 0);
+    const ms = performance.now() - t0;
+    if (group.length > 1) this.noteMixed(group, rows, ms);
+    this.emit('step', { jobIds: group.map((j) => j.jobId), rows, ms });
     for (let k = 0; k < parts.length; k++) {
       const job = parts[k]!.job;
       const out = outcomes[k]!;
@@ -438,6 +449,16 @@ export class HostService extends EventEmitter<HostServiceEvents> {
         await this.stopJob(job, 'failed', jobErrorOf(e));
       }
     }
+  }
+
+  /** Logs a job's first mixed batch at info (then every 100th at debug), so the log shows mixing happens. */
+  private noteMixed(group: HostJob[], rows: number, ms: number): void {
+    const fields = { tenants: group.length, jobs: group.map((j) => j.jobId), rows, ms: Math.round(ms) };
+    this.mixedSteps++;
+    const first = group.filter((j) => !this.mixedJobs.has(j.jobId));
+    for (const j of first) this.mixedJobs.add(j.jobId);
+    if (first.length) this.opts.log('info', `mixed batch: ${group.length} tenants in one host step (${group.map((j) => j.jobId).join(', ')})`, fields);
+    else if (this.mixedSteps % 100 === 0) this.opts.log('debug', `mixed batches: ${this.mixedSteps} so far`, fields);
   }
 
   private async recordProgress(job: HostJob): Promise<void> {
@@ -580,6 +601,7 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     const entry = this.active.get(job.jobId);
     if (entry?.job !== job) return;
     this.active.delete(job.jobId);
+    this.mixedJobs.delete(job.jobId);
     this.scheduler.remove(job.jobId);
     this.heads.release(job.headKey);
     job.dispose();

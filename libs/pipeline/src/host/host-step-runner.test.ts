@@ -5,6 +5,7 @@ import { initClassificationHead, initGptModel, type GptModel } from '@cola/model
 import { loadSpamAssassin, SPAM_ASSASSIN_LABELS } from '@cola/data';
 import { classificationTask, createRunAdapters, validateFinetuneOptions, type FinetuneOptionsInput, type TaskBatch } from '@cola/train';
 import { encodeJobAuxState } from '../state/job-aux-state';
+import { ClassifierHeads } from './classifier-heads';
 import { JobAux } from './job-aux';
 import { runHostStep, type StepOutcome, type StepPart } from './host-step-runner';
 
@@ -82,6 +83,46 @@ describe('when two tenants share one mixed host step (one lowrank merged, one ml
     assert.equal(tf.memory().numTensors, start, 'the host steps leave no tensor behind');
     a.aux.dispose();
     b.aux.dispose();
+    model.dispose();
+  });
+
+  it("should route each tenant's own classifier head (another seed) to its rows", () => {
+    const model = initGptModel(CONFIG, { seed: 5 });
+    const heads = new ClassifierHeads(model);
+    const keyA = heads.acquire(2, 7);
+    const keyB = heads.acquire(2, 8);
+    assert.notEqual(keyA, keyB);
+    assert.equal(ClassifierHeads.familyOf(keyA), ClassifierHeads.familyOf(keyB));
+    const a = auxOf(model, { method: 'cola', aux: { type: 'lowrank', rank: 4 } }, 3);
+    const b = auxOf(model, { method: 'cola', merged: true, aux: { type: 'lowrank', rank: 4 } }, 4);
+    const partA: StepPart = { batch: batches[0]!, aux: a.aux, taps: a.taps };
+    const partB: StepPart = { batch: batches[1]!, aux: b.aux, taps: b.taps };
+    heads.install(keyA);
+    const [soloA] = runHostStep(model, [partA]);
+    heads.install(keyB);
+    const [soloB] = runHostStep(model, [partB]);
+    heads.install(keyA);
+    const headDelta = heads.correction(keyB, keyA)!;
+    assert.equal(heads.correction(keyA, keyA), undefined);
+    const [mixA, mixB] = runHostStep(model, [partA, { ...partB, headDelta }]);
+    let worst = 0;
+    for (const [solo, mix] of [[soloA!, mixA!], [soloB!, mixB!]] as const) {
+      assert.ok(Math.abs(mix.loss - solo.loss) <= 1e-5 * solo.loss, `loss ${mix.loss} vs solo ${solo.loss}`);
+      for (const tap of mix.taps.keys()) {
+        worst = Math.max(worst, maxRelDiff(mix.taps.get(tap)!.x, solo.taps.get(tap)!.x), maxRelDiff(mix.taps.get(tap)!.g, solo.taps.get(tap)!.g));
+      }
+    }
+    console.log(`two heads in one mixed step vs solo: worst relative difference of X and G ${worst.toExponential(2)}`);
+    assert.ok(worst <= 1e-4);
+    // Without the correction tenant B would be scored by tenant A's head.
+    const [wrongA, wrongB] = runHostStep(model, [partA, partB]);
+    assert.ok(Math.abs(wrongB!.loss - soloB!.loss) > 1e-6, 'the head correction matters');
+    for (const o of [soloA!, soloB!, mixA!, mixB!, wrongA!, wrongB!]) disposeOutcome(o);
+    tf.dispose([headDelta.dW, headDelta.db]);
+    assert.throws(() => runHostStep(model, [{ ...partA, headDelta: heads.correction(keyB, keyA) }]), /single tenant runs on its own installed head/);
+    a.aux.dispose();
+    b.aux.dispose();
+    heads.dispose();
     model.dispose();
   });
 });

@@ -1,5 +1,5 @@
 import { tf } from '@cola/gl';
-import { allTaps, hostStep, type GptModel, type TapAdaptation } from '@cola/model';
+import { allTaps, hostStep, SCORE_TAP, type GptModel, type TapAdaptation } from '@cola/model';
 import { realTokens, type TaskBatch } from '@cola/train';
 import type { JobAux } from './job-aux';
 import { packBatches, routedInjection, tapRows } from './mixed-batch';
@@ -12,6 +12,11 @@ export interface StepPart {
   aux: JobAux;
   /** Its adapted taps, in its own order (the order of its payload's layers). */
   taps: readonly string[];
+  /**
+   * Mixed batches only: the difference of the tenant's classifier head to the installed one,
+   * [dIn, dOut] and [dOut], added on its rows at the `score` tap (see ClassifierHeads).
+   */
+  headDelta?: { dW: tf.Tensor2D; db: tf.Tensor1D };
 }
 
 /** What one tenant gets back from a host step. The tensors belong to the caller. */
@@ -35,7 +40,8 @@ export function runHostStep(model: GptModel, parts: readonly StepPart[]): StepOu
   if (parts.length === 0) return [];
   const head = parts[0]!.batch.labels ? 'cls' : 'lm';
   if (parts.length === 1) {
-    const { batch, aux, taps } = parts[0]!;
+    const { batch, aux, taps, headDelta } = parts[0]!;
+    if (headDelta) throw new Error('runHostStep: a single tenant runs on its own installed head; headDelta is for mixed batches');
     const r = hostStep(model, batch, { head, labels: batch.labels, taps, inject: aux.inject, deltas: aux.deltas });
     return [{ loss: r.loss, tokens: realTokens(batch), taps: r.taps }];
   }
@@ -44,7 +50,7 @@ export function runHostStep(model: GptModel, parts: readonly StepPart[]): StepOu
   // hostStep returns the taps in the order given; forward order keeps it deterministic.
   const taps = allTaps(model.config).filter((t) => wanted.has(t));
   const inject = routedInjection(
-    parts.map((p, k) => ({ rows: groups[k]!, output: (tap: string, x: tf.Tensor2D) => p.aux.output(tap, x) })),
+    parts.map((p, k) => ({ rows: groups[k]!, output: (tap: string, x: tf.Tensor2D) => tenantOutput(p, tap, x) })),
     batch.seqLen,
   );
   const r = hostStep(model, batch, { head, labels: batch.labels, taps, inject, groups });
@@ -61,4 +67,13 @@ export function runHostStep(model: GptModel, parts: readonly StepPart[]): StepOu
   } finally {
     for (const { x, g } of r.taps.values()) tf.dispose([x, g]);
   }
+}
+
+/** A tenant's contribution on its rows: its aux, plus its own head's difference at `score`. */
+function tenantOutput(p: StepPart, tap: string, x: tf.Tensor2D): tf.Tensor2D | null {
+  const a = p.aux.output(tap, x);
+  const d = tap === SCORE_TAP ? p.headDelta : undefined;
+  if (!d) return a;
+  const head = tf.add(tf.matMul(x, d.dW), d.db) as tf.Tensor2D;
+  return a ? (tf.add(a, head) as tf.Tensor2D) : head;
 }
