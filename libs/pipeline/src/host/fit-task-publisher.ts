@@ -5,7 +5,7 @@ import type { AdaptTaskData } from '../trainer/adapt-task-data';
 import { encodeAdaptation } from '../transfer/adaptation-encoder';
 import type { TransferSpec } from '../transfer/transfer-spec';
 import type { FitPayload } from './host-job';
-import type { PayloadStore } from './stores';
+import type { HostPayloadStore } from './stores';
 
 /** Who a fit task belongs to and how it travels. */
 export interface FitTaskOwner {
@@ -35,7 +35,7 @@ const PENDING_STATES = new Set(['waiting', 'delayed', 'prioritized', 'waiting-ch
  */
 export class FitTaskPublisher {
   constructor(
-    private readonly payloads: PayloadStore,
+    private readonly payloads: HostPayloadStore,
     private readonly queue: Queue<AdaptTaskData>,
     private readonly ttlSeconds: number,
   ) {}

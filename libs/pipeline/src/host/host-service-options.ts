@@ -1,6 +1,6 @@
 import { TTLS } from '@cola/config';
 import type { GptModel } from '@cola/model';
-import type { AuxVersionStore, PayloadStore } from './stores';
+import type { HostAuxStore, HostPayloadStore } from './stores';
 
 /** Log levels of {@link HostLogger}. */
 export type HostLogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -33,9 +33,9 @@ export interface HostServiceOptions {
   /** Validation batches evaluated between yields to the event loop. Default 8. */
   evalChunk?: number;
   /** Payload store; default `TensorStore` of @cola/store on `redisUrl`. */
-  payloads?: PayloadStore;
+  payloads?: HostPayloadStore;
   /** Aux state store; default `AuxStateStore` of @cola/store on `redisUrl`. */
-  auxStore?: AuxVersionStore;
+  auxStore?: HostAuxStore;
   /** Logger; default JSON lines on stderr at info and above. */
   log?: HostLogger;
 }

@@ -26,7 +26,7 @@ import { JobAux } from './job-aux';
 import { JobCheckpoints } from './job-checkpoints';
 import { buildJobTaskData, JobDataError } from './job-task-data';
 import { RoundRobinScheduler } from './round-robin-scheduler';
-import type { AuxVersionStore, PayloadStore } from './stores';
+import type { HostAuxStore, HostPayloadStore } from './stores';
 
 /** How a job left this host. `requeued`: the host is shutting down; another host resumes it. */
 export type JobEnd = Exclude<StopReason, 'requeued'> | 'succeeded' | 'requeued';
@@ -97,8 +97,8 @@ export class HostService extends EventEmitter<HostServiceEvents> {
   private redis: Redis | undefined;
   private bull: Redis | undefined;
   private jobStore!: JobStore;
-  private payloads!: PayloadStore;
-  private auxStore!: AuxVersionStore;
+  private payloads!: HostPayloadStore;
+  private auxStore!: HostAuxStore;
   private checkpoints!: JobCheckpoints;
   private publisher!: FitTaskPublisher;
   private adaptQueue: Queue<AdaptTaskData> | undefined;

@@ -5,7 +5,7 @@
  */
 
 /** Claim-check payload bytes with a TTL and a checksum (`TensorStore`). */
-export interface PayloadStore {
+export interface HostPayloadStore {
   /** Stores bytes under `key`; returns the reference a fit task carries. */
   put(key: string, bytes: Uint8Array, ttlSeconds: number): Promise<{ key: string; size: number; sha256: string }>;
   /** Removes the bytes (no error when absent). */
@@ -13,7 +13,7 @@ export interface PayloadStore {
 }
 
 /** Versioned aux state blobs of jobs (`AuxStateStore`). */
-export interface AuxVersionStore {
+export interface HostAuxStore {
   /** Writes version 0 when the job has no state yet; never overwrites. */
   init(jobId: string, bytes: Uint8Array): Promise<unknown>;
   /** The latest committed version, or null when the job has none. */
