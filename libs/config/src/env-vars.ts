@@ -31,6 +31,18 @@ export const ENV = {
   UPLOAD_MAX_BYTES: 'UPLOAD_MAX_BYTES',
   /** Test harness only: where test Redis comes from: auto, testcontainers or redis-server. */
   COLA_TEST_REDIS: 'COLA_TEST_REDIS',
+  /** gateway: the admin key (creates tenants, issues and revokes API keys); unset disables the admin routes. Keep it in a Secret. */
+  GATEWAY_ADMIN_KEY: 'GATEWAY_ADMIN_KEY',
+  /** gateway: comma-separated base model names tenants may fine-tune and query (the gpu-host's and merger's checkpoint). */
+  GATEWAY_BASE_MODELS: 'GATEWAY_BASE_MODELS',
+  /** gateway: requests one tenant may make per rate-limit window, across all gateway replicas. */
+  GATEWAY_RATE_LIMIT: 'GATEWAY_RATE_LIMIT',
+  /** gateway: length of the fixed rate-limit window in seconds. */
+  GATEWAY_RATE_WINDOW_SECONDS: 'GATEWAY_RATE_WINDOW_SECONDS',
+  /** gateway: largest JSON request body in bytes (uploads have UPLOAD_MAX_BYTES). */
+  GATEWAY_BODY_MAX_BYTES: 'GATEWAY_BODY_MAX_BYTES',
+  /** gateway: deadline of one inference call to the merger in milliseconds. */
+  GATEWAY_INFERENCE_TIMEOUT_MS: 'GATEWAY_INFERENCE_TIMEOUT_MS',
 } as const;
 
 /** The default Redis URL: the embedded default needs no configuration at all. */
@@ -51,6 +63,12 @@ export const gatewayConfig = defineConfig({
   [ENV.GATEWAY_PORT]: port({ default: PORTS.gatewayHttp, allowZero: true, doc: 'HTTP listen port' }),
   [ENV.MERGER_ADDRESS]: str({ default: `127.0.0.1:${PORTS.mergerGrpc}`, doc: 'merger gRPC address host:port' }),
   [ENV.UPLOAD_MAX_BYTES]: int({ default: LIMITS.uploadMaxBytes, min: 1, doc: 'largest accepted upload in bytes' }),
+  [ENV.GATEWAY_ADMIN_KEY]: optional(str({ doc: 'admin key (16+ characters); unset disables the admin routes' })),
+  [ENV.GATEWAY_BASE_MODELS]: str({ default: 'cola-tiny', doc: 'comma-separated base model names tenants may use' }),
+  [ENV.GATEWAY_RATE_LIMIT]: int({ default: 600, min: 1, doc: 'requests per tenant per rate-limit window' }),
+  [ENV.GATEWAY_RATE_WINDOW_SECONDS]: int({ default: 60, min: 1, max: 86_400, doc: 'rate-limit window in seconds' }),
+  [ENV.GATEWAY_BODY_MAX_BYTES]: int({ default: 1024 * 1024, min: 1024, doc: 'largest JSON request body in bytes' }),
+  [ENV.GATEWAY_INFERENCE_TIMEOUT_MS]: int({ default: 30_000, min: 100, doc: 'deadline of one merger inference call in ms' }),
 });
 
 /** gpu-host. */
