@@ -4,7 +4,7 @@ import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullm
 import { BULLMQ_PREFIX, keys, QUEUES, queueOptions } from '@cola/config';
 import { LinearSchedule, tf } from '@cola/gl';
 import { resolveTaps, type GptModel } from '@cola/model';
-import { createRunAdapters } from '@cola/train';
+import { createRunAdapters, type TaskBatch } from '@cola/train';
 import { JsonlError } from '@cola/data';
 import { AuxStateStore, TensorStore } from '@cola/store';
 import { FINAL_STATUSES, type JobError, type JobStatus } from '../jobs/job-status';
@@ -399,11 +399,20 @@ export class HostService extends EventEmitter<HostServiceEvents> {
   }
 
   /** One host step for a group of jobs that share a head and a sequence length. */
-  private async step(group: HostJob[]): Promise<void> {
+  private async step(candidates: HostJob[]): Promise<void> {
     const t0 = performance.now();
+    const parts: { job: HostJob; batch: TaskBatch }[] = [];
+    for (const job of candidates) {
+      try {
+        parts.push({ job, batch: job.takeBatch() });
+      } catch (e) {
+        await this.stopJob(job, 'failed', jobErrorOf(e));
+      }
+    }
+    if (parts.length === 0) return;
+    const group = parts.map((p) => p.job);
     const installed = group[0]!.headKey;
     this.heads.install(installed);
-    const parts = group.map((job) => ({ job, batch: job.takeBatch() }));
     // The other tenants' own classifier heads ride on their rows as a correction at `score`.
     const stepParts: StepPart[] = parts.map((p) => ({ batch: p.batch, aux: p.job.aux, taps: p.job.taps, headDelta: this.heads.correction(p.job.headKey, installed) }));
     let outcomes: (StepOutcome | Error)[];
