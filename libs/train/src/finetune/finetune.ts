@@ -116,6 +116,8 @@ export async function finetune(model: GptModel, data: TaskData, raw: Omit<Finetu
       const recent = losses.slice(-10);
       bar.update(step, { loss: recent.reduce((a, b) => a + b, 0) / recent.length, tokensPerSecond: hostMs > 0 ? (hostTokens / hostMs) * 1000 : undefined });
       hooks.onStep?.(step, report);
+      // Yield to the event loop once per batch: the progress bar redraws on a timer.
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
   bar.stop();
