@@ -1,0 +1,37 @@
+import { gatewayConfig, type EnvValues } from '@cola/config';
+import type { GatewayOptions } from './gateway-options';
+
+/** The gateway's validated environment (libs/config `gatewayConfig`). */
+export type GatewayEnv = EnvValues<typeof gatewayConfig.spec>;
+
+/** Nest log levels for each LOG_LEVEL: Nest's `log` is our `info`. */
+const NEST_LEVELS = {
+  debug: ['debug', 'log', 'warn', 'error', 'fatal'],
+  info: ['log', 'warn', 'error', 'fatal'],
+  warn: ['warn', 'error', 'fatal'],
+  error: ['error', 'fatal'],
+} as const;
+
+/**
+ * Gateway options from the environment: the config namespace of the gateway, validated at once
+ * by `gatewayConfig.load` (every bad variable is reported with its fix). Returns the HTTP port
+ * separately: it belongs to the process, not to the app.
+ */
+export function gatewayOptionsFromEnv(source: Record<string, string | undefined> = process.env): { port: number; options: GatewayOptions } {
+  const env: GatewayEnv = gatewayConfig.load(source);
+  return {
+    port: env.GATEWAY_PORT,
+    options: {
+      redisUrl: env.REDIS_URL,
+      mergerAddress: env.MERGER_ADDRESS,
+      adminKey: env.GATEWAY_ADMIN_KEY,
+      baseModels: env.GATEWAY_BASE_MODELS.split(',').map((s) => s.trim()).filter(Boolean),
+      uploadMaxBytes: env.UPLOAD_MAX_BYTES,
+      bodyMaxBytes: env.GATEWAY_BODY_MAX_BYTES,
+      rateLimit: { limit: env.GATEWAY_RATE_LIMIT, windowSeconds: env.GATEWAY_RATE_WINDOW_SECONDS },
+      inferenceTimeoutMs: env.GATEWAY_INFERENCE_TIMEOUT_MS,
+      logLevels: NEST_LEVELS[env.LOG_LEVEL],
+      jsonLogs: true,
+    },
+  };
+}

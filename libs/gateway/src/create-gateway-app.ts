@@ -1,0 +1,47 @@
+import 'reflect-metadata';
+import { ConsoleLogger, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { json } from 'express';
+import type { Registry } from 'prom-client';
+import { requestIdMiddleware } from './common/request-id';
+import { resolveGatewayOptions, type GatewayOptions } from './core/gateway-options';
+import { METRICS_REGISTRY } from './core/tokens';
+import { setupOpenApi } from './docs/openapi';
+import { ApiExceptionFilter } from './errors/api-exception.filter';
+import { bodyParserErrorHandler } from './errors/body-parser-errors';
+import { validationErrorToApiError } from './errors/validation-errors';
+import { GatewayModule } from './gateway.module';
+import { httpMetricsMiddleware } from './metrics/http-metrics';
+
+/**
+ * Builds the gateway app (not yet listening): options validated at once, the JSON body limit,
+ * the global validation pipe and exception filter, OpenAPI at /docs, shutdown hooks. Tests call
+ * this with a random port; `apps/gateway` calls it with the environment's options.
+ */
+export async function createGatewayApp(input: GatewayOptions): Promise<NestExpressApplication> {
+  const options = resolveGatewayOptions(input);
+  const logger = options.logLevels === false ? false : new ConsoleLogger({ prefix: 'gateway', json: options.jsonLogs, logLevels: [...options.logLevels] });
+  // bodyParser off: ours below has the configured limit and answers errors in the API's shape.
+  const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(options), { bodyParser: false, logger, abortOnError: false });
+  app.disable('x-powered-by');
+  app.use(requestIdMiddleware);
+  app.use(httpMetricsMiddleware(app.get<Registry>(METRICS_REGISTRY)));
+  app.use(json({ limit: options.bodyMaxBytes }));
+  app.use(bodyParserErrorHandler(options.bodyMaxBytes));
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      // Explicit class-transformer @Type() decorators do the conversions; no implicit ones from metadata we do not emit.
+      transformOptions: { enableImplicitConversion: false },
+      exceptionFactory: validationErrorToApiError,
+    }),
+  );
+  app.useGlobalFilters(new ApiExceptionFilter());
+  setupOpenApi(app);
+  // SIGTERM/SIGINT: stop taking connections, end SSE streams, then close Redis and gRPC.
+  app.enableShutdownHooks();
+  return app;
+}

@@ -1,0 +1,107 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { ID_PATTERN, keys } from '@cola/config';
+import { JobStore } from '@cola/pipeline';
+import { newId, unixSeconds } from '../common/ids';
+import { page, type Page } from '../common/pagination';
+import { ApiError } from '../errors/api-error';
+import { BASE_MODEL_PATTERN, type ResolvedGatewayOptions } from '../core/gateway-options';
+import { GATEWAY_OPTIONS, JOB_STORE, REDIS } from '../core/tokens';
+import { fineTunedModelName } from '../jobs/job-view';
+import type { ClassificationDto, ModelDto, TextCompletionDto } from './dto/inference.dto';
+import { MergerClient } from './merger-client';
+
+/** The name the merger serves the base model under. */
+const MERGER_BASE = 'base';
+/** Most fine-tuned models listed per tenant (newest jobs first). */
+const MAX_LISTED_JOBS = 1000;
+
+/** A model name resolved for one tenant. */
+interface ResolvedModel {
+  /** The name to send to the merger. */
+  merger: string;
+}
+
+/**
+ * Inference for tenants: which models a tenant may use (the base models, and the fine-tuned
+ * models of its own succeeded jobs), and classification and completion through the merger.
+ * A model of another tenant, a malformed name and an unknown one all answer the same 404.
+ */
+@Injectable()
+export class InferenceService {
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(JOB_STORE) private readonly store: JobStore,
+    @Inject(MergerClient) private readonly merger: MergerClient,
+    @Inject(GATEWAY_OPTIONS) private readonly options: ResolvedGatewayOptions,
+  ) {}
+
+  async models(tenantId: string): Promise<Page<ModelDto>> {
+    const base: ModelDto[] = this.options.baseModels.map((id) => ({ id, object: 'model', created: null, owned_by: 'system' }));
+    const ids = await this.redis.zrevrange(keys.tenantJobs(tenantId), 0, MAX_LISTED_JOBS - 1);
+    const tuned: ModelDto[] = [];
+    for (const id of ids) {
+      const rec = await this.store.get(id);
+      if (rec?.status === 'succeeded' && rec.spec.tenantId === tenantId) {
+        tuned.push({ id: fineTunedModelName(rec.spec), object: 'model', created: rec.finishedAt === null ? null : unixSeconds(rec.finishedAt), owned_by: tenantId });
+      }
+    }
+    return page([...base, ...tuned], false, (m) => m.id);
+  }
+
+  async model(tenantId: string, name: string): Promise<ModelDto> {
+    const found = (await this.models(tenantId)).data.find((m) => m.id === name);
+    if (!found) throw modelNotFound(name);
+    return found;
+  }
+
+  async classify(tenantId: string, model: string, input: string | string[]): Promise<ClassificationDto> {
+    const resolved = await this.resolve(tenantId, model);
+    const texts = typeof input === 'string' ? [input] : input;
+    const res = await this.merger.classify({ model: resolved.merger, texts });
+    return {
+      id: newId.request('clf'),
+      object: 'classification',
+      created: unixSeconds(Date.now()),
+      model,
+      model_version: res.version,
+      data: res.results.map((r, index) => ({ object: 'classification.result', index, label: r.label, scores: r.scores.map((s) => ({ label: s.label, score: s.score })) })),
+    };
+  }
+
+  async complete(tenantId: string, model: string, prompt: string, maxTokens = 16, temperature = 1, seed?: number): Promise<TextCompletionDto> {
+    const resolved = await this.resolve(tenantId, model);
+    const res = await this.merger.generate({ model: resolved.merger, prompt, maxNewTokens: maxTokens, temperature, seed: seed ?? 0 });
+    return {
+      id: newId.request('cmpl'),
+      object: 'text_completion',
+      created: unixSeconds(Date.now()),
+      model,
+      model_version: res.version,
+      choices: [{ text: res.text, index: 0, finish_reason: res.completionTokens >= maxTokens ? 'length' : 'stop', logprobs: null }],
+      usage: { completion_tokens: res.completionTokens },
+    };
+  }
+
+  /**
+   * Checks that the tenant may use `name` and maps it to the merger's name: a base model is
+   * `base`; `ft:<base>:<tenant>:<job>` must be the tenant's own job on that base, and succeeded
+   * (a job still training answers 409 `model_not_ready`).
+   */
+  async resolve(tenantId: string, name: string): Promise<ResolvedModel> {
+    if (this.options.baseModels.includes(name)) return { merger: MERGER_BASE };
+    const parts = name.split(':');
+    const [ft, base, owner, jobId] = parts;
+    if (parts.length !== 4 || ft !== 'ft' || !BASE_MODEL_PATTERN.test(base ?? '') || owner !== tenantId || !ID_PATTERN.test(jobId ?? '')) throw modelNotFound(name);
+    const rec = await this.store.get(jobId!);
+    if (!rec || rec.spec.tenantId !== tenantId || rec.spec.baseModel !== base) throw modelNotFound(name);
+    if (rec.status !== 'succeeded') {
+      throw new ApiError(409, 'model_not_ready', `Model ${name} is not ready: its job is ${rec.status}; it can be used once the job succeeded`, 'model');
+    }
+    return { merger: name };
+  }
+}
+
+function modelNotFound(name: string): ApiError {
+  return new ApiError(404, 'model_not_found', `The model ${JSON.stringify(name)} does not exist or you do not have access to it; see GET /v1/models`, 'model');
+}

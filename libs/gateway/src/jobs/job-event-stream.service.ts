@@ -1,0 +1,96 @@
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { FINAL_STATUSES, JobStore } from '@cola/pipeline';
+import type { ResolvedGatewayOptions } from '../core/gateway-options';
+import { GATEWAY_OPTIONS, JOB_STORE } from '../core/tokens';
+import { eventView } from './job-view';
+
+/** Events read per poll; a backlog is drained in pages of this size without waiting. */
+const PAGE = 100;
+
+/**
+ * Server-sent events of a job: first the events after the cursor, then new ones as the gpu-host
+ * and the trainers append them, until the job reaches a final status. Each event is
+ * `id: <event id>` + `data: <event JSON>`, so a client that reconnects with `Last-Event-ID`
+ * resumes exactly; the end is `event: done` with the final status. The stream polls the job's
+ * Redis stream (no blocking read per client, so a connection costs no Redis connection), sends
+ * heartbeat comments for proxies, and is ended on shutdown so the server can close.
+ */
+@Injectable()
+export class JobEventStreamService implements BeforeApplicationShutdown {
+  private readonly logger = new Logger('JobEventStream');
+  private readonly open = new Set<() => void>();
+
+  constructor(
+    @Inject(JOB_STORE) private readonly store: JobStore,
+    @Inject(GATEWAY_OPTIONS) private readonly options: ResolvedGatewayOptions,
+  ) {}
+
+  /** Streams the events of `jobId` (already authorised) after the stream id `after`. */
+  async stream(jobId: string, after: string | undefined, req: Request, res: Response): Promise<void> {
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-cache, no-transform');
+    res.setHeader('Connection', 'keep-alive');
+    // nginx and friends buffer responses unless told not to.
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+
+    let closed = false;
+    let wake: (() => void) | undefined;
+    const stop = (): void => {
+      closed = true;
+      wake?.();
+    };
+    req.on('close', stop);
+    this.open.add(stop);
+    const sleep = (ms: number): Promise<void> =>
+      new Promise((resolve) => {
+        const t = setTimeout(resolve, ms);
+        wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+
+    let cursor = after;
+    let lastWrite = Date.now();
+    let finalSeen = false;
+    try {
+      while (!closed) {
+        const rows = await this.store.events(jobId, { after: cursor, limit: PAGE });
+        for (const e of rows) {
+          res.write(`id: ${eventView(e).id}\ndata: ${JSON.stringify(eventView(e))}\n\n`);
+          cursor = e.id;
+          lastWrite = Date.now();
+        }
+        if (rows.length === PAGE) continue;
+        if (finalSeen) {
+          const status = await this.store.status(jobId);
+          res.write(`event: done\ndata: ${JSON.stringify({ status })}\n\n`);
+          break;
+        }
+        const status = await this.store.status(jobId);
+        // A service may append its last event just after setting the final status: read once more.
+        if (status === null || FINAL_STATUSES.has(status)) finalSeen = true;
+        if (Date.now() - lastWrite >= this.options.heartbeatMs) {
+          res.write(': keep-alive\n\n');
+          lastWrite = Date.now();
+        }
+        await sleep(this.options.eventsPollMs);
+      }
+    } catch (e) {
+      // Headers are sent: the only thing left to do is to log and end the stream.
+      this.logger.warn(`event stream of ${jobId} failed: ${(e as Error).message}`);
+    } finally {
+      this.open.delete(stop);
+      req.off('close', stop);
+      res.end();
+    }
+  }
+
+  /** Ends every open stream, so that the HTTP server can close (SIGTERM). */
+  beforeApplicationShutdown(): void {
+    for (const stop of this.open) stop();
+  }
+}
