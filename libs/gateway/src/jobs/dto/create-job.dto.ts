@@ -1,4 +1,5 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, type ApiPropertyOptions } from '@nestjs/swagger';
+import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
 import { ID_PATTERN } from '@cola/config';
@@ -6,7 +7,7 @@ import { IsAutoOrNumber, IsBoundedNumber } from '../../common/auto-or.validators
 
 /** OpenAPI schema of "auto or a number" fields. */
 // `type` only keeps @nestjs/swagger from reading design:type (which tsx does not emit); it drops it for oneOf.
-const autoOr = (schema: Record<string, unknown>, description: string) => ({ type: 'string', oneOf: [{ type: 'string', enum: ['auto'] }, schema], description, default: 'auto' });
+const autoOr = (schema: SchemaObject, description: string): ApiPropertyOptions => ({ type: 'string', oneOf: [{ type: 'string', enum: ['auto'] }, schema], description, default: 'auto' });
 
 export const AUX_TYPE_NAMES = ['lowrank', 'linear', 'mlp'] as const;
 export const TASK_NAMES = ['auto', 'classification', 'causal_lm'] as const;
@@ -133,12 +134,12 @@ export class HyperparametersDto {
   @IsAutoOrNumber({ integer: true, min: 1, max: 4096 })
   batch_size?: number | 'auto';
 
-  @ApiPropertyOptional(autoOr({ type: 'number', exclusiveMinimum: 0, maximum: 10 }, 'Peak learning rate of the aux optimizer.'))
+  @ApiPropertyOptional(autoOr({ type: 'number', minimum: 0, exclusiveMinimum: true, maximum: 10 }, 'Peak learning rate of the aux optimizer.'))
   @IsOptional()
   @IsAutoOrNumber({ above: 0, max: 10 })
   learning_rate?: number | 'auto';
 
-  @ApiPropertyOptional(autoOr({ type: 'number', exclusiveMinimum: 0, maximum: 1000 }, 'Multiplier of the default learning rate (OpenAI style); do not combine with learning_rate.'))
+  @ApiPropertyOptional(autoOr({ type: 'number', minimum: 0, exclusiveMinimum: true, maximum: 1000 }, 'Multiplier of the default learning rate (OpenAI style); do not combine with learning_rate.'))
   @IsOptional()
   @IsAutoOrNumber({ above: 0, max: 1000 })
   learning_rate_multiplier?: number | 'auto';
@@ -153,7 +154,7 @@ export class HyperparametersDto {
   @IsAutoOrNumber({ min: 0, max: 1 })
   weight_decay?: number | 'auto';
 
-  @ApiPropertyOptional(autoOr({ type: 'number', minimum: 0, exclusiveMaximum: 1 }, 'SGD momentum (default 0).'))
+  @ApiPropertyOptional(autoOr({ type: 'number', minimum: 0, maximum: 1, exclusiveMaximum: true }, 'SGD momentum (default 0).'))
   @IsOptional()
   @IsAutoOrNumber({ min: 0, below: 1 })
   momentum?: number | 'auto';
@@ -163,7 +164,7 @@ export class HyperparametersDto {
   @IsAutoOrNumber({ integer: true, min: 1, max: 4096 })
   max_length?: number | 'auto';
 
-  @ApiPropertyOptional(autoOr({ type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 }, 'Fraction of the steps in linear warmup (auto = 0.05).'))
+  @ApiPropertyOptional(autoOr({ type: 'number', minimum: 0, exclusiveMinimum: true, maximum: 1, exclusiveMaximum: true }, 'Fraction of the steps in linear warmup (auto = 0.05).'))
   @IsOptional()
   @IsAutoOrNumber({ above: 0, below: 1 })
   warmup_fraction?: number | 'auto';
