@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Header, Inject, Param, Post, Query, StreamableFile, UploadedFile, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, HttpCode, Inject, Param, Post, Query, StreamableFile, UploadedFile, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { ParamTypes } from '../common/param-types.decorator';
 import { Tenant, type TenantContext } from '../auth/auth.decorators';
@@ -15,6 +15,7 @@ export class FilesController {
   constructor(@Inject(FilesService) private readonly files: FilesService) {}
 
   @Post()
+  @HttpCode(200)
   @UseInterceptors(UploadInterceptor)
   @ApiOperation({ summary: 'Upload a JSONL file', description: 'Validated on upload with line-numbered errors (code = the JSONL rule broken, param = file).' })
   @ApiConsumes('multipart/form-data')

@@ -19,7 +19,8 @@ const PAGE = 100;
 @Injectable()
 export class JobEventStreamService implements BeforeApplicationShutdown {
   private readonly logger = new Logger('JobEventStream');
-  private readonly open = new Set<() => void>();
+  /** Open streams: how to stop each, and when it has ended. */
+  private readonly open = new Map<() => void, Promise<void>>();
 
   constructor(
     @Inject(JOB_STORE) private readonly store: JobStore,
@@ -27,11 +28,20 @@ export class JobEventStreamService implements BeforeApplicationShutdown {
   ) {}
 
   /** Streams the events of `jobId` (already authorised) after the stream id `after`. */
-  async stream(jobId: string, after: string | undefined, req: Request, res: Response): Promise<void> {
+  stream(jobId: string, after: string | undefined, req: Request, res: Response): Promise<void> {
+    let stop: () => void = () => undefined;
+    const done = this.run(jobId, after, req, res, (s) => (stop = s)).finally(() => this.open.delete(stop));
+    this.open.set(stop, done);
+    return done;
+  }
+
+  private async run(jobId: string, after: string | undefined, req: Request, res: Response, onStop: (stop: () => void) => void): Promise<void> {
     res.status(200);
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('Cache-Control', 'no-cache, no-transform');
-    res.setHeader('Connection', 'keep-alive');
+    // The socket closes with the stream: a stream ended by a shutdown must not linger as an idle
+    // keep-alive connection that holds the server open.
+    res.setHeader('Connection', 'close');
     // nginx and friends buffer responses unless told not to.
     res.setHeader('X-Accel-Buffering', 'no');
     res.flushHeaders();
@@ -43,7 +53,7 @@ export class JobEventStreamService implements BeforeApplicationShutdown {
       wake?.();
     };
     req.on('close', stop);
-    this.open.add(stop);
+    onStop(stop);
     const sleep = (ms: number): Promise<void> =>
       new Promise((resolve) => {
         const t = setTimeout(resolve, ms);
@@ -83,14 +93,15 @@ export class JobEventStreamService implements BeforeApplicationShutdown {
       // Headers are sent: the only thing left to do is to log and end the stream.
       this.logger.warn(`event stream of ${jobId} failed: ${(e as Error).message}`);
     } finally {
-      this.open.delete(stop);
       req.off('close', stop);
       res.end();
     }
   }
 
-  /** Ends every open stream, so that the HTTP server can close (SIGTERM). */
-  beforeApplicationShutdown(): void {
-    for (const stop of this.open) stop();
+  /** Ends every open stream and waits for them, so that the HTTP server can close (SIGTERM). */
+  async beforeApplicationShutdown(): Promise<void> {
+    const ending = [...this.open.values()];
+    for (const stop of this.open.keys()) stop();
+    await Promise.allSettled(ending);
   }
 }
