@@ -1,0 +1,172 @@
+import { EventEmitter } from 'node:events';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { BULLMQ_PREFIX, QUEUES, TTLS } from '@cola/config';
+import { AuxStateStore, TensorStore } from '@cola/store';
+import { JobStore } from '../jobs/job-store';
+import { AdaptTaskDataError, validateAdaptTaskData, type AdaptTaskData } from './adapt-task-data';
+import { AuxPublishedPublisher } from './aux-published-publisher';
+import { FitTaskNotReadyError, FitTaskRejectedError } from './fit-task-errors';
+import { FitTaskProcessor, type FitTaskOutcome } from './fit-task-processor';
+import type { HostLogger } from '../host/host-service-options';
+
+/** Options of {@link AuxTrainerService}. */
+export interface AuxTrainerServiceOptions {
+  /** Redis URL (queues, payloads, aux state and job records all live there). */
+  redisUrl: string;
+  /** Fit tasks this process runs at once. Default 1: a fit step is CPU-bound and tfjs is single-threaded. */
+  concurrency: number;
+  /** Jobs whose decoded aux state stays live between tasks (0 disables the cache). Default 16. */
+  cacheJobs: number;
+  /** First delay before an out-of-order task is tried again, in ms; doubles per try. Default 50. */
+  retryDelayMs: number;
+  /** Cap of that delay, in ms. Default 2000. */
+  maxRetryDelayMs: number;
+  /**
+   * How long a task may wait for its predecessor before its job is failed, in ms. Default: the
+   * payload TTL, after which the payload is gone anyway.
+   */
+  maxOrderWaitMs: number;
+  /** Where log lines go (the same JSON-lines logger as the gpu-host's). Default: nowhere. */
+  log: HostLogger;
+}
+
+/** Defaults of {@link AuxTrainerServiceOptions}. */
+export const DEFAULT_AUX_TRAINER_OPTIONS: Readonly<Omit<AuxTrainerServiceOptions, 'redisUrl'>> = {
+  concurrency: 1,
+  cacheJobs: 16,
+  retryDelayMs: 50,
+  maxRetryDelayMs: 2000,
+  maxOrderWaitMs: TTLS.payloadSeconds * 1000,
+  log: () => undefined,
+};
+
+/** Typed events of {@link AuxTrainerService}. */
+export interface AuxTrainerServiceEvents {
+  /** A task was taken from the queue and is about to run. */
+  active: [task: AdaptTaskData];
+  /** A task was applied, or acknowledged as applied before. */
+  processed: [outcome: FitTaskOutcome];
+  /** A task was refused for good (its training job is failed). */
+  rejected: [task: AdaptTaskData, error: FitTaskRejectedError];
+  /** A task was put back to wait for its predecessor or after a lost compare-and-set. */
+  delayed: [task: AdaptTaskData, delayMs: number];
+}
+
+function validateOptions(o: AuxTrainerServiceOptions): void {
+  const problems: string[] = [];
+  if (typeof o.redisUrl !== 'string' || !/^rediss?:\/\//.test(o.redisUrl)) problems.push(`redisUrl must start with redis:// or rediss://, got ${JSON.stringify(o.redisUrl)}`);
+  const int = (name: keyof AuxTrainerServiceOptions, min: number): void => {
+    const v = o[name];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) problems.push(`${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+  };
+  int('concurrency', 1);
+  int('cacheJobs', 0);
+  int('retryDelayMs', 1);
+  int('maxRetryDelayMs', 1);
+  int('maxOrderWaitMs', 1);
+  if (problems.length) throw new RangeError(`AuxTrainerService options: ${problems.join('; ')}`);
+}
+
+/**
+ * The aux-trainer: a BullMQ Worker on `QUEUES.adapt` running the {@link FitTaskProcessor}.
+ * Any number of these may run against one Redis; the store's compare-and-set keeps every job
+ * consistent. `close()` (on SIGTERM) lets the running tasks finish before it returns.
+ */
+export class AuxTrainerService extends EventEmitter<AuxTrainerServiceEvents> {
+  readonly options: Readonly<AuxTrainerServiceOptions>;
+  private readonly redis: Redis;
+  private readonly publisher: AuxPublishedPublisher;
+  private readonly processor: FitTaskProcessor;
+  private worker: Worker<AdaptTaskData, FitTaskOutcome> | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(opts: Partial<AuxTrainerServiceOptions> & Pick<AuxTrainerServiceOptions, 'redisUrl'>) {
+    super();
+    this.options = { ...DEFAULT_AUX_TRAINER_OPTIONS, ...opts };
+    validateOptions(this.options);
+    // BullMQ needs maxRetriesPerRequest: null on connections that block; one setting for all.
+    this.redis = new Redis(this.options.redisUrl, { maxRetriesPerRequest: null });
+    this.publisher = new AuxPublishedPublisher(this.redis);
+    this.processor = new FitTaskProcessor(
+      { payloads: new TensorStore(this.redis), aux: new AuxStateStore(this.redis), jobs: new JobStore(this.redis), publisher: this.publisher },
+      { cacheJobs: this.options.cacheJobs },
+    );
+    this.processor.on('rejected', (task, e) => this.emit('rejected', task, e));
+    this.processor.on('processed', (o) => this.emit('processed', o));
+  }
+
+  /** True while the worker is running (the /healthz answer). */
+  get running(): boolean {
+    return this.worker?.isRunning() === true && this.closing === undefined;
+  }
+
+  /** Starts consuming fit tasks; resolves once the worker is connected. */
+  async start(): Promise<void> {
+    if (this.worker) throw new Error('AuxTrainerService.start(): already started');
+    const { log } = this.options;
+    this.worker = new Worker<AdaptTaskData, FitTaskOutcome>(QUEUES.adapt, (job, token) => this.run(job, token), {
+      connection: this.redis,
+      prefix: BULLMQ_PREFIX,
+      concurrency: this.options.concurrency,
+      autorun: false,
+    });
+    this.worker.on('failed', (job, err) => {
+      if (!job || err instanceof DelayedError) return;
+      log(err instanceof UnrecoverableError ? 'warn' : 'error', 'fit task failed', { jobId: job.data.jobId, seq: job.data.seq, attempts: job.attemptsMade, error: err.message });
+    });
+    this.worker.on('error', (err) => log('error', 'worker error', { error: err.message }));
+    void this.worker.run();
+    await this.worker.waitUntilReady();
+    log('info', 'aux-trainer started', { queue: QUEUES.adapt, concurrency: this.options.concurrency });
+  }
+
+  /**
+   * Stops taking tasks, waits for the running ones, then closes every connection and frees the
+   * cached states. Safe to call twice.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.worker?.close();
+      await this.publisher.close();
+      this.processor.close();
+      await this.redis.quit().catch(() => this.redis.disconnect());
+      this.options.log('info', 'aux-trainer stopped');
+    })();
+    return this.closing;
+  }
+
+  private async run(job: Job<AdaptTaskData, FitTaskOutcome>, token: string | undefined): Promise<FitTaskOutcome> {
+    let task: AdaptTaskData;
+    try {
+      task = validateAdaptTaskData(job.data);
+    } catch (e) {
+      // Nobody can fix a malformed queue entry by retrying it; its job id names the culprit.
+      if (e instanceof AdaptTaskDataError) throw new UnrecoverableError(`adapt job ${job.id}: ${e.message}`);
+      throw e;
+    }
+    this.emit('active', task);
+    try {
+      const outcome = await this.processor.process(task);
+      this.options.log('debug', 'fit task done', { ...outcome });
+      return outcome;
+    } catch (e) {
+      if (!(e instanceof FitTaskNotReadyError)) throw e;
+      const waited = Date.now() - job.timestamp;
+      if (waited > this.options.maxOrderWaitMs) {
+        const message = `fit task ${task.seq} of job ${task.jobId} waited ${Math.round(waited / 1000)} s for its predecessor: ${e.message}`;
+        const jobs = new JobStore(this.redis);
+        await jobs.setStatus(task.jobId, 'failed', { code: 'fit_task_timeout', message, param: null });
+        await jobs.appendEvent(task.jobId, { level: 'error', message });
+        throw new FitTaskRejectedError(message, 'fit_task_timeout');
+      }
+      // Waiting for a predecessor is normal with K > 1 in flight: delay the job instead of
+      // failing an attempt, so the attempts budget stays for real (transient) failures.
+      const tries = Math.max(0, job.attemptsStarted - 1);
+      const delay = Math.min(this.options.maxRetryDelayMs, this.options.retryDelayMs * 2 ** Math.min(tries, 20));
+      this.emit('delayed', task, delay);
+      await job.moveToDelayed(Date.now() + delay, token);
+      throw new DelayedError();
+    }
+  }
+}
