@@ -14,35 +14,71 @@ import type { AdaptTaskData } from './adapt-task-data';
 /** Width of the tiny test model's residual stream. */
 export const TINY_D = 16;
 
-/** The adapted layers of a tiny 2-layer classification job: lowrank on c_attn, linear on score. */
-export function tinyLayers(aux: 'lowrank' | 'mlp' = 'lowrank', numLabels = 2): AdaptedLayerSpec[] {
+/**
+ * The adapted layers of a tiny 2-layer job: `aux` on both c_attn taps and, for classification,
+ * a linear head with bias on `score` (an mlp there too for mlp jobs).
+ */
+export function tinyLayers(aux: 'lowrank' | 'mlp' = 'lowrank', numLabels: number | null = 2): AdaptedLayerSpec[] {
   const body: AuxConfigInput = aux === 'lowrank' ? { type: 'lowrank', rank: 4, scale: 1 } : { type: 'mlp', hidden: [8] };
-  return [
+  const layers: AdaptedLayerSpec[] = [
     { tap: 'h.0.attn.c_attn', dIn: TINY_D, dOut: 3 * TINY_D, aux: body },
     { tap: 'h.1.attn.c_attn', dIn: TINY_D, dOut: 3 * TINY_D, aux: body },
-    { tap: 'score', dIn: TINY_D, dOut: numLabels, aux: aux === 'lowrank' ? { type: 'linear', bias: true } : body },
   ];
+  if (numLabels !== null) layers.push({ tap: 'score', dIn: TINY_D, dOut: numLabels, aux: aux === 'lowrank' ? { type: 'linear', bias: true } : body });
+  return layers;
 }
 
 /** A tiny job: its adapters (fresh, seeded) and the meta its aux state carries. */
 export interface TinyJob {
   jobId: string;
   tenantId: string;
+  task: 'classification' | 'causal_lm';
   layers: AdaptedLayerSpec[];
   meta: JobAuxMeta;
   seed: number;
+  mergeGroup: string;
 }
 
-/** A tiny job description; `create()` builds bit-identical adapters for it every time. */
-export function tinyJob(jobId: string, opts: { aux?: 'lowrank' | 'mlp'; seed?: number; tenantId?: string; clipNorm?: number } = {}): TinyJob {
+/** Options of {@link tinyJob}. */
+export interface TinyJobOptions {
+  aux?: 'lowrank' | 'mlp';
+  task?: 'classification' | 'causal_lm';
+  seed?: number;
+  tenantId?: string;
+  clipNorm?: number;
+  mergeGroup?: string;
+}
+
+/** A tiny job description; `createAdapters()` builds bit-identical adapters for it every time. */
+export function tinyJob(jobId: string, opts: TinyJobOptions = {}): TinyJob {
+  const task = opts.task ?? 'classification';
   return {
     jobId,
     tenantId: opts.tenantId ?? 'tenant-a',
-    layers: tinyLayers(opts.aux ?? 'lowrank'),
+    task,
+    layers: tinyLayers(opts.aux ?? 'lowrank', task === 'classification' ? 2 : null),
     seed: opts.seed ?? 7,
+    mergeGroup: opts.mergeGroup ?? '',
     // A short schedule with warmup, so the lr changes from step to step.
     meta: { jobId, version: 0, schedule: { peakLr: 0.01, totalSteps: 12, warmupSteps: 2 }, clipNorm: opts.clipNorm },
   };
+}
+
+/** The base model name the fixtures' job specs name. */
+export const TEST_BASE_MODEL = 'cola-test';
+
+/** A job spec for the tiny job, as the gateway would store it (labels ham, spam). */
+export function tinyJobSpec(job: TinyJob): JobSpec {
+  return JobSpec.fromPartial({
+    jobId: job.jobId,
+    tenantId: job.tenantId,
+    baseModel: TEST_BASE_MODEL,
+    task: job.task === 'classification' ? Task.TASK_CLASSIFICATION : Task.TASK_CAUSAL_LM,
+    trainingFileId: 'file-train',
+    labels: job.task === 'classification' ? ['ham', 'spam'] : [],
+    method: { mergeGroup: job.mergeGroup },
+    seed: job.seed,
+  });
 }
 
 /** Fresh adapters of a tiny job (AdamW, seeded): the same for the store and the reference. */
@@ -63,7 +99,7 @@ export async function initJob(job: TinyJob, aux: AuxStateStore, records?: { crea
   } finally {
     adapters.dispose();
   }
-  await records?.create(JobSpec.fromPartial({ jobId: job.jobId, tenantId: job.tenantId, task: Task.TASK_CLASSIFICATION, baseModel: 'cola-test', labels: ['ham', 'spam'], seed: job.seed }));
+  await records?.create(tinyJobSpec(job));
 }
 
 /** Seeded raw (X, G) for every layer of the job: `rows` rows, values like a real host step's. */
