@@ -1,0 +1,93 @@
+import { tf } from '@cola/gl';
+import { ByteTokenizer } from '@cola/data';
+import { forward, generate, makeTokenBatch, SCORE_TAP, type TapDelta, type TokenBatch } from '@cola/model';
+import type { Classification } from '@cola/proto';
+import { InferenceError } from './inference-error';
+import type { LoadedModel } from './served-models';
+
+/** Limits of one inference request. */
+export interface InferenceLimits {
+  /** Most texts in one Classify request. */
+  maxTexts: number;
+  /** Most tokens one Generate request may ask for. */
+  maxNewTokens: number;
+  /** Tokens generated when a request asks for 0 (proto3's "unset"). */
+  defaultNewTokens: number;
+  /** Texts classified per forward pass (bounds activation memory). */
+  batchSize: number;
+}
+
+/** Defaults of {@link InferenceLimits}. */
+export const DEFAULT_INFERENCE_LIMITS: Readonly<InferenceLimits> = { maxTexts: 256, maxNewTokens: 512, defaultNewTokens: 64, batchSize: 32 };
+
+const tokenizer = new ByteTokenizer();
+
+/**
+ * The token batch Classify runs for `texts`: each text truncated to its first `maxLength` byte
+ * tokens (as training truncates) and right-padded to the longest in the batch.
+ */
+export function classificationBatch(texts: readonly string[], maxLength: number): TokenBatch {
+  const rows = texts.map((t, i) => {
+    const ids = tokenizer.encode(t.slice(0, maxLength + 1)).slice(0, maxLength);
+    if (ids.length === 0) throw new InferenceError('invalid_argument', `texts[${i}] is empty; every text needs at least one character`);
+    return ids;
+  });
+  return makeTokenBatch(rows, { padId: tokenizer.padId });
+}
+
+/**
+ * Classifies texts with a loaded model: softmax over the head, the most probable label first in
+ * `label`, every label's probability in `scores` (head order).
+ */
+export function classify(m: LoadedModel, texts: readonly string[], limits: InferenceLimits = DEFAULT_INFERENCE_LIMITS): Classification[] {
+  if (m.task !== 'classification') throw new InferenceError('failed_precondition', `model "${m.name}" is a causal language model; use Generate`);
+  if (texts.length === 0) throw new InferenceError('invalid_argument', 'texts is empty; send at least one text');
+  if (texts.length > limits.maxTexts) throw new InferenceError('invalid_argument', `${texts.length} texts in one request; send at most ${limits.maxTexts}`);
+  const out: Classification[] = [];
+  for (let start = 0; start < texts.length; start += limits.batchSize) {
+    const batch = classificationBatch(texts.slice(start, start + limits.batchSize), m.maxLength);
+    const probs = tf.tidy(() => tf.softmax(forward(m.model, batch, { head: 'cls', deltas: m.deltas, inject: m.inject })));
+    const p = probs.dataSync() as Float32Array;
+    probs.dispose();
+    const k = m.labels.length;
+    for (let r = 0; r < batch.batch; r++) {
+      const scores = m.labels.map((label, j) => ({ label, score: p[r * k + j]! }));
+      const best = scores.reduce((a, b) => (b.score > a.score ? b : a));
+      out.push({ label: best.label, scores });
+    }
+  }
+  return out;
+}
+
+/** What {@link complete} produced. */
+export interface Completion {
+  text: string;
+  tokens: number;
+}
+
+/**
+ * Continues a prompt with a loaded causal-LM model: greedy at temperature 0, else sampled with
+ * the seed (same seed, prompt and version → same text). Stops at the end-of-text token.
+ */
+export function complete(m: LoadedModel, prompt: string, opts: { maxNewTokens: number; temperature: number; seed: number }, limits: InferenceLimits = DEFAULT_INFERENCE_LIMITS): Completion {
+  if (m.task !== 'causal_lm') throw new InferenceError('failed_precondition', `model "${m.name}" is a classification model; use Classify`);
+  const n = opts.maxNewTokens === 0 ? limits.defaultNewTokens : opts.maxNewTokens;
+  if (!Number.isInteger(n) || n < 0 || n > limits.maxNewTokens) throw new InferenceError('invalid_argument', `max_new_tokens must be from 0 (default ${limits.defaultNewTokens}) to ${limits.maxNewTokens}, got ${opts.maxNewTokens}`);
+  if (!(opts.temperature >= 0) || !Number.isFinite(opts.temperature)) throw new InferenceError('invalid_argument', `temperature must be a finite number >= 0 (0 = greedy), got ${opts.temperature}`);
+  // An empty prompt starts from the end-of-text token, as a fresh document would.
+  const ids = prompt.length ? tokenizer.encode(prompt) : [tokenizer.eosId];
+  const out = generate(m.model, ids, {
+    maxNewTokens: n,
+    temperature: opts.temperature,
+    seed: opts.seed >>> 0,
+    stopId: tokenizer.eosId,
+    deltas: m.deltas ? lmDeltas(m.deltas) : undefined,
+    inject: m.inject,
+  });
+  return { text: tokenizer.decode(out), tokens: out.length };
+}
+
+/** The LM head never runs the `score` tap, and the forward pass refuses deltas for it there. */
+function lmDeltas(deltas: ReadonlyMap<string, TapDelta>): ReadonlyMap<string, TapDelta> {
+  return deltas.has(SCORE_TAP) ? new Map([...deltas].filter(([tap]) => tap !== SCORE_TAP)) : deltas;
+}
