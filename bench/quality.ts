@@ -4,7 +4,8 @@
  * test accuracy, final train loss, host step ms, host tokens/s and peak tensor bytes on the host.
  *
  * Flags: --train N (default 2000), --test N (default 500), --epochs N (default 1),
- *        --batch N (default 32), --max-length N (default 128), --only name,name
+ *        --batch N (default 32), --max-length N (default 128), --lr X (default 5e-3, AdamW),
+ *        --only name,name
  */
 import { cpus } from 'node:os';
 import { initBackend, tf } from '@cola/gl';
@@ -33,9 +34,9 @@ async function main(): Promise<void> {
   const backend = await initBackend();
   const trainSize = flag('train', 2000);
   const testSize = flag('test', 500);
-  const common = { epochs: flag('epochs', 1), batchSize: flag('batch', 32), maxLength: flag('max-length', 128), seed: 0, optimizer: { type: 'adamw', lr: 1e-3, weightDecay: 5e-4 } };
+  const common = { epochs: flag('epochs', 1), batchSize: flag('batch', 32), maxLength: flag('max-length', 128), seed: 0, optimizer: { type: 'adamw', lr: flag('lr', 5e-3), weightDecay: 5e-4 } };
   const data = spamTask({ trainSize, evalSize: testSize });
-  console.log(`cola-tiny on SpamAssassin: ${data.trainSize} train / ${data.evalSize} test e-mails, ${common.epochs} epoch(s), batch ${common.batchSize}, ${common.maxLength} bytes`);
+  console.log(`cola-tiny on SpamAssassin: ${data.trainSize} train / ${data.evalSize} test e-mails, ${common.epochs} epoch(s), batch ${common.batchSize}, ${common.maxLength} bytes, AdamW lr ${common.optimizer.lr}`);
   console.log(`machine: ${cpus()[0]?.model ?? 'unknown cpu'} x${cpus().length}, node ${process.version}, tfjs backend ${backend}\n`);
 
   const rows: string[][] = [];

@@ -24,6 +24,14 @@ export class BackpropStepper implements Stepper {
     private readonly opts: BackpropStepperOptions,
   ) {}
 
+  async peakHostBytes(batch: TaskBatch): Promise<number> {
+    const vars = [...this.adapters.variables().values()];
+    // Forward and backward into the adapters, without the update; the optimizer slots stay live
+    // on the host in LoRA, so they count.
+    const info = await tf.profile(() => tf.variableGrads(() => taskLoss(this.model, batch, { inject: this.adapters.inject }), vars).value);
+    return info.peakBytes;
+  }
+
   step(batch: TaskBatch): StepReport {
     const t0 = performance.now();
     const vars = this.adapters.variables();

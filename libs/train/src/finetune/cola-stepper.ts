@@ -1,5 +1,5 @@
 import { disposeAdaptationData, disposeDeltas, glFitStep, gramOf, IntervalBuffer, tf, type AdapterSet, type AdaptationData, type LinearSchedule } from '@cola/gl';
-import { hostStep, type GptModel } from '@cola/model';
+import { hostStep, type GptModel, type HostStepResult } from '@cola/model';
 import type { StepReport, Stepper } from './step-report';
 import { realTokens } from './task-loss';
 import type { TaskBatch } from './task-data';
@@ -38,17 +38,35 @@ export class ColaStepper implements Stepper {
     for (const tap of adapters.taps) this.buffers.set(tap, new IntervalBuffer({ interval: opts.interval }));
   }
 
+  /** The host's part: forward with the current aux, backward to the adapted outputs only. */
+  private host(batch: TaskBatch): HostStepResult {
+    const deltas = this.opts.merged ? this.adapters.deltas() : undefined;
+    try {
+      return hostStep(this.model, batch, {
+        head: batch.labels ? 'cls' : 'lm',
+        labels: batch.labels,
+        taps: this.adapters.taps,
+        inject: this.opts.merged ? undefined : this.adapters.inject,
+        deltas,
+      });
+    } finally {
+      if (deltas) disposeDeltas(deltas);
+    }
+  }
+
+  async peakHostBytes(batch: TaskBatch): Promise<number> {
+    const info = await tf.profile(() => {
+      for (const { x, g } of this.host(batch).taps.values()) tf.dispose([x, g]);
+      return [];
+    });
+    // The optimizer slots are in this process only because the fit runs inline here; in the
+    // service they live on the aux-trainers, so they are not the host's.
+    return info.peakBytes - this.adapters.optimizerBytes();
+  }
+
   step(batch: TaskBatch): StepReport {
     const t0 = performance.now();
-    const deltas = this.opts.merged ? this.adapters.deltas() : undefined;
-    const host = hostStep(this.model, batch, {
-      head: batch.labels ? 'cls' : 'lm',
-      labels: batch.labels,
-      taps: this.adapters.taps,
-      inject: this.opts.merged ? undefined : this.adapters.inject,
-      deltas,
-    });
-    if (deltas) disposeDeltas(deltas);
+    const host = this.host(batch);
     const hostMs = performance.now() - t0;
 
     const t1 = performance.now();

@@ -1,4 +1,4 @@
-import { AdapterSet, LinearSchedule, tf } from '@cola/gl';
+import { AdapterSet, LinearSchedule } from '@cola/gl';
 import { initClassificationHead, resolveTaps, tapShape, type GptModel } from '@cola/model';
 import { createProgressBar } from '../progress/progress-bar';
 import { BackpropStepper } from './backprop-stepper';
@@ -40,8 +40,8 @@ export interface FinetuneResult {
   /** Real tokens per second of host time. */
   hostTokensPerSecond: number;
   /**
-   * Peak tensor bytes the host holds during a step: tf.profile's peak over one step, minus the
-   * optimizer slots for ColA (those live on the aux-trainers in the service, not on the host).
+   * Peak tensor bytes the host holds during its part of a step (see Stepper.peakHostBytes): for
+   * ColA the host step without the optimizer slots, which live on the aux-trainers in the service.
    */
   peakHostBytes?: number;
   /** Wall-clock seconds of the training loop. */
@@ -94,19 +94,9 @@ export async function finetune(model: GptModel, data: TaskData, raw: Omit<Finetu
   outer: for (let epoch = 0; epoch < o.epochs; epoch++) {
     for (const batch of data.train({ batchSize: o.batchSize, maxLength: o.maxLength, seed: o.seed, epoch })) {
       if (step >= totalBatches) break outer;
-      let report: StepReport;
-      if (hooks.measurePeakBytes && step === 1) {
-        // One profiled step after warm-up; profiling records every kernel, so only one.
-        let r: StepReport | undefined;
-        const info = await tf.profile(() => {
-          r = stepper.step(batch);
-          return [];
-        });
-        report = r!;
-        peakHostBytes = info.peakBytes - (o.method === 'cola' ? adapters.optimizerBytes() : 0);
-      } else {
-        report = stepper.step(batch);
-      }
+      // One profiled throw-away pass after warm-up; profiling records every kernel, so only one.
+      if (hooks.measurePeakBytes && step === 1) peakHostBytes = await stepper.peakHostBytes(batch);
+      const report = stepper.step(batch);
       losses.push(report.loss);
       if (step > 0 || totalBatches === 1) {
         hostMs += report.hostMs;

@@ -18,4 +18,10 @@ export interface StepReport {
 /** One way of turning a batch into adapter updates (ColA or back-propagation). */
 export interface Stepper {
   step(batch: import('./task-data').TaskBatch): StepReport;
+  /**
+   * Peak tensor bytes the host holds while it does its part for `batch`, measured with tf.profile
+   * on a throw-away run (no update is applied). ColA: the host step only; back-propagation: the
+   * forward, the backward into the adapters and the optimizer state it keeps.
+   */
+  peakHostBytes(batch: import('./task-data').TaskBatch): Promise<number>;
 }
