@@ -4,7 +4,7 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { keys } from '@cola/config';
 import { JobStore } from '@cola/pipeline';
 import { InferenceService, type ClassifyRequest, type GenerateRequest, type InferenceServer } from '@cola/proto';
-import { useRedis } from '@cola/testing';
+import { freePort, useRedis } from '@cola/testing';
 import type { ErrorShape } from './support/gateway-client';
 import { SMALL_TRAIN, startTestGateway, type TestGateway } from './support/gateway-fixture';
 
@@ -88,8 +88,12 @@ describe('when the platform behaviour is checked', () => {
     assert.match(await ui.text(), /swagger/i);
   });
 
-  it('should answer /healthz, and /readyz once Redis and the merger answer', async () => {
+  it('should answer /healthz, /metrics, and /readyz once Redis and the merger answer', async () => {
     assert.deepEqual((await gw.api.get('/healthz')).body, { status: 'ok' });
+    const metrics = await gw.api.get<string>('/metrics');
+    assert.equal(metrics.status, 200);
+    assert.match(metrics.text, /^process_cpu_user_seconds_total /m);
+    assert.match(metrics.text, /cola_gateway_http_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\} 1/);
     const ready = await gw.api.get<{ status: string; checks: Record<string, string> }>('/readyz');
     assert.equal(ready.status, 200, ready.text);
     assert.deepEqual(ready.body.checks, { redis: 'ok', merger: 'ok' });
@@ -208,5 +212,24 @@ describe('when the gateway shuts down', () => {
     await body;
     assert.ok(Date.now() - t0 < 2000, `closed in ${Date.now() - t0} ms with a stream open`);
     await assert.rejects(fetch(`${gw.api.baseUrl}/healthz`), 'no longer listening');
+  });
+});
+
+describe('when Redis is unreachable', () => {
+  const redis = useRedis();
+  let gw: TestGateway;
+
+  before(async () => {
+    gw = await startTestGateway(redis, { redisUrl: `redis://127.0.0.1:${await freePort()}` });
+  });
+  after(() => gw.close());
+
+  it('should answer 503 (not 500) and not be ready', async () => {
+    const res = await gw.api.get<ErrorShape>('/v1/files', 'sk-cola-anything');
+    assert.deepEqual([res.status, res.body.error.code], [503, 'storage_unavailable']);
+    const ready = await gw.api.get<ErrorShape>('/readyz');
+    assert.deepEqual([ready.status, ready.body.error.code], [503, 'not_ready']);
+    assert.match(ready.body.error.message, /redis: (?!ok)/);
+    assert.equal((await gw.api.get('/healthz')).status, 200, 'alive all the same');
   });
 });

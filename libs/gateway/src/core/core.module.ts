@@ -7,7 +7,7 @@ import { QUEUES, queueOptions } from '@cola/config';
 import { JobStore, type JobsQueueData } from '@cola/pipeline';
 import { InferenceClient } from '@cola/proto';
 import type { ResolvedGatewayOptions } from './gateway-options';
-import { GATEWAY_OPTIONS, INFERENCE_CLIENT, JOB_STORE, JOBS_QUEUE, METRICS_REGISTRY, REDIS } from './tokens';
+import { GATEWAY_OPTIONS, INFERENCE_CLIENT, JOB_STORE, JOBS_QUEUE, JOBS_QUEUE_CONNECTION, METRICS_REGISTRY, REDIS } from './tokens';
 
 const logger = new Logger('Redis');
 
@@ -28,20 +28,39 @@ function watched(redis: Redis): Redis {
   return redis;
 }
 
+/** How long shutdown waits for a graceful QUIT before it drops a connection (Redis may be down). */
+const CLOSE_TIMEOUT_MS = 2000;
+
+/** Waits for `p` at most {@link CLOSE_TIMEOUT_MS}; shutdown must not hang on a dead dependency. */
+async function atMost(p: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_TIMEOUT_MS)));
+  await Promise.race([p.catch(() => undefined), timeout]).finally(() => clearTimeout(timer));
+}
+
+/** QUIT, or a hard disconnect when Redis does not answer in time. */
+async function closeRedis(c: Redis): Promise<void> {
+  await atMost(c.quit());
+  c.disconnect();
+}
+
 /** Closes the connections the core module opened, after the HTTP server stopped taking requests. */
 class CoreConnections implements OnApplicationShutdown {
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(JOBS_QUEUE) private readonly queue: Queue<JobsQueueData>,
+    @Inject(JOBS_QUEUE_CONNECTION) private readonly queueConnection: Redis,
     @Inject(INFERENCE_CLIENT) private readonly inference: InferenceClient,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
     this.inference.close();
-    // The queue's connection was passed in, so BullMQ leaves it open on close(): quit it here.
-    const queueConnection = await this.queue.client;
-    await this.queue.close();
-    await Promise.all([queueConnection, this.redis].map((c) => c.quit().catch(() => c.disconnect())));
+    // The queue's connection was passed in, so BullMQ leaves it open on close(): it is closed
+    // here, first, so that a queue waiting for an unreachable Redis gives up at once.
+    await closeRedis(this.queueConnection);
+    await atMost(this.queue.close());
+    await closeRedis(this.redis);
+    logger.log('shut down: HTTP server, event streams, Redis and gRPC connections closed');
   }
 }
 
@@ -66,14 +85,18 @@ export class CoreModule {
         },
         { provide: JOB_STORE, useFactory: (redis: Redis) => new JobStore(redis), inject: [REDIS] },
         {
-          provide: JOBS_QUEUE,
+          provide: JOBS_QUEUE_CONNECTION,
           // BullMQ wants its own connection, with unlimited retries on blocking commands.
-          useFactory: () => {
-            const connection = watched(new Redis(options.redisUrl, { maxRetriesPerRequest: null, connectionName: 'cola-gateway-jobs' }));
+          useFactory: () => watched(new Redis(options.redisUrl, { maxRetriesPerRequest: null, connectionName: 'cola-gateway-jobs' })),
+        },
+        {
+          provide: JOBS_QUEUE,
+          useFactory: (connection: Redis) => {
             const queue = new Queue<JobsQueueData>(QUEUES.jobs, { connection, ...queueOptions(QUEUES.jobs) });
             queue.on('error', (e) => logger.warn(`jobs queue: ${e.message}`));
             return queue;
           },
+          inject: [JOBS_QUEUE_CONNECTION],
         },
         { provide: INFERENCE_CLIENT, useFactory: () => new InferenceClient(options.mergerAddress, credentials.createInsecure()) },
         {

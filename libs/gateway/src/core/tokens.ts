@@ -11,6 +11,8 @@ export const REDIS = Symbol('REDIS');
 export const JOB_STORE = Symbol('JOB_STORE');
 /** The BullMQ producer of `QUEUES.jobs`. */
 export const JOBS_QUEUE = Symbol('JOBS_QUEUE');
+/** The ioredis connection of {@link JOBS_QUEUE} (BullMQ needs `maxRetriesPerRequest: null`). */
+export const JOBS_QUEUE_CONNECTION = Symbol('JOBS_QUEUE_CONNECTION');
 /** The generated grpc-js `InferenceClient` of the merger. */
 export const INFERENCE_CLIENT = Symbol('INFERENCE_CLIENT');
 /** The prom-client registry of this app instance. */

@@ -31,6 +31,15 @@ function httpMessage(e: HttpException): string {
 }
 
 /**
+ * True for ioredis failing to reach Redis (as opposed to a command error): the client gave up
+ * retrying, or the connection is down. That is a 503 the client may retry, not a 500.
+ */
+function isRedisUnavailable(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  return e.name === 'MaxRetriesPerRequestError' || /^(Connection is closed|Stream isn't writeable|connect ECONNREFUSED)/.test(e.message);
+}
+
+/**
  * Maps anything thrown while serving a request to an {@link ApiError}. Unknown errors become a
  * generic 500 whose message carries the request id and nothing about the internals: the details
  * (and the stack) go to the log only.
@@ -42,6 +51,7 @@ export function toApiError(e: unknown, requestId?: string): ApiError {
     const code = CODE_BY_STATUS[status] ?? (status >= 500 ? 'internal_error' : 'invalid_request');
     return new ApiError(status, code, status >= 500 ? 'The server failed to process the request' : httpMessage(e));
   }
+  if (isRedisUnavailable(e)) return new ApiError(503, 'storage_unavailable', 'The platform storage (Redis) is unavailable; retry shortly');
   const ref = requestId ? ` (request id ${requestId})` : '';
   return new ApiError(500, 'internal_error', `The server failed to process the request${ref}; it has been logged. Retry later, or report the request id.`);
 }

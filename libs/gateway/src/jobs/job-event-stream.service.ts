@@ -70,7 +70,8 @@ export class JobEventStreamService implements BeforeApplicationShutdown {
       while (!closed) {
         const rows = await this.store.events(jobId, { after: cursor, limit: PAGE });
         for (const e of rows) {
-          res.write(`id: ${eventView(e).id}\ndata: ${JSON.stringify(eventView(e))}\n\n`);
+          const view = eventView(e);
+          res.write(`id: ${view.id}\ndata: ${JSON.stringify(view)}\n\n`);
           cursor = e.id;
           lastWrite = Date.now();
         }
