@@ -39,22 +39,8 @@ export interface GatewayOptions {
   jsonLogs?: boolean;
 }
 
-/** {@link GatewayOptions} with the defaults merged in and every value checked. */
-export interface ResolvedGatewayOptions {
-  redisUrl: string;
-  mergerAddress: string;
-  adminKey: string | undefined;
-  baseModels: readonly string[];
-  uploadMaxBytes: number;
-  bodyMaxBytes: number;
-  rateLimit: { limit: number; windowSeconds: number } | false;
-  inferenceTimeoutMs: number;
-  readinessTimeoutMs: number;
-  eventsPollMs: number;
-  heartbeatMs: number;
-  logLevels: false | readonly ('verbose' | 'debug' | 'log' | 'warn' | 'error' | 'fatal')[];
-  jsonLogs: boolean;
-}
+/** {@link GatewayOptions} with the defaults merged in and every value checked (same fields, same docs). */
+export type ResolvedGatewayOptions = Required<Omit<GatewayOptions, 'adminKey'>> & Pick<GatewayOptions, 'adminKey'>;
 
 /** Thrown by {@link resolveGatewayOptions}; lists every bad option at once. */
 export class GatewayOptionsError extends Error {
