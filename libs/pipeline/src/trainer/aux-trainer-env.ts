@@ -1,0 +1,19 @@
+import { auxTrainerConfig, defineConfig, int, type EnvValues } from '@cola/config';
+
+/**
+ * Variables only the aux-trainer reads, on top of `auxTrainerConfig` of @cola/config
+ * (REDIS_URL, LOG_LEVEL, METRICS_PORT, AUX_TRAINER_CONCURRENCY).
+ */
+export const AUX_TRAINER_ENV = {
+  /** Jobs whose decoded aux state a trainer keeps live between fit tasks (0 = no cache). */
+  COLA_AUX_CACHE_JOBS: 'COLA_AUX_CACHE_JOBS',
+} as const;
+
+/** The aux-trainer's validated environment; the embedded default needs none of it set. */
+export const auxTrainerEnv = defineConfig({
+  ...auxTrainerConfig.spec,
+  [AUX_TRAINER_ENV.COLA_AUX_CACHE_JOBS]: int({ default: 16, min: 0, max: 4096, doc: 'jobs whose aux state stays cached between fit tasks (0 = off)' }),
+});
+
+/** The loaded aux-trainer environment. */
+export type AuxTrainerEnv = EnvValues<typeof auxTrainerEnv.spec>;
