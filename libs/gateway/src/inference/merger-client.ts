@@ -46,8 +46,11 @@ function toApiError(err: ServiceError): ApiError {
     case GrpcStatus.DEADLINE_EXCEEDED:
       return new ApiError(504, 'inference_timeout', 'The inference service did not answer in time; retry with fewer inputs or later');
     case GrpcStatus.NOT_FOUND:
-    case GrpcStatus.FAILED_PRECONDITION:
+      // The gateway checked the model is the tenant's: the merger not knowing it means not yet.
       return new ApiError(409, 'model_not_ready', `The model is not served yet (${err.details}); retry once the merger has loaded it`, 'model');
+    case GrpcStatus.FAILED_PRECONDITION:
+      // e.g. Classify on a causal language model: the merger's message says what to use instead.
+      return new ApiError(400, 'unsupported_for_model', `The model cannot answer this request: ${err.details}`, 'model');
     case GrpcStatus.INVALID_ARGUMENT:
     case GrpcStatus.OUT_OF_RANGE:
       return new ApiError(400, 'invalid_request', `The inference service refused the request: ${err.details}`);
