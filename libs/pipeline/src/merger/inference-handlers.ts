@@ -1,7 +1,7 @@
 import { status as GrpcStatus, type sendUnaryData, type ServerUnaryCall, type ServiceError } from '@grpc/grpc-js';
 import type { InferenceServer, ServedModel } from '@cola/proto';
 import type { HostLogger } from '../host/host-service-options';
-import { classify, complete, type InferenceLimits } from './inference';
+import { classifyTexts, completePrompt, type InferenceLimits } from './inference';
 import { InferenceError } from './inference-error';
 import { BASE_MODEL_NAME } from './model-name';
 import type { ServedModels } from './served-models';
@@ -44,7 +44,7 @@ export function inferenceHandlers(deps: InferenceHandlerDeps): InferenceServer {
     classify: unary(deps, 'Classify', async (req) => {
       const lease = await models.acquire(req.model);
       try {
-        return { model: req.model, version: lease.loaded.version, results: classify(lease.loaded, req.texts, limits) };
+        return { model: req.model, version: lease.loaded.version, results: classifyTexts(lease.loaded, req.texts, limits) };
       } finally {
         lease.release();
       }
@@ -52,7 +52,7 @@ export function inferenceHandlers(deps: InferenceHandlerDeps): InferenceServer {
     generate: unary(deps, 'Generate', async (req) => {
       const lease = await models.acquire(req.model);
       try {
-        const c = complete(lease.loaded, req.prompt, { maxNewTokens: req.maxNewTokens, temperature: req.temperature, seed: req.seed }, limits);
+        const c = completePrompt(lease.loaded, req.prompt, { maxNewTokens: req.maxNewTokens, temperature: req.temperature, seed: req.seed }, limits);
         return { model: req.model, version: lease.loaded.version, text: c.text, completionTokens: c.tokens };
       } finally {
         lease.release();

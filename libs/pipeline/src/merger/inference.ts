@@ -39,7 +39,7 @@ export function classificationBatch(texts: readonly string[], maxLength: number)
  * Classifies texts with a loaded model: softmax over the head, the most probable label first in
  * `label`, every label's probability in `scores` (head order).
  */
-export function classify(m: LoadedModel, texts: readonly string[], limits: InferenceLimits = DEFAULT_INFERENCE_LIMITS): Classification[] {
+export function classifyTexts(m: LoadedModel, texts: readonly string[], limits: InferenceLimits = DEFAULT_INFERENCE_LIMITS): Classification[] {
   if (m.task !== 'classification') throw new InferenceError('failed_precondition', `model "${m.name}" is a causal language model; use Generate`);
   if (texts.length === 0) throw new InferenceError('invalid_argument', 'texts is empty; send at least one text');
   if (texts.length > limits.maxTexts) throw new InferenceError('invalid_argument', `${texts.length} texts in one request; send at most ${limits.maxTexts}`);
@@ -59,7 +59,7 @@ export function classify(m: LoadedModel, texts: readonly string[], limits: Infer
   return out;
 }
 
-/** What {@link complete} produced. */
+/** What {@link completePrompt} produced. */
 export interface Completion {
   text: string;
   tokens: number;
@@ -69,7 +69,7 @@ export interface Completion {
  * Continues a prompt with a loaded causal-LM model: greedy at temperature 0, else sampled with
  * the seed (same seed, prompt and version → same text). Stops at the end-of-text token.
  */
-export function complete(m: LoadedModel, prompt: string, opts: { maxNewTokens: number; temperature: number; seed: number }, limits: InferenceLimits = DEFAULT_INFERENCE_LIMITS): Completion {
+export function completePrompt(m: LoadedModel, prompt: string, opts: { maxNewTokens: number; temperature: number; seed: number }, limits: InferenceLimits = DEFAULT_INFERENCE_LIMITS): Completion {
   if (m.task !== 'causal_lm') throw new InferenceError('failed_precondition', `model "${m.name}" is a classification model; use Classify`);
   const n = opts.maxNewTokens === 0 ? limits.defaultNewTokens : opts.maxNewTokens;
   if (!Number.isInteger(n) || n < 0 || n > limits.maxNewTokens) throw new InferenceError('invalid_argument', `max_new_tokens must be from 0 (default ${limits.defaultNewTokens}) to ${limits.maxNewTokens}, got ${opts.maxNewTokens}`);
@@ -79,6 +79,7 @@ export function complete(m: LoadedModel, prompt: string, opts: { maxNewTokens: n
   const out = generate(m.model, ids, {
     maxNewTokens: n,
     temperature: opts.temperature,
+    // The sampler (mulberry32) takes a 32-bit seed; a uint64 from the wire is folded into it.
     seed: opts.seed >>> 0,
     stopId: tokenizer.eosId,
     deltas: m.deltas ? lmDeltas(m.deltas) : undefined,

@@ -1,0 +1,107 @@
+import { after, before, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Redis } from 'ioredis';
+import { initBackend, tf } from '@cola/gl';
+import { initGptModel, type GptModel } from '@cola/model';
+import { AuxStateStore, TensorStore } from '@cola/store';
+import { useRedis } from '@cola/testing';
+import { JobStore } from '../jobs/job-store';
+import type { AuxPublishedData } from '../trainer/aux-published-data';
+import { FitTaskProcessor } from '../trainer/fit-task-processor';
+import { disposeFitData, encodeFitTask, fitData, initJob, putFitTask, TEST_BASE_MODEL, TINY_D, tinyJob, type TinyJob } from '../trainer/test-fixtures';
+import { classifyTexts } from './inference';
+import { ServedDeltasUpdater } from './served-deltas-updater';
+import { ServedModels } from './served-models';
+import { ServedStore } from './served-store';
+
+// One top-level suite: node 20 runs file-level hooks once per top-level test, not once per file.
+describe('the served model cache', () => {
+  const redis = useRedis();
+  let conn: Redis;
+  let base: GptModel;
+  let models: ServedModels;
+  let processor: FitTaskProcessor;
+  let updater: ServedDeltasUpdater;
+  let aux: AuxStateStore;
+  let payloads: TensorStore;
+  let jobs: JobStore;
+  const announced: AuxPublishedData[] = [];
+
+  before(async () => {
+    await initBackend();
+    conn = redis.client();
+    aux = new AuxStateStore(conn);
+    payloads = new TensorStore(conn);
+    jobs = new JobStore(conn);
+    const served = new ServedStore(conn);
+    base = initGptModel({ vocabSize: 258, nPositions: 16, nEmbd: TINY_D, nLayer: 2, nHead: 2, layerNormEpsilon: 1e-5 }, { seed: 5 });
+    processor = new FitTaskProcessor({ payloads, aux, jobs, publisher: { publish: async (d) => void announced.push(d) } });
+    updater = new ServedDeltasUpdater({ aux, served, jobs });
+    models = new ServedModels({ base, served, aux, jobs }, { baseModelName: TEST_BASE_MODEL, maxModels: 2 });
+  });
+
+  after(() => {
+    models.clear();
+    processor.close();
+    base.dispose();
+  });
+
+  beforeEach(() => redis.flush());
+
+  /** Trains and serves fit tasks [from, from + n). */
+  async function trainAndServe(job: TinyJob, from: number, n: number): Promise<void> {
+    for (let seq = from; seq < from + n; seq++) {
+      const data = fitData(job, seq);
+      const task = await putFitTask(job, seq, encodeFitTask(job, seq, data), payloads);
+      disposeFitData(data);
+      await processor.process(task);
+    }
+    for (const e of announced.splice(0)) await updater.apply(e);
+  }
+
+  const nameOf = (job: TinyJob): string => `ft:${TEST_BASE_MODEL}:${job.tenantId}:${job.jobId}`;
+
+  describe('when the served version does not change', () => {
+    it('should reuse the loaded model', async () => {
+      const job = tinyJob('job-a');
+      await initJob(job, aux, jobs);
+      await trainAndServe(job, 0, 1);
+      const first = await models.acquire(nameOf(job));
+      first.release();
+      const second = await models.acquire(nameOf(job));
+      assert.equal(second.loaded, first.loaded);
+      assert.equal(second.loaded.version, 1);
+      second.release();
+    });
+  });
+
+  describe('when a new version is served while a request still holds the old one', () => {
+    it('should load the new one and free the old one only when it is released', async () => {
+      const job = tinyJob('job-b');
+      await initJob(job, aux, jobs);
+      await trainAndServe(job, 0, 1);
+      const held = await models.acquire(nameOf(job));
+      await trainAndServe(job, 1, 1);
+      const fresh = await models.acquire(nameOf(job));
+      assert.deepEqual([held.loaded.version, fresh.loaded.version], [1, 2]);
+      // The old model still answers: its deltas were not freed under it.
+      const before = classifyTexts(held.loaded, ['still here']);
+      assert.equal(before.length, 1);
+      const tensors = tf.memory().numTensors;
+      held.release();
+      assert.ok(tf.memory().numTensors < tensors, 'releasing the retired model frees its tensors');
+      fresh.release();
+    });
+  });
+
+  describe('when more models are loaded than maxModels', () => {
+    it('should free the least recently used one', async () => {
+      const jobsList = [tinyJob('job-1'), tinyJob('job-2', { seed: 8 }), tinyJob('job-3', { seed: 9 })];
+      for (const j of jobsList) {
+        await initJob(j, aux, jobs);
+        (await models.acquire(nameOf(j))).release();
+      }
+      assert.equal(models.size, 2);
+    });
+  });
+});
