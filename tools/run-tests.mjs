@@ -25,7 +25,7 @@ const passthrough = process.argv.slice(2).filter((a) => a.startsWith('--'));
 const files = (roots.length ? roots : ['libs', 'apps', 'test'])
   .flatMap((r) => {
     try {
-      return collect(r);
+      return statSync(r).isDirectory() ? collect(r) : [r];
     } catch {
       return [];
     }

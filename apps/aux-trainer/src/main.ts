@@ -9,7 +9,7 @@ async function main(): Promise<void> {
   const env = auxTrainerEnv.load();
   const log = jsonLogger(env.LOG_LEVEL, 'aux-trainer');
   await initBackend({ log: (line) => log('info', line) });
-  const trainer = new AuxTrainerService({ redisUrl: env.REDIS_URL, concurrency: env.AUX_TRAINER_CONCURRENCY, cacheJobs: env.COLA_AUX_CACHE_JOBS, log });
+  const trainer = new AuxTrainerService({ redisUrl: env.REDIS_URL, concurrency: env.AUX_TRAINER_CONCURRENCY, cacheJobs: env.COLA_AUX_CACHE_JOBS, lockMs: env.COLA_AUX_LOCK_MS, log });
   await trainer.start();
   const health = await startHealthServer(env.METRICS_PORT, () => ({ running: trainer.running }));
   log('info', 'aux-trainer ready', { metricsPort: health.port, concurrency: env.AUX_TRAINER_CONCURRENCY });

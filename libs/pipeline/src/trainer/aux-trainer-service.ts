@@ -29,6 +29,12 @@ export interface AuxTrainerServiceOptions {
   maxOrderWaitMs: number;
   /** Where log lines go (the same JSON-lines logger as the gpu-host's). Default: nowhere. */
   log: HostLogger;
+  /**
+   * BullMQ lock of a running fit task, in ms, and the stalled-task check interval. A trainer that
+   * dies (SIGKILL, OOM, node loss) holds its task until the lock expires; then another trainer
+   * takes it over. Default 30000 (BullMQ's); tests shorten it.
+   */
+  lockMs: number;
 }
 
 /** Defaults of {@link AuxTrainerServiceOptions}. */
@@ -39,6 +45,7 @@ export const DEFAULT_AUX_TRAINER_OPTIONS: Readonly<Omit<AuxTrainerServiceOptions
   maxRetryDelayMs: 2000,
   maxOrderWaitMs: TTLS.payloadSeconds * 1000,
   log: () => undefined,
+  lockMs: 30_000,
 };
 
 /** Typed events of {@link AuxTrainerService}. */
@@ -65,6 +72,7 @@ function validateOptions(o: AuxTrainerServiceOptions): void {
   int('retryDelayMs', 1);
   int('maxRetryDelayMs', 1);
   int('maxOrderWaitMs', 1);
+  int('lockMs', 1000);
   if (problems.length) throw new RangeError(`AuxTrainerService options: ${problems.join('; ')}`);
 }
 
@@ -109,6 +117,8 @@ export class AuxTrainerService extends EventEmitter<AuxTrainerServiceEvents> {
       connection: this.redis,
       prefix: BULLMQ_PREFIX,
       concurrency: this.options.concurrency,
+      lockDuration: this.options.lockMs,
+      stalledInterval: this.options.lockMs,
       autorun: false,
     });
     this.worker.on('failed', (job, err) => {
