@@ -28,7 +28,11 @@ export class BackpropStepper implements Stepper {
     const vars = [...this.adapters.variables().values()];
     // Forward and backward into the adapters, without the update; the optimizer slots stay live
     // on the host in LoRA, so they count.
-    const info = await tf.profile(() => tf.variableGrads(() => taskLoss(this.model, batch, { inject: this.adapters.inject }), vars).value);
+    const info = await tf.profile(() => {
+      const { value, grads } = tf.variableGrads(() => taskLoss(this.model, batch, { inject: this.adapters.inject }), vars);
+      tf.dispose([value, ...Object.values(grads)]);
+      return [];
+    });
     return info.peakBytes;
   }
 

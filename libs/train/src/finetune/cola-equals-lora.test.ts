@@ -80,3 +80,21 @@ describe('when ColA (lowrank, I = 1, AdamW) and LoRA train the same adapters on 
     model.dispose();
   });
 });
+
+describe('when the host peak bytes are measured', () => {
+  it('should leave no tensor behind for either method', async () => {
+    await initBackend({ log: null });
+    const splits = loadSpamAssassin();
+    const small = classificationTask('spam-tiny', splits.train.slice(0, 48), splits.test.slice(0, 8), SPAM_ASSASSIN_LABELS);
+    const model = tinyModel();
+    (await finetune(model, small, { ...common, method: 'cola', maxSteps: 1 }, hooks)).adapters.dispose();
+    for (const method of ['cola', 'lora', 'head'] as const) {
+      const start = tf.memory().numTensors;
+      const run = await finetune(model, small, { ...common, method, maxSteps: 3 }, { ...hooks, measurePeakBytes: true });
+      assert.ok((run.peakHostBytes ?? 0) > 0, `${method} measured a peak`);
+      run.adapters.dispose();
+      assert.equal(tf.memory().numTensors, start, `${method} leaked tensors`);
+    }
+    model.dispose();
+  });
+});
