@@ -3,15 +3,18 @@
 // lives in @cola/pipeline; run any number of these against one Redis.
 import { EnvConfigError } from '@cola/config';
 import { initBackend } from '@cola/gl';
+import { ColaMetrics, createServiceRegistry, TenantLabels } from '@cola/metrics';
 import { AuxTrainerService, auxTrainerEnv, jsonLogger, startHealthServer } from '@cola/pipeline';
 
 async function main(): Promise<void> {
   const env = auxTrainerEnv.load();
   const log = jsonLogger(env.LOG_LEVEL, 'aux-trainer');
   await initBackend({ log: (line) => log('info', line) });
-  const trainer = new AuxTrainerService({ redisUrl: env.REDIS_URL, concurrency: env.AUX_TRAINER_CONCURRENCY, cacheJobs: env.COLA_AUX_CACHE_JOBS, lockMs: env.COLA_AUX_LOCK_MS, log });
+  const registry = createServiceRegistry('aux-trainer');
+  const metrics = ColaMetrics.of(registry, new TenantLabels(env.COLA_METRICS_TENANTS));
+  const trainer = new AuxTrainerService({ redisUrl: env.REDIS_URL, concurrency: env.AUX_TRAINER_CONCURRENCY, cacheJobs: env.COLA_AUX_CACHE_JOBS, lockMs: env.COLA_AUX_LOCK_MS, log, metrics });
   await trainer.start();
-  const health = await startHealthServer(env.METRICS_PORT, () => ({ running: trainer.running }));
+  const health = await startHealthServer(env.METRICS_PORT, () => ({ running: trainer.running }), undefined, registry);
   log('info', 'aux-trainer ready', { metricsPort: health.port, concurrency: env.AUX_TRAINER_CONCURRENCY });
 
   let stopping = false;

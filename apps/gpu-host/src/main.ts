@@ -3,6 +3,7 @@
 import { EnvConfigError } from '@cola/config';
 import { initBackend } from '@cola/gl';
 import { loadCheckpoint } from '@cola/model';
+import { ColaMetrics, createServiceRegistry, TenantLabels } from '@cola/metrics';
 import { baseModelDirOf, gpuHostEnv, HostService, jsonLogger, startHealthServer } from '@cola/pipeline';
 
 async function main(): Promise<void> {
@@ -11,6 +12,8 @@ async function main(): Promise<void> {
   await initBackend({ log: (line) => log('info', line) });
   const modelDir = baseModelDirOf(env);
   const model = await loadCheckpoint(modelDir);
+  const registry = createServiceRegistry('gpu-host');
+  const metrics = ColaMetrics.of(registry, new TenantLabels(env.COLA_METRICS_TENANTS));
   const host = new HostService({
     redisUrl: env.REDIS_URL,
     model,
@@ -18,9 +21,10 @@ async function main(): Promise<void> {
     maxTenantsPerBatch: env.COLA_MAX_TENANTS_PER_BATCH,
     payloadTtlSeconds: env.PAYLOAD_TTL_SECONDS,
     log,
+    metrics,
   });
   await host.start();
-  const health = await startHealthServer(env.METRICS_PORT, () => ({ activeJobs: host.activeJobIds.length, steps: host.steps }));
+  const health = await startHealthServer(env.METRICS_PORT, () => ({ activeJobs: host.activeJobIds.length, steps: host.steps }), undefined, registry);
   log('info', 'gpu-host ready', { modelDir, metricsPort: health.port, parameters: model.parameterCount() });
 
   let stopping = false;

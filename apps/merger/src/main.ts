@@ -3,6 +3,7 @@
 // events, then exit. All logic lives in @cola/pipeline.
 import { EnvConfigError } from '@cola/config';
 import { initBackend } from '@cola/gl';
+import { ColaMetrics, createServiceRegistry, TenantLabels } from '@cola/metrics';
 import { jsonLogger, MergerService, mergerEnv, mergerModelDirOf, startHealthServer } from '@cola/pipeline';
 
 async function main(): Promise<void> {
@@ -10,9 +11,11 @@ async function main(): Promise<void> {
   const log = jsonLogger(env.LOG_LEVEL, 'merger');
   await initBackend({ log: (line) => log('info', line) });
   const modelDir = mergerModelDirOf(env);
-  const merger = new MergerService({ redisUrl: env.REDIS_URL, modelDir, grpcPort: env.MERGER_GRPC_PORT, maxModels: env.COLA_MERGER_MAX_MODELS, log });
+  const registry = createServiceRegistry('merger');
+  const metrics = ColaMetrics.of(registry, new TenantLabels(env.COLA_METRICS_TENANTS));
+  const merger = new MergerService({ redisUrl: env.REDIS_URL, modelDir, grpcPort: env.MERGER_GRPC_PORT, maxModels: env.COLA_MERGER_MAX_MODELS, log, metrics });
   const grpcPort = await merger.start();
-  const health = await startHealthServer(env.METRICS_PORT, () => ({ running: merger.running, grpcPort }));
+  const health = await startHealthServer(env.METRICS_PORT, () => ({ running: merger.running, grpcPort }), undefined, registry);
   log('info', 'merger ready', { modelDir, grpcPort, metricsPort: health.port });
 
   let stopping = false;

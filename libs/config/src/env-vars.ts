@@ -1,6 +1,7 @@
 import { defineConfig, int, oneOf, optional, port, str, url } from './env';
 import { PORTS } from './ports';
 import { TTLS, LIMITS } from './ttls';
+import { ENV_METRICS_TENANTS } from './metric-names';
 
 /**
  * Names of every environment variable any of our processes reads. Manifests and docs use these
@@ -43,6 +44,8 @@ export const ENV = {
   GATEWAY_BODY_MAX_BYTES: 'GATEWAY_BODY_MAX_BYTES',
   /** gateway: deadline of one inference call to the merger in milliseconds. */
   GATEWAY_INFERENCE_TIMEOUT_MS: 'GATEWAY_INFERENCE_TIMEOUT_MS',
+  /** Every service: comma-separated tenant ids allowed as `tenant` metric labels; all others are labelled `other` (issue 6). */
+  COLA_METRICS_TENANTS: ENV_METRICS_TENANTS,
 } as const;
 
 /** The default Redis URL: the embedded default needs no configuration at all. */

@@ -5,3 +5,4 @@ export * from './queue-options';
 export * from './ports';
 export * from './env';
 export * from './env-vars';
+export * from './metric-names';

@@ -162,6 +162,19 @@ describe('when the host step computes adaptation data', () => {
     model.dispose();
   });
 
+  it('should report its forward and backward milliseconds, which together fit inside the call', () => {
+    const model = build(25);
+    const batch = makeTokenBatch(ROWS, { padId: 36 });
+    const t0 = performance.now();
+    const res = hostStep(model, batch, { head: 'cls', labels: LABELS, taps: TAPS });
+    const wall = performance.now() - t0;
+    const { forwardMs, backwardMs } = res.timings;
+    assert.ok(forwardMs > 0 && backwardMs > 0, `forward ${forwardMs} ms and backward ${backwardMs} ms must both be measured`);
+    assert.ok(forwardMs + backwardMs <= wall, `forward + backward (${forwardMs + backwardMs} ms) must not exceed the call (${wall} ms)`);
+    for (const { x, g } of res.taps.values()) tf.dispose([x, g]);
+    model.dispose();
+  });
+
   it('should reject bad requests with clear messages', () => {
     const model = build(24);
     const batch = makeTokenBatch(ROWS, { padId: 36 });

@@ -41,6 +41,13 @@ export interface HostStepResult {
   groupLosses?: number[];
   /** Adaptation data per requested tap, in the order of `taps`. */
   taps: Map<string, TapAdaptation>;
+  /**
+   * Wall milliseconds of the forward pass (through the loss) and of the back-propagation to the
+   * adapted outputs (through reading the loss), for the gpu-host's stage metrics (issue 6).
+   * Exact on the synchronous backends (wasm, cpu, tfjs-node); on an asynchronous one the forward
+   * share counts kernel dispatch only and the rest lands in `backwardMs`.
+   */
+  timings: { forwardMs: number; backwardMs: number };
 }
 
 /**
@@ -69,7 +76,15 @@ export function hostStep(model: GptModel, batch: LmTokenBatch, opts: HostStepOpt
   // The group means escape the gradient's tidy scope through tf.keep; read and freed below.
   let perGroup: tf.Tensor1D | undefined;
   const zs = opts.taps.map((t, i) => tf.zeros([rows(t), shapes[i].dOut]) as tf.Tensor2D);
+  const t0 = performance.now();
+  let forwardEnd = t0;
   const lossOf = (...z: tf.Tensor[]): tf.Scalar => {
+    const loss = lossOfInputs(z);
+    // valueAndGrads calls f exactly once, forward first, then runs the backward tape.
+    forwardEnd = performance.now();
+    return loss;
+  };
+  const lossOfInputs = (z: tf.Tensor[]): tf.Scalar => {
     const hiddenInputs = new Map(opts.taps.map((t, i) => [t, z[i] as tf.Tensor2D]));
     const common = { inject: opts.inject, deltas: opts.deltas, hiddenInputs, capture, captureTaps: opts.taps };
     if (groups) {
@@ -88,13 +103,14 @@ export function hostStep(model: GptModel, batch: LmTokenBatch, opts: HostStepOpt
     const loss = value.dataSync()[0];
     value.dispose();
     const groupLosses = perGroup ? Array.from(perGroup.dataSync()) : undefined;
+    const timings = { forwardMs: forwardEnd - t0, backwardMs: performance.now() - forwardEnd };
     const taps = new Map<string, TapAdaptation>();
     opts.taps.forEach((t, i) => {
       const x = capture.get(t);
       if (!x) throw new Error(`hostStep: tap "${t}" was not reached by the forward pass`);
       taps.set(t, { x, g: grads[i] as tf.Tensor2D });
     });
-    return groupLosses ? { loss, groupLosses, taps } : { loss, taps };
+    return groupLosses ? { loss, groupLosses, taps, timings } : { loss, taps, timings };
   } catch (err) {
     for (const x of capture.values()) x.dispose();
     throw err;

@@ -1,4 +1,4 @@
-import { defineConfig, gpuHostConfig, int, optional, str, type EnvValues } from '@cola/config';
+import { defineConfig, ENV, gpuHostConfig, int, optional, str, type EnvValues } from '@cola/config';
 
 /**
  * Variables only the gpu-host reads, on top of `gpuHostConfig` of @cola/config (REDIS_URL,
@@ -19,6 +19,7 @@ export const gpuHostEnv = defineConfig({
   [GPU_HOST_ENV.COLA_BASE_MODEL_DIR]: optional(str({ doc: 'base checkpoint directory (config.json + model.safetensors); overrides MODEL_DIR' })),
   [GPU_HOST_ENV.COLA_MAX_ACTIVE_JOBS]: int({ default: 4, min: 1, max: 1024, doc: 'fine-tuning jobs trained at once' }),
   [GPU_HOST_ENV.COLA_MAX_TENANTS_PER_BATCH]: int({ default: 4, min: 1, max: 1024, doc: 'most tenants in one mixed batch (1 = no mixing)' }),
+  [ENV.COLA_METRICS_TENANTS]: optional(str({ doc: 'comma-separated tenant ids allowed as metric labels (others: other)' })),
 });
 
 /** The loaded gpu-host environment. */

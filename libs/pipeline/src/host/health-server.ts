@@ -1,5 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import { isMetricsRequest, writeMetrics } from '@cola/metrics';
 
 /** A running health endpoint. */
 export interface HealthServer {
@@ -10,17 +12,22 @@ export interface HealthServer {
 
 /**
  * A plain HTTP server on the metrics port answering `GET /healthz` with 200 and a JSON body
- * from `status()` (Prometheus `/metrics` joins it in a later issue). Anything else is 404.
+ * from `status()`, and, given a registry, `GET /metrics` in the Prometheus text format (the
+ * pods' `prometheus.io/*` annotations point here). Anything else is 404.
  */
-export function startHealthServer(port: number, status: () => Record<string, unknown>, host = '0.0.0.0'): Promise<HealthServer> {
+export function startHealthServer(port: number, status: () => Record<string, unknown>, host = '0.0.0.0', registry?: Registry): Promise<HealthServer> {
   const server: Server = createServer((req, res) => {
     if (req.method === 'GET' && (req.url === '/healthz' || req.url?.startsWith('/healthz?'))) {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ status: 'ok', ...status() }));
       return;
     }
+    if (registry && isMetricsRequest(req)) {
+      void writeMetrics(registry, res);
+      return;
+    }
     res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end('not found; try GET /healthz\n');
+    res.end(`not found; try GET /healthz${registry ? ' or GET /metrics' : ''}\n`);
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -30,7 +30,7 @@ function job(opts: { interval: number; staleness: number; transfer: TransferSpec
 /** A fake host-step outcome with seeded X and G of `rows` rows per tap. */
 function outcome(seed: number, rows = 3): StepOutcome {
   const taps = new Map(TAPS.map((tap, i) => [tap, { x: tf.randomNormal([rows, SHAPES[tap]![0]], 0, 1, 'float32', seed * 10 + i) as tf.Tensor2D, g: tf.randomNormal([rows, SHAPES[tap]![1]], 0, 1, 'float32', seed * 10 + i + 5) as tf.Tensor2D }]));
-  return { loss: seed, tokens: 10 * seed, taps };
+  return { loss: seed, tokens: 10 * seed, taps, timings: { forwardMs: 1, backwardMs: 2 } };
 }
 
 function copy(o: StepOutcome): StepOutcome {

@@ -1,5 +1,6 @@
 import { TTLS } from '@cola/config';
 import type { GptModel } from '@cola/model';
+import type { ColaMetrics } from '@cola/metrics';
 import type { HostAuxStore, HostPayloadStore } from './stores';
 
 /** Log levels of {@link HostLogger}. */
@@ -28,6 +29,12 @@ export interface HostServiceOptions {
    * and of the aux heads of jobs waiting for a version (a missed "aux published"). Default 500.
    */
   pollMs?: number;
+  /**
+   * How long a ready job waits for jobs of the same head whose next aux version is due, so that
+   * they share one host step (a mixed batch) instead of alternating. With K = 1 two tenants are
+   * otherwise rarely ready at the same instant. Default 100 ms; 0 never waits.
+   */
+  mixWindowMs?: number;
   /** A progress event in the job's event stream every this many host batches. Default 10. */
   eventEvery?: number;
   /** Validation batches evaluated between yields to the event loop. Default 8. */
@@ -38,16 +45,22 @@ export interface HostServiceOptions {
   auxStore?: HostAuxStore;
   /** Logger; default JSON lines on stderr at info and above. */
   log?: HostLogger;
+  /**
+   * Where stage timings, bytes, batches, tokens, staleness, loss and queue depth are recorded
+   * (issue 6). Default: a private registry nobody scrapes (the app passes its process registry).
+   */
+  metrics?: ColaMetrics;
 }
 
 /** {@link HostServiceOptions} with every default filled in. */
-export type ResolvedHostServiceOptions = Required<Omit<HostServiceOptions, 'payloads' | 'auxStore'>> & Pick<HostServiceOptions, 'payloads' | 'auxStore'>;
+export type ResolvedHostServiceOptions = Required<Omit<HostServiceOptions, 'payloads' | 'auxStore' | 'metrics'>> & Pick<HostServiceOptions, 'payloads' | 'auxStore' | 'metrics'>;
 
 export const HOST_SERVICE_DEFAULTS = {
   maxActiveJobs: 4,
   maxTenantsPerBatch: 4,
   payloadTtlSeconds: TTLS.payloadSeconds,
   pollMs: 500,
+  mixWindowMs: 100,
   eventEvery: 10,
   evalChunk: 8,
 } as const;
@@ -77,6 +90,7 @@ export function resolveHostServiceOptions(raw: HostServiceOptions): ResolvedHost
   int('maxTenantsPerBatch', 1, 1024);
   int('payloadTtlSeconds', 1, 30 * 24 * 3600);
   int('pollMs', 10, 60_000);
+  int('mixWindowMs', 0, 60_000);
   int('eventEvery', 1, 1_000_000);
   int('evalChunk', 1, 10_000);
   if (problems.length) throw new RangeError(`Invalid HostService options: ${problems.join('; ')}`);

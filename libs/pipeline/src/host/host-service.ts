@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
 import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
-import { BULLMQ_PREFIX, keys, QUEUES, queueOptions } from '@cola/config';
+import { BULLMQ_PREFIX, keys, QUEUES, queueOptions, STATE_TRANSFER, TRANSFER_DIRECTIONS } from '@cola/config';
+import { ColaMetrics, collectQueueDepth } from '@cola/metrics';
 import { LinearSchedule, tf } from '@cola/gl';
 import { resolveTaps, type GptModel } from '@cola/model';
 import { createRunAdapters, type TaskBatch } from '@cola/train';
@@ -102,6 +103,9 @@ export class HostService extends EventEmitter<HostServiceEvents> {
   private checkpoints!: JobCheckpoints;
   private publisher!: FitTaskPublisher;
   private adaptQueue: Queue<AdaptTaskData> | undefined;
+  /** Queues whose depth is reported on scrape (besides `adapt`), closed with the service. */
+  private depthQueues: Queue[] = [];
+  private readonly metrics: ColaMetrics;
   private jobsWorker: Worker<JobsQueueData, HostJobResult> | undefined;
   private auxWorker: Worker | undefined;
   private loop: Promise<void> | undefined;
@@ -120,6 +124,7 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     this.model = this.opts.model;
     this.scheduler = new RoundRobinScheduler(this.opts.maxTenantsPerBatch);
     this.heads = new ClassifierHeads(this.model);
+    this.metrics = (this.opts.metrics ?? ColaMetrics.of()).registerService('gpu-host');
   }
 
   /** Jobs currently trained by this host. */
@@ -159,6 +164,9 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     this.checkpoints = new JobCheckpoints(this.redis);
     this.adaptQueue = new Queue<AdaptTaskData>(QUEUES.adapt, { connection: this.bull, ...queueOptions(QUEUES.adapt) });
     this.publisher = new FitTaskPublisher(this.payloads, this.adaptQueue, this.opts.payloadTtlSeconds);
+    this.depthQueues = [QUEUES.jobs, QUEUES.auxPublishedHost, QUEUES.auxPublishedMerger].map((q) => new Queue(q, { connection: this.bull!, ...queueOptions(q) }));
+    // The gpu-host is the one service that reports queue depth, so no series is scraped twice.
+    collectQueueDepth(this.metrics, [this.adaptQueue, ...this.depthQueues]);
     this.jobsWorker = new Worker<JobsQueueData, HostJobResult>(QUEUES.jobs, (job, token) => this.processJob(job, token), {
       connection: this.bull,
       prefix: BULLMQ_PREFIX,
@@ -187,6 +195,7 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     await workerClosed;
     await this.auxWorker?.close();
     await this.adaptQueue?.close();
+    for (const q of this.depthQueues) await q.close();
     this.heads.dispose();
     await Promise.all([this.redis, this.bull].map((c) => c?.quit().catch(() => c.disconnect())));
     this.opts.log('info', 'gpu-host stopped');
@@ -251,6 +260,7 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     const end = new Promise<JobEnd>((resolve) => (resolveEnd = resolve));
     this.active.set(jobId, { job, resolve: resolveEnd, ended: end, auxChain: Promise.resolve(), lastEventStep: job.step });
     this.scheduler.add(job);
+    this.recordActive();
     this.emit('started', { jobId, step: job.step, nextSeq: job.nextSeq, auxVersion: job.auxVersion, numTasks: job.numTasks });
     this.wake();
     const status = await end;
@@ -363,10 +373,16 @@ export class HostService extends EventEmitter<HostServiceEvents> {
       try {
         await this.pollIfDue();
         await this.finishTrainedJobs();
-        const group = this.paused ? [] : this.scheduler.pick();
+        let group = this.paused ? [] : this.scheduler.pick();
         if (group.length === 0) {
           await this.idle();
           continue;
+        }
+        if (this.joinableSoon(group)) {
+          // Wait briefly (woken early by a new aux version) and pick again, so the tenants share it.
+          await this.idle(this.opts.mixWindowMs);
+          group = this.scheduler.pick();
+          if (group.length === 0) continue;
         }
         await this.step(group);
         // Let BullMQ renew locks and the aux worker deliver versions between steps.
@@ -385,12 +401,22 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     w?.();
   }
 
-  private idle(): Promise<void> {
+  /**
+   * True when a job of the group's head is only waiting for its next aux version and would fit
+   * in the group: then the step is worth holding for up to `mixWindowMs`.
+   */
+  private joinableSoon(group: readonly HostJob[]): boolean {
+    if (this.opts.mixWindowMs === 0 || group.length >= this.opts.maxTenantsPerBatch) return false;
+    const key = group[0]!.packKey;
+    return [...this.active.values()].some(({ job }) => job.packKey === key && !group.includes(job) && !job.ready && job.inFlight > 0 && job.nextSeq < job.numTasks);
+  }
+
+  private idle(ms = this.opts.pollMs): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.wakeUp = undefined;
         resolve();
-      }, this.opts.pollMs);
+      }, ms);
       this.wakeUp = () => {
         clearTimeout(timer);
         resolve();
@@ -437,6 +463,7 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     this.stepsRun++;
     const rows = parts.reduce((n, p) => n + p.batch.batch, 0);
     const ms = performance.now() - t0;
+    this.recordStep(parts.map((p) => p.job), outcomes, ms);
     if (group.length > 1) this.noteMixed(group, rows, ms);
     this.emit('step', { jobIds: group.map((j) => j.jobId), rows, ms });
     for (let k = 0; k < parts.length; k++) {
@@ -451,6 +478,11 @@ export class HostService extends EventEmitter<HostServiceEvents> {
         if (payload) {
           const report = await this.publisher.publish(job, payload);
           job.bytes += report.bytes;
+          const transfer = { mode: job.transfer.mode, dtype: job.transfer.dtype };
+          this.metrics.observeMs('hostEncodeSeconds', report.encodeMs, transfer);
+          this.metrics.observeMs('hostWriteSeconds', report.writeMs, transfer);
+          this.metrics.counter('transferWrittenBytes').inc({ direction: TRANSFER_DIRECTIONS.hostToTrainer, ...transfer }, report.bytes);
+          this.metrics.counter('hostFitTasks').inc(transfer);
           this.emit('published', { jobId: job.jobId, seq: payload.seq, auxVersion: payload.auxVersion, ...report });
         }
         await this.recordProgress(job);
@@ -458,6 +490,42 @@ export class HostService extends EventEmitter<HostServiceEvents> {
         await this.stopJob(job, 'failed', jobErrorOf(e));
       }
     }
+  }
+
+  /**
+   * Step metrics: forward/backward/step time, batches, tokens and loss per (bounded) tenant, and
+   * how many versions behind each tenant's aux was (its fit tasks in flight; at most K by design).
+   */
+  private recordStep(jobs: HostJob[], outcomes: (StepOutcome | Error)[], ms: number): void {
+    const m = this.metrics;
+    m.counter('hostSteps').inc();
+    m.observeMs('hostStepSeconds', ms);
+    const first = outcomes.find((o): o is StepOutcome => !(o instanceof Error));
+    if (first) {
+      m.observeMs('hostForwardSeconds', first.timings.forwardMs);
+      m.observeMs('hostBackwardSeconds', first.timings.backwardMs);
+    }
+    let tokens = 0;
+    jobs.forEach((job, k) => {
+      const out = outcomes[k];
+      if (!out || out instanceof Error) return;
+      const tenant = m.tenant(job.tenantId);
+      tokens += out.tokens;
+      m.counter('hostBatches').inc({ tenant });
+      m.counter('hostTokens').inc({ tenant }, out.tokens);
+      m.gauge('trainingLoss').set({ tenant }, out.loss);
+      m.histogram('hostStaleness').observe(job.inFlight);
+      if (job.inFlight > job.staleness) m.counter('hostStalenessOverBound').inc();
+    });
+    if (ms > 0) m.gauge('trainingTokensPerSecond').set((tokens * 1000) / ms);
+    this.recordActive();
+  }
+
+  /** Active jobs and the largest staleness bound among them. */
+  private recordActive(): void {
+    const jobs = [...this.active.values()].map((e) => e.job);
+    this.metrics.gauge('hostActiveJobs').set(jobs.length);
+    this.metrics.gauge('hostStalenessBound').set(jobs.reduce((k, j) => Math.max(k, j.staleness), 0));
   }
 
   /** Logs a job's first mixed batch at info (then every 100th at debug), so the log shows mixing happens. */
@@ -499,6 +567,7 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     const job = entry.job;
     if (version <= job.auxVersion || job.stopReason) return;
     const bytes = await this.auxStore.load(job.jobId, version);
+    this.metrics.counter('transferReadBytes').inc({ direction: TRANSFER_DIRECTIONS.trainerToHost, ...STATE_TRANSFER }, bytes.byteLength);
     if (this.active.get(job.jobId) !== entry || job.stopReason) return;
     const previous = job.auxVersion;
     if (!job.offerAux(JobAux.fromBytes(bytes, { merged: job.options.merged }))) return;
@@ -611,6 +680,7 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     if (entry?.job !== job) return;
     this.active.delete(job.jobId);
     this.mixedJobs.delete(job.jobId);
+    this.recordActive();
     this.scheduler.remove(job.jobId);
     this.heads.release(job.headKey);
     job.dispose();

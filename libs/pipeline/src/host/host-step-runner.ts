@@ -27,6 +27,8 @@ export interface StepOutcome {
   tokens: number;
   /** X and G of its rows, per tap of the tenant, in its tap order. */
   taps: Map<string, TapAdaptation>;
+  /** Forward and backward milliseconds of the whole host step (shared by every tenant of a mixed batch). */
+  timings: { forwardMs: number; backwardMs: number };
 }
 
 /**
@@ -43,7 +45,7 @@ export function runHostStep(model: GptModel, parts: readonly StepPart[]): StepOu
     const { batch, aux, taps, headDelta } = parts[0]!;
     if (headDelta) throw new Error('runHostStep: a single tenant runs on its own installed head; headDelta is for mixed batches');
     const r = hostStep(model, batch, { head, labels: batch.labels, taps, inject: aux.inject, deltas: aux.deltas });
-    return [{ loss: r.loss, tokens: realTokens(batch), taps: r.taps }];
+    return [{ loss: r.loss, tokens: realTokens(batch), taps: r.taps, timings: r.timings }];
   }
   const { batch, groups } = packBatches(parts.map((p) => p.batch));
   const wanted = new Set(parts.flatMap((p) => p.taps));
@@ -62,7 +64,7 @@ export function runHostStep(model: GptModel, parts: readonly StepPart[]): StepOu
         const rows = tapRows(tap, groups[k]!, batch.seqLen);
         mine.set(tap, { x: tf.slice(x, [rows.start, 0], [rows.size, -1]), g: tf.slice(g, [rows.start, 0], [rows.size, -1]) });
       }
-      return { loss: r.groupLosses![k]!, tokens: realTokens(p.batch), taps: mine };
+      return { loss: r.groupLosses![k]!, tokens: realTokens(p.batch), taps: mine, timings: r.timings };
     });
   } finally {
     for (const { x, g } of r.taps.values()) tf.dispose([x, g]);

@@ -1,5 +1,6 @@
 import { status as GrpcStatus, type sendUnaryData, type ServerUnaryCall, type ServiceError } from '@grpc/grpc-js';
 import type { InferenceServer, ServedModel } from '@cola/proto';
+import type { ColaMetrics } from '@cola/metrics';
 import type { HostLogger } from '../host/host-service-options';
 import { classifyTexts, completePrompt, type InferenceLimits } from './inference';
 import { InferenceError } from './inference-error';
@@ -15,6 +16,8 @@ export interface InferenceHandlerDeps {
   baseModelName: string;
   limits: InferenceLimits;
   log: HostLogger;
+  /** Records each call's latency as `cola_inference_seconds{method,outcome}`; optional. */
+  metrics?: ColaMetrics;
 }
 
 /**
@@ -23,9 +26,15 @@ export interface InferenceHandlerDeps {
  */
 function unary<Req, Res>(deps: InferenceHandlerDeps, method: string, run: (req: Req) => Promise<Res>) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
+    const t0 = performance.now();
+    const observe = (outcome: string): void => deps.metrics?.observeMs('inferenceSeconds', performance.now() - t0, { method, outcome });
     run(call.request).then(
-      (res) => callback(null, res),
+      (res) => {
+        observe('ok');
+        callback(null, res);
+      },
       (e: unknown) => {
+        observe(e instanceof InferenceError ? 'rejected' : 'error');
         if (e instanceof InferenceError) {
           callback({ code: e.grpcCode, details: e.message } as ServiceError);
           return;

@@ -1,4 +1,4 @@
-import { defineConfig, mergerConfig, int, optional, str, type EnvValues } from '@cola/config';
+import { defineConfig, ENV, mergerConfig, int, optional, str, type EnvValues } from '@cola/config';
 
 /**
  * Variables only the merger reads, on top of `mergerConfig` of @cola/config (REDIS_URL,
@@ -16,6 +16,7 @@ export const mergerEnv = defineConfig({
   ...mergerConfig.spec,
   [MERGER_ENV.COLA_BASE_MODEL_DIR]: optional(str({ doc: 'base checkpoint directory (config.json + model.safetensors); overrides MODEL_DIR' })),
   [MERGER_ENV.COLA_MERGER_MAX_MODELS]: int({ default: 16, min: 1, max: 4096, doc: 'fine-tuned models kept loaded' }),
+  [ENV.COLA_METRICS_TENANTS]: optional(str({ doc: 'comma-separated tenant ids allowed as metric labels (others: other)' })),
 });
 
 /** The loaded merger environment. */

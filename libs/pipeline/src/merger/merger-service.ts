@@ -3,7 +3,8 @@ import { basename, resolve } from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { BULLMQ_PREFIX, PORTS, QUEUES } from '@cola/config';
+import { BULLMQ_PREFIX, PORTS, QUEUES, STATE_TRANSFER, TRANSFER_DIRECTIONS } from '@cola/config';
+import { ColaMetrics } from '@cola/metrics';
 import { loadCheckpoint, type GptModel } from '@cola/model';
 import { InferenceService } from '@cola/proto';
 import { AuxStateStore } from '@cola/store';
@@ -38,6 +39,11 @@ export interface MergerServiceOptions {
   limits: InferenceLimits;
   /** Where log lines go. Default: nowhere. */
   log: HostLogger;
+  /**
+   * Where merge timings, bytes read and inference latency are recorded (issue 6). Default: a
+   * private registry nobody scrapes (the app passes its process registry).
+   */
+  metrics?: ColaMetrics;
 }
 
 /** Defaults of {@link MergerServiceOptions}. */
@@ -84,12 +90,14 @@ export class MergerService extends EventEmitter<MergerServiceEvents> {
   private server: Server | undefined;
   private boundPort: number | undefined;
   private closing: Promise<void> | undefined;
+  private readonly metrics: ColaMetrics;
 
   constructor(opts: Partial<MergerServiceOptions> & Pick<MergerServiceOptions, 'redisUrl' | 'modelDir'>) {
     super();
     const merged = { ...DEFAULT_MERGER_OPTIONS, ...opts, limits: { ...DEFAULT_INFERENCE_LIMITS, ...opts.limits } };
     validateOptions(merged);
     this.options = { ...merged, baseModelName: opts.baseModelName ?? basename(resolve(merged.modelDir)) };
+    this.metrics = (merged.metrics ?? ColaMetrics.of()).registerService('merger');
   }
 
   /** The bound gRPC port (after `start`). */
@@ -115,7 +123,16 @@ export class MergerService extends EventEmitter<MergerServiceEvents> {
     this.models = new ServedModels({ base: this.base, served, aux, jobs }, { baseModelName: o.baseModelName, maxModels: o.maxModels });
 
     if (o.consume) {
-      const updater = new ServedDeltasUpdater({ aux, served, jobs });
+      // Count the aux state bytes the merger reads (its share of the transfer volume).
+      const countedAux = {
+        head: (jobId: string) => aux.head(jobId),
+        load: async (jobId: string, version: number) => {
+          const bytes = await aux.load(jobId, version);
+          this.metrics.counter('transferReadBytes').inc({ direction: TRANSFER_DIRECTIONS.trainerToMerger, ...STATE_TRANSFER }, bytes.byteLength);
+          return bytes;
+        },
+      };
+      const updater = new ServedDeltasUpdater({ aux: countedAux, served, jobs });
       updater.on('updated', (u) => {
         o.log(u.status === 'served' ? 'info' : 'debug', `aux v${u.version} of job ${u.jobId}: ${u.status}`, { ...u });
         this.emit('updated', u);
@@ -131,7 +148,7 @@ export class MergerService extends EventEmitter<MergerServiceEvents> {
     }
 
     this.server = new Server();
-    this.server.addService(InferenceService, inferenceHandlers({ models: this.models, served, baseModelName: o.baseModelName, limits: o.limits, log: o.log }));
+    this.server.addService(InferenceService, inferenceHandlers({ models: this.models, served, baseModelName: o.baseModelName, limits: o.limits, log: o.log, metrics: this.metrics }));
     const server = this.server;
     this.boundPort = await new Promise<number>((ok, fail) =>
       server.bindAsync(`${o.grpcHost}:${o.grpcPort}`, ServerCredentials.createInsecure(), (e, port) => (e ? fail(e) : ok(port))),
@@ -158,9 +175,13 @@ export class MergerService extends EventEmitter<MergerServiceEvents> {
   }
 
   private async consume(updater: ServedDeltasUpdater, job: Job): Promise<ServedUpdate> {
+    const t0 = performance.now();
     try {
-      return await updater.apply(validateAuxPublishedData(job.data));
+      const update = await updater.apply(validateAuxPublishedData(job.data));
+      this.metrics.observeMs('mergerMergeSeconds', performance.now() - t0, { status: update.status });
+      return update;
     } catch (e) {
+      this.metrics.observeMs('mergerMergeSeconds', performance.now() - t0, { status: 'error' });
       if (e instanceof AuxPublishedDataError) throw new UnrecoverableError(`aux published job ${job.id}: ${e.message}`);
       throw e;
     }

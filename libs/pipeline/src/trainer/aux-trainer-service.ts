@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { BULLMQ_PREFIX, QUEUES, TTLS } from '@cola/config';
+import { BULLMQ_PREFIX, QUEUES, STATE_TRANSFER, TRANSFER_DIRECTIONS, TTLS } from '@cola/config';
+import { ColaMetrics } from '@cola/metrics';
 import { AuxStateStore, TensorStore } from '@cola/store';
 import { JobStore } from '../jobs/job-store';
 import { AdaptTaskDataError, validateAdaptTaskData, type AdaptTaskData } from './adapt-task-data';
@@ -35,6 +36,11 @@ export interface AuxTrainerServiceOptions {
    * takes it over. Default 30000 (BullMQ's); tests shorten it.
    */
   lockMs: number;
+  /**
+   * Where the stage timings, bytes, fit steps, failures and queue waits are recorded (issue 6).
+   * Default: a private registry nobody scrapes (the app passes its process registry).
+   */
+  metrics?: ColaMetrics;
 }
 
 /** Defaults of {@link AuxTrainerServiceOptions}. */
@@ -88,6 +94,7 @@ export class AuxTrainerService extends EventEmitter<AuxTrainerServiceEvents> {
   private readonly processor: FitTaskProcessor;
   private worker: Worker<AdaptTaskData, FitTaskOutcome> | undefined;
   private closing: Promise<void> | undefined;
+  private readonly metrics: ColaMetrics;
 
   constructor(opts: Partial<AuxTrainerServiceOptions> & Pick<AuxTrainerServiceOptions, 'redisUrl'>) {
     super();
@@ -101,7 +108,11 @@ export class AuxTrainerService extends EventEmitter<AuxTrainerServiceEvents> {
       { cacheJobs: this.options.cacheJobs },
     );
     this.processor.on('rejected', (task, e) => this.emit('rejected', task, e));
-    this.processor.on('processed', (o) => this.emit('processed', o));
+    this.processor.on('processed', (o) => {
+      this.record(o);
+      this.emit('processed', o);
+    });
+    this.metrics = (this.options.metrics ?? ColaMetrics.of()).registerService('aux-trainer');
   }
 
   /** True while the worker is running (the /healthz answer). */
@@ -123,6 +134,9 @@ export class AuxTrainerService extends EventEmitter<AuxTrainerServiceEvents> {
     });
     this.worker.on('failed', (job, err) => {
       if (!job || err instanceof DelayedError) return;
+      // A rejected payload or an order timeout fails its training job; any other error is retried.
+      const reason = err instanceof FitTaskRejectedError ? err.code : err instanceof UnrecoverableError ? 'invalid_task' : 'error';
+      this.metrics.counter('trainerFailures').inc({ reason });
       log(err instanceof UnrecoverableError ? 'warn' : 'error', 'fit task failed', { jobId: job.data.jobId, seq: job.data.seq, attempts: job.attemptsMade, error: err.message });
     });
     this.worker.on('error', (err) => log('error', 'worker error', { error: err.message }));
@@ -155,6 +169,8 @@ export class AuxTrainerService extends EventEmitter<AuxTrainerServiceEvents> {
       if (e instanceof AdaptTaskDataError) throw new UnrecoverableError(`adapt job ${job.id}: ${e.message}`);
       throw e;
     }
+    // Enqueue to first start; later starts (after a delay for a predecessor) are not queue wait.
+    if (job.attemptsStarted <= 1) this.metrics.observeMs('queueWaitSeconds', (job.processedOn ?? Date.now()) - job.timestamp, { queue: QUEUES.adapt });
     this.emit('active', task);
     try {
       const outcome = await this.processor.process(task);
@@ -174,9 +190,25 @@ export class AuxTrainerService extends EventEmitter<AuxTrainerServiceEvents> {
       // failing an attempt, so the attempts budget stays for real (transient) failures.
       const tries = Math.max(0, job.attemptsStarted - 1);
       const delay = Math.min(this.options.maxRetryDelayMs, this.options.retryDelayMs * 2 ** Math.min(tries, 20));
+      this.metrics.counter('trainerDelays').inc();
       this.emit('delayed', task, delay);
       await job.moveToDelayed(Date.now() + delay, token);
       throw new DelayedError();
     }
+  }
+
+  /** Records a handled fit task: its stage timings and the bytes it moved. */
+  private record(o: FitTaskOutcome): void {
+    const m = this.metrics;
+    m.counter('trainerFitSteps').inc({ outcome: o.status });
+    const st = o.stages;
+    if (!st) return;
+    m.observeMs('trainerDecodeSeconds', st.decodeMs, st.transfer);
+    m.observeMs('trainerStateLoadSeconds', st.stateLoadMs, { cache: o.cacheHit ? 'hit' : 'miss' });
+    m.observeMs('trainerFitSeconds', st.fitMs);
+    m.observeMs('trainerStateWriteSeconds', st.stateWriteMs);
+    m.counter('transferReadBytes').inc({ direction: TRANSFER_DIRECTIONS.hostToTrainer, ...st.transfer }, st.payloadBytes);
+    if (st.stateReadBytes > 0) m.counter('transferReadBytes').inc({ direction: TRANSFER_DIRECTIONS.trainerState, ...STATE_TRANSFER }, st.stateReadBytes);
+    m.counter('transferWrittenBytes').inc({ direction: TRANSFER_DIRECTIONS.trainerToHost, ...STATE_TRANSFER }, st.stateWrittenBytes);
   }
 }

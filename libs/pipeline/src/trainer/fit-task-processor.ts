@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { assertDataFits, disposeAdaptationData, glFitStep, supportsGram, type AdaptationData } from '@cola/gl';
 import { keys } from '@cola/config';
-import { WireFormatError } from '@cola/proto';
+import { dtypeToName, transferModeToName, WireFormatError } from '@cola/proto';
 import { PayloadCorruptError, PayloadMissingError, type CommitResult } from '@cola/store';
 import type { JobStore } from '../jobs/job-store';
 import { decodeJobAuxState, encodeJobAuxState, scheduleOf, type JobAuxState } from '../state/job-aux-state';
@@ -71,6 +71,28 @@ export interface FitTaskOutcome {
   gradNorms?: Record<string, number>;
   /** Wall milliseconds of load + fit + encode + commit (committed only). */
   fitMs?: number;
+  /** Stage costs of a committed task, for the aux-trainer's metrics (issue 6). */
+  stages?: FitTaskStages;
+}
+
+/** Where a committed fit task spent its time and how many bytes it moved. */
+export interface FitTaskStages {
+  /** The payload's transfer encoding (`activations`|`gram`, `fp32`|`fp16`|`bf16`). */
+  transfer: { mode: string; dtype: string };
+  /** Milliseconds fetching (with checksum) and decoding the payload. */
+  decodeMs: number;
+  /** Milliseconds getting the state at the head (0-ish on a cache hit). */
+  stateLoadMs: number;
+  /** Milliseconds of the GL fit step over every layer. */
+  fitMs: number;
+  /** Milliseconds encoding and committing the new version. */
+  stateWriteMs: number;
+  /** Payload bytes read. */
+  payloadBytes: number;
+  /** Aux state bytes read (0 on a cache hit). */
+  stateReadBytes: number;
+  /** Aux state bytes written (the new version). */
+  stateWrittenBytes: number;
 }
 
 /** Typed events of {@link FitTaskProcessor}. */
@@ -138,14 +160,23 @@ export class FitTaskProcessor extends EventEmitter<FitTaskProcessorEvents> {
       throw new Error(`job ${jobId}: aux head is version ${head} but fit task ${seq} was never applied; the aux store is inconsistent`);
     }
 
+    const tFetch = performance.now();
     const fetched = await this.fetchPayload(task);
     if ('appliedAs' in fetched) return this.acknowledge(task, fetched.appliedAs);
-    const decoded = fetched;
+    const { decoded, payloadBytes } = fetched;
     const t0 = performance.now();
+    const decodeMs = t0 - tFetch;
     let state: JobAuxState | undefined;
     try {
       const cached = this.cache.take(jobId, head);
-      state = cached ?? decodeJobAuxState(await this.deps.aux.load(jobId, head));
+      let stateReadBytes = 0;
+      if (cached) state = cached;
+      else {
+        const stored = await this.deps.aux.load(jobId, head);
+        stateReadBytes = stored.byteLength;
+        state = decodeJobAuxState(stored);
+      }
+      const tLoaded = performance.now();
       const problem = mismatch(state, decoded);
       if (problem) {
         // Nothing was fitted yet, so the state is still exactly version `head`.
@@ -154,13 +185,26 @@ export class FitTaskProcessor extends EventEmitter<FitTaskProcessorEvents> {
         return await this.reject(task, `fit task ${seq} of job ${jobId} does not fit the job's aux: ${problem}`, 'invalid_payload');
       }
       const gradNorms = fitStep(state, decoded);
+      const tFitted = performance.now();
       const next = head + 1;
       const bytes = encodeJobAuxState(state.adapters, { jobId, version: next, schedule: state.schedule, clipNorm: state.clipNorm });
       const result = await this.deps.aux.commit(jobId, head, bytes, { seq });
       if (result === 'committed') {
         this.cache.put({ ...state, version: next });
         state = undefined;
-        const outcome: FitTaskOutcome = { status: 'committed', jobId, seq, version: next, cacheHit: cached !== undefined, gradNorms, fitMs: performance.now() - t0 };
+        const t1 = performance.now();
+        const transfer = decoded.batch.transfer;
+        const stages: FitTaskStages = {
+          transfer: { mode: transfer ? transferModeToName(transfer.mode) : 'unknown', dtype: transfer ? dtypeToName(transfer.dtype) : 'unknown' },
+          decodeMs,
+          stateLoadMs: tLoaded - t0,
+          fitMs: tFitted - tLoaded,
+          stateWriteMs: t1 - tFitted,
+          payloadBytes,
+          stateReadBytes,
+          stateWrittenBytes: bytes.byteLength,
+        };
+        const outcome: FitTaskOutcome = { status: 'committed', jobId, seq, version: next, cacheHit: cached !== undefined, gradNorms, fitMs: t1 - t0, stages };
         await this.announce(task, next, decoded.batch.tenantId);
         this.emit('processed', outcome);
         return outcome;
@@ -181,11 +225,11 @@ export class FitTaskProcessor extends EventEmitter<FitTaskProcessorEvents> {
    * Step 3: fetch + validate; anything wrong with the bytes rejects the task for good, unless a
    * concurrent delivery applied the task meanwhile (and deleted the payload): `appliedAs` then.
    */
-  private async fetchPayload(task: AdaptTaskData): Promise<DecodedAdaptation | { appliedAs: number }> {
+  private async fetchPayload(task: AdaptTaskData): Promise<{ decoded: DecodedAdaptation; payloadBytes: number } | { appliedAs: number }> {
     let bytes: Uint8Array;
     try {
       bytes = await this.deps.payloads.get(task.payloadKey, task.sha256);
-      return decodeAdaptation(bytes, toAdaptationTask(task));
+      return { decoded: decodeAdaptation(bytes, toAdaptationTask(task)), payloadBytes: bytes.byteLength };
     } catch (e) {
       if (!(e instanceof WireFormatError || e instanceof PayloadMissingError || e instanceof PayloadCorruptError)) throw e;
       // A concurrent delivery of the same task may have committed it and deleted the payload.
