@@ -1,7 +1,8 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAdapter, initBackend, supportsGram, tf, validateAuxConfig, type AuxAdapter, type AuxConfigInput } from '../index';
-import { kaimingUniformBound, mulberry32 } from './seeded-init';
+import { kaimingUniformBound } from './seeded-init';
+import { mulberry32 } from '@cola/data';
 
 const D_IN = 16;
 const D_OUT = 12;

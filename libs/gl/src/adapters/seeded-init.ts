@@ -3,18 +3,7 @@
  * seed gives bit-identical weights on wasm, cpu or a native backend, which the ColA == LoRA test
  * and reproducible tenant jobs both rely on.
  */
-
-/** mulberry32: a small, fast 32-bit PRNG; plenty for weight init, which needs no crypto quality. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '@cola/data';
 
 /**
  * Derives one parameter's seed from the adapter seed and the parameter name (FNV-1a, then a

@@ -1,7 +1,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAdapter, gramOf, glGradients, initBackend, tf, type AuxAdapter, type AuxConfigInput } from '../index';
-import { mulberry32 } from '../adapters/seeded-init';
+import { mulberry32 } from '@cola/data';
 
 const N = 12;
 const D_IN = 16;

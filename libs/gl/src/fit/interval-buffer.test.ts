@@ -1,7 +1,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { gramOf, initBackend, IntervalBuffer, tf, type AdaptationData } from '../index';
-import { mulberry32 } from '../adapters/seeded-init';
+import { mulberry32 } from '@cola/data';
 
 const D_IN = 6;
 const D_OUT = 4;

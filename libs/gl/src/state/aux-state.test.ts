@@ -17,7 +17,7 @@ import {
   type OptimizerConfigInput,
   type PlainTensor,
 } from '../index';
-import { mulberry32 } from '../adapters/seeded-init';
+import { mulberry32 } from '@cola/data';
 import { encodeSafetensors } from '../io/safetensors';
 
 const N = 8;
