@@ -1,33 +1,74 @@
 /**
- * `npm start`: the single-process demo. Fine-tunes the committed cola-tiny base on a SpamAssassin
- * subset with ColA (Gradient Learning, lowrank aux) and with LoRA (back-propagation) side by side,
- * and prints accuracy before and after. Offline; takes a couple of minutes on two cores.
+ * `npm start`: the whole platform on this machine, then the live demo.
+ * - Redis: REDIS_URL, else our own redis-server on a free port in a temp dir.
+ * - gpu-host, two aux-trainers, the merger and the gateway as child processes with prefixed logs.
+ * - The URLs, the admin key and the pids; then `cola demo` as a child process (COLA_DEMO=0 skips it).
+ * - Ctrl-C / SIGTERM: the demo, then every service (SIGTERM, SIGKILL after 10 s), then Redis.
+ * Arguments after `--` go to the demo, e.g. `npm start -- --spam-train 128`.
  */
-import { initBackend } from '@cola/gl';
-import { loadCheckpoint } from '@cola/model';
-import { DEFAULT_BASE_MODEL_DIR, finetune, spamTask } from '@cola/train';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { ENV } from '@cola/config';
+import { LocalStack, RedisUnavailableError } from '@cola/devstack';
+
+const BOLD = '\x1b[1m';
+const RESET = '\x1b[0m';
+const say = (s = ''): void => void process.stdout.write(`${s}\n`);
 
 async function main(): Promise<void> {
-  await initBackend();
-  const data = spamTask({ trainSize: 640, evalSize: 200 });
-  const common = { aux: { type: 'lowrank', rank: 8, scale: 1 }, epochs: 1, batchSize: 32, maxLength: 96, seed: 0, optimizer: { type: 'adamw', lr: 2e-3, weightDecay: 5e-4 } };
-  console.log(`ColA FTaaS demo: fine-tuning cola-tiny on ${data.trainSize} SpamAssassin e-mails, evaluating on ${data.evalSize} held out\n`);
-  const results = [];
-  for (const method of ['cola', 'lora'] as const) {
-    const model = await loadCheckpoint(DEFAULT_BASE_MODEL_DIR);
-    const r = await finetune(model, data, { ...common, method }, { evaluateBefore: true });
-    results.push({ method, before: r.before!.value, after: r.after!.value, ms: r.hostStepMs, tps: r.hostTokensPerSecond });
-    r.adapters.dispose();
-    model.dispose();
+  const stack = new LocalStack();
+  // Set once the demo runs; the signal handler ends it first.
+  const running: { demo?: ChildProcess } = {};
+  let shuttingDown = false;
+  const shutdown = async (why: string, code: number): Promise<void> => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    say(`\n${why}: stopping the stack...`);
+    const demo = running.demo;
+    if (demo && demo.exitCode === null && demo.signalCode === null) demo.kill('SIGTERM');
+    await stack.stop();
+    say('stopped: every service and the Redis we started have exited.');
+    process.exit(code);
+  };
+  for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, () => void shutdown(s, 0));
+
+  say(`${BOLD}ColA FTaaS: starting the local stack${RESET} (first start compiles the tfjs wasm module: ~10-30 s per service)`);
+  try {
+    await stack.start();
+  } catch (e) {
+    if (e instanceof RedisUnavailableError) say(`\n${e.message}`);
+    else say(`\nthe stack did not start: ${(e as Error).message}`);
+    await shutdown('start failed', 1);
+    return;
   }
-  console.log('\nmethod | accuracy before | accuracy after | host ms/step | host tokens/s');
-  for (const r of results) {
-    console.log(`${r.method.padEnd(6)} | ${(100 * r.before).toFixed(1).padStart(14)}% | ${(100 * r.after).toFixed(1).padStart(13)}% | ${r.ms.toFixed(0).padStart(12)} | ${Math.round(r.tps).toString().padStart(13)}`);
-  }
-  console.log('\nColA computed only the hidden-state gradients on the host; the adapter updates came from the Gradient Learning fit step.');
+  const api = stack.apiUrl;
+  say(`
+${BOLD}The stack is up${RESET}
+  API          ${api}/v1
+  API docs     ${api}/docs
+  status page  ${api}/status   (enter a tenant API key, or open ${api}/status?key=<key>)
+  Redis        ${stack.redisUrl}${stack.redisPid ? ` (pid ${stack.redisPid}, removed on exit)` : ' (REDIS_URL, left running)'}
+  admin key    ${stack.adminKey}
+${stack.info.map((s) => `  ${s.name.padEnd(13)}pid ${String(s.pid).padEnd(8)} ${s.metricsUrl}`).join('\n')}
+
+  CLI:  export ${ENV.COLA_API_URL}=${api} ${ENV.GATEWAY_ADMIN_KEY}=${stack.adminKey}
+        npm run cola -- --help
+  Ctrl-C stops everything.
+`);
+  if (process.env[ENV.COLA_DEMO] === '0') return;
+
+  const demo = (running.demo = spawn(process.execPath, ['--import', 'tsx', 'apps/cli/src/main.ts', 'demo', '--model-dir', stack.modelDir, ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    // Its own process group: a terminal's Ctrl-C reaches us, and we end the demo in order.
+    detached: true,
+    env: { ...process.env, [ENV.COLA_API_URL]: api, [ENV.GATEWAY_ADMIN_KEY]: stack.adminKey },
+  }));
+  const code = await new Promise<number>((r) => demo.once('exit', (c) => r(c ?? 1)));
+  if (shuttingDown) return;
+  if (code !== 0) say(`\nthe demo failed (exit ${code}); the stack keeps running for a look around. Ctrl-C stops it.`);
+  else say(`\n${BOLD}demo complete.${RESET} The stack keeps running: try the CLI or the status page. Ctrl-C stops it.`);
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : String(err));
+main().catch((e: unknown) => {
+  process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
   process.exit(1);
 });

@@ -46,6 +46,12 @@ export const ENV = {
   GATEWAY_INFERENCE_TIMEOUT_MS: 'GATEWAY_INFERENCE_TIMEOUT_MS',
   /** Every service: comma-separated tenant ids allowed as `tenant` metric labels; all others are labelled `other` (issue 6). */
   COLA_METRICS_TENANTS: ENV_METRICS_TENANTS,
+  /** `cola` CLI and `npm run demo`: base URL of the gateway, e.g. http://127.0.0.1:3000. */
+  COLA_API_URL: 'COLA_API_URL',
+  /** `cola` CLI: the tenant API key sent as `Authorization: Bearer <key>`. */
+  COLA_API_KEY: 'COLA_API_KEY',
+  /** `npm start`: 0 starts the local stack without the demo (what `cola up` does). */
+  COLA_DEMO: 'COLA_DEMO',
 } as const;
 
 /** The default Redis URL: the embedded default needs no configuration at all. */

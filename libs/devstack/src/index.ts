@@ -1,1 +1,2 @@
 export * from './pipeline-stack';
+export * from './local-stack';

@@ -1,0 +1,197 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ENV, PORTS } from '@cola/config';
+import { freePort, pingRedis, ServiceProcess } from '@cola/testing';
+
+/** Options of {@link LocalStack}. */
+export interface LocalStackOptions {
+  /** Use this Redis instead of starting one (default: `REDIS_URL` of the environment, else our own redis-server). */
+  redisUrl?: string;
+  /** Base checkpoint directory for the gpu-host and the merger. Default: `MODEL_DIR`, else `models/cola-tiny`. */
+  modelDir?: string;
+  /** The gateway's admin key. Default: `GATEWAY_ADMIN_KEY`, else a random one printed at start. */
+  adminKey?: string;
+  /** Number of aux-trainer processes. Default 2. */
+  trainers?: number;
+  /** Where every prefixed service log line goes. Default: stdout. */
+  log?: (line: string) => void;
+  /** The redis-server executable. Default `redis-server` on PATH. */
+  redisServerBin?: string;
+  /** Environment read for the defaults above. Default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** One running service as `npm start` prints it. */
+export interface StackServiceInfo {
+  name: string;
+  pid: number;
+  /** Its /metrics URL (the gateway serves it on the API port). */
+  metricsUrl: string;
+  /** Its health URL. */
+  healthUrl: string;
+}
+
+/** Thrown when no Redis can be had; the message says how to get one. */
+export class RedisUnavailableError extends Error {
+  override readonly name = 'RedisUnavailableError';
+}
+
+const COLORS = ['\x1b[36m', '\x1b[35m', '\x1b[33m', '\x1b[32m', '\x1b[34m', '\x1b[31m'];
+const RESET = '\x1b[0m';
+
+/** The default port when it is free (nicer URLs for a newcomer), else any free port. */
+async function preferredPort(port: number): Promise<number> {
+  const free = await new Promise<boolean>((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+  return free ? port : freePort();
+}
+
+/**
+ * The whole platform on one machine (`npm start`): a Redis, the gateway, a gpu-host, N
+ * aux-trainers and the merger as child processes with prefixed logs. `stop()` ends the services
+ * (SIGTERM, SIGKILL after a grace period), then the Redis it started, and removes its data dir.
+ */
+export class LocalStack {
+  readonly services = new Map<string, ServiceProcess>();
+  readonly info: StackServiceInfo[] = [];
+  readonly adminKey: string;
+  readonly modelDir: string;
+  redisUrl = '';
+  apiUrl = '';
+  /** pid of the redis-server we started (undefined when REDIS_URL was used). */
+  redisPid: number | undefined;
+  private redisChild: ChildProcess | undefined;
+  private redisDir: string | undefined;
+  private stopping: Promise<void> | undefined;
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly opts: LocalStackOptions = {}) {
+    const env = opts.env ?? process.env;
+    this.adminKey = opts.adminKey ?? env[ENV.GATEWAY_ADMIN_KEY] ?? `admin-${randomBytes(16).toString('hex')}`;
+    this.modelDir = opts.modelDir ?? env[ENV.MODEL_DIR] ?? 'models/cola-tiny';
+    this.log = opts.log ?? ((line) => process.stdout.write(`${line}\n`));
+    const trainers = opts.trainers ?? 2;
+    if (!Number.isInteger(trainers) || trainers < 1) throw new RangeError(`LocalStack: trainers must be an integer >= 1, got ${trainers}`);
+    if (this.adminKey.length < 16) throw new RangeError('LocalStack: the admin key needs 16+ characters; set GATEWAY_ADMIN_KEY to a longer one or unset it');
+  }
+
+  /** Starts everything and waits until each service is ready. On failure, stops what started. */
+  async start(): Promise<void> {
+    try {
+      this.redisUrl = this.opts.redisUrl ?? (this.opts.env ?? process.env)[ENV.REDIS_URL] ?? (await this.startRedis());
+      const grpcPort = await preferredPort(PORTS.mergerGrpc);
+      const common = { [ENV.REDIS_URL]: this.redisUrl, [ENV.MODEL_DIR]: this.modelDir, [ENV.LOG_LEVEL]: 'info' };
+      const trainers = this.opts.trainers ?? 2;
+      const workers: [string, string, number, Record<string, string>][] = [
+        ['gpu-host', 'gpu-host', PORTS.metrics.gpuHost, {}],
+        ...Array.from({ length: trainers }, (_, i): [string, string, number, Record<string, string>] => [`aux-trainer-${i + 1}`, 'aux-trainer', PORTS.metrics.auxTrainer + i * 10, {}]),
+        ['merger', 'merger', PORTS.metrics.merger, { [ENV.MERGER_GRPC_PORT]: String(grpcPort) }],
+      ];
+      // One after another: two cores, and each first start compiles the tfjs wasm module.
+      for (const [name, app, port, env] of workers) {
+        const metricsPort = await preferredPort(port);
+        await this.startService(name, app, { ...common, ...env, [ENV.METRICS_PORT]: String(metricsPort) }, `http://127.0.0.1:${metricsPort}`);
+      }
+      const gatewayPort = await preferredPort(PORTS.gatewayHttp);
+      this.apiUrl = `http://127.0.0.1:${gatewayPort}`;
+      await this.startService(
+        'gateway',
+        'gateway',
+        { [ENV.REDIS_URL]: this.redisUrl, [ENV.GATEWAY_PORT]: String(gatewayPort), [ENV.MERGER_ADDRESS]: `127.0.0.1:${grpcPort}`, [ENV.GATEWAY_ADMIN_KEY]: this.adminKey, [ENV.LOG_LEVEL]: 'warn' },
+        this.apiUrl,
+        // /readyz: the gateway, Redis and the merger all answer.
+        '/readyz',
+      );
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+  }
+
+  private async startService(name: string, app: string, env: Record<string, string>, base: string, healthPath = '/healthz'): Promise<void> {
+    const color = COLORS[this.services.size % COLORS.length]!;
+    const prefix = `${color}${`[${name}]`.padEnd(16)}${RESET}`;
+    const service = new ServiceProcess({ name, app, env, healthUrl: `${base}${healthPath}`, log: (line) => this.log(`${prefix} ${line}`) });
+    this.services.set(name, service);
+    await service.start();
+    this.info.push({ name, pid: service.pid ?? -1, metricsUrl: `${base}/metrics`, healthUrl: `${base}${healthPath}` });
+  }
+
+  /** Our own redis-server in a temp dir, in its own process group so a terminal's Ctrl-C reaches only us: we stop it last. */
+  private async startRedis(): Promise<string> {
+    // Next to the default port: a developer's own Redis often holds 6379.
+    const port = await preferredPort(PORTS.redis + 1);
+    const dir = mkdtempSync(join(tmpdir(), 'cola-stack-redis-'));
+    this.redisDir = dir;
+    const bin = this.opts.redisServerBin ?? 'redis-server';
+    const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    this.redisChild = child;
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new RedisUnavailableError(`redis-server did not start within 10 s:\n${out}`)), 10_000);
+      const onData = (c: Buffer): void => {
+        out += c.toString('utf8');
+        if (out.includes('Ready to accept connections')) {
+          clearTimeout(timer);
+          child.stdout?.resume();
+          child.stderr?.resume();
+          resolve();
+        }
+      };
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', onData);
+      child.once('error', (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(
+          err.code === 'ENOENT'
+            ? new RedisUnavailableError(`redis-server was not found (tried "${bin}"). Install it with \`apt-get install -y redis-server\` (Debian/Ubuntu) or \`brew install redis\` (macOS), or point REDIS_URL at a running Redis.`)
+            : err,
+        );
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new RedisUnavailableError(`redis-server exited early (code ${code}):\n${out}`));
+      });
+    });
+    child.removeAllListeners('exit');
+    // Detached, so it would outlive a crash of ours: kill it when this process exits however it exits.
+    process.once('exit', () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    });
+    await pingRedis('127.0.0.1', port);
+    this.redisPid = child.pid;
+    this.log(`${'\x1b[90m'}${'[redis]'.padEnd(16)}${RESET} redis-server pid ${child.pid} on port ${port}, data in ${dir}`);
+    return `redis://127.0.0.1:${port}`;
+  }
+
+  /** Every pid we started (services and our Redis), for checks that none is left. */
+  pids(): number[] {
+    return [...this.info.map((s) => s.pid), ...(this.redisPid ? [this.redisPid] : [])].filter((p) => p > 0);
+  }
+
+  /** Stops the services (gateway first, so no new work arrives), then Redis. Idempotent. */
+  stop(): Promise<void> {
+    return (this.stopping ??= (async () => {
+      const gateway = this.services.get('gateway');
+      if (gateway) await gateway.stop('SIGTERM', 10_000);
+      await Promise.all([...this.services.values()].map((s) => s.stop('SIGTERM', 10_000)));
+      const child = this.redisChild;
+      if (child && child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise<void>((r) => child.once('exit', () => r()));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      if (this.redisDir) rmSync(this.redisDir, { recursive: true, force: true });
+    })());
+  }
+}
