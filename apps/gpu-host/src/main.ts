@@ -1,12 +1,11 @@
 // The gpu-host process: validated env → base model → HostService → /healthz; SIGTERM/SIGINT
 // hand the active jobs back to the queue and exit. All logic lives in @cola/pipeline.
-import { EnvConfigError } from '@cola/config';
 import { initBackend } from '@cola/gl';
 import { loadCheckpoint } from '@cola/model';
 import { ColaMetrics, createServiceRegistry, TenantLabels } from '@cola/metrics';
-import { baseModelDirOf, gpuHostEnv, HostService, jsonLogger, startHealthServer } from '@cola/pipeline';
+import { baseModelDirOf, gpuHostEnv, HostService, jsonLogger, runService, startHealthServer } from '@cola/pipeline';
 
-async function main(): Promise<void> {
+runService(async () => {
   const env = gpuHostEnv.load();
   const log = jsonLogger(env.LOG_LEVEL);
   await initBackend({ log: (line) => log('info', line) });
@@ -27,27 +26,13 @@ async function main(): Promise<void> {
   const health = await startHealthServer(env.METRICS_PORT, () => ({ activeJobs: host.activeJobIds.length, steps: host.steps }), undefined, registry);
   log('info', 'gpu-host ready', { modelDir, metricsPort: health.port, parameters: model.parameterCount() });
 
-  let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    log('info', `${signal}: handing active jobs back to the queue`);
-    try {
+  return {
+    log,
+    stopping: 'handing active jobs back to the queue',
+    close: async () => {
       await host.close();
       await health.close();
       model.dispose();
-      process.exit(0);
-    } catch (e) {
-      log('error', `shutdown failed: ${(e as Error).message}`);
-      process.exit(1);
-    }
+    },
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
-}
-
-main().catch((e: unknown) => {
-  // A bad environment lists every problem with its fix; anything else is a crash at start.
-  process.stderr.write(`${e instanceof EnvConfigError ? e.message : ((e as Error).stack ?? String(e))}\n`);
-  process.exit(1);
 });

@@ -1,12 +1,11 @@
 // The merger process: validated env → MergerService (served deltas from "aux published", gRPC
 // Inference on MERGER_GRPC_PORT) → /healthz; SIGTERM/SIGINT finish the running calls and
 // events, then exit. All logic lives in @cola/pipeline.
-import { EnvConfigError } from '@cola/config';
 import { initBackend } from '@cola/gl';
 import { ColaMetrics, createServiceRegistry, TenantLabels } from '@cola/metrics';
-import { jsonLogger, MergerService, mergerEnv, mergerModelDirOf, startHealthServer } from '@cola/pipeline';
+import { jsonLogger, mergerEnv, mergerModelDirOf, MergerService, runService, startHealthServer } from '@cola/pipeline';
 
-async function main(): Promise<void> {
+runService(async () => {
   const env = mergerEnv.load();
   const log = jsonLogger(env.LOG_LEVEL, 'merger');
   await initBackend({ log: (line) => log('info', line) });
@@ -18,26 +17,12 @@ async function main(): Promise<void> {
   const health = await startHealthServer(env.METRICS_PORT, () => ({ running: merger.running, grpcPort }), undefined, registry);
   log('info', 'merger ready', { modelDir, grpcPort, metricsPort: health.port });
 
-  let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    log('info', `${signal}: finishing the running calls`);
-    try {
+  return {
+    log,
+    stopping: 'finishing the running calls',
+    close: async () => {
       await merger.close();
       await health.close();
-      process.exit(0);
-    } catch (e) {
-      log('error', `shutdown failed: ${(e as Error).message}`);
-      process.exit(1);
-    }
+    },
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
-}
-
-main().catch((e: unknown) => {
-  // A bad environment lists every problem with its fix; anything else is a crash at start.
-  process.stderr.write(`${e instanceof EnvConfigError ? e.message : ((e as Error).stack ?? String(e))}\n`);
-  process.exit(1);
 });
