@@ -76,7 +76,7 @@ describe('when the queue depth is scraped', () => {
   });
 
   it('should report every state of every queue from Redis at scrape time, prioritized jobs apart from waiting ones', async () => {
-    const m = ColaMetrics.of(new Registry());
+    const m = ColaMetrics.of(new Registry()).registerService('gpu-host');
     collectQueueDepth(m, [queue]);
     const before = await m.registry.metrics();
     for (const state of QUEUE_STATES) assert.equal(sample(before, 'cola_queue_jobs', { queue: 'adapt', state }), 0, `${state} starts at 0`);

@@ -25,6 +25,8 @@ export class ColaMetrics {
   private readonly counters = new Map<string, Counter>();
   private readonly gauges = new Map<string, Gauge>();
   private readonly histograms = new Map<string, Histogram>();
+  /** Scrape-time collectors of gauges, by name (set whether the gauge existed before or not). */
+  private readonly collectors = new Map<string, (gauge: Gauge) => Promise<void>>();
 
   private constructor(
     /** The registry the metrics live in (what /metrics serves). */
@@ -71,17 +73,25 @@ export class ColaMetrics {
     return c;
   }
 
-  /** The gauge `key`; `collect` (first call only) runs on every scrape, before the value is read. */
+  /**
+   * The gauge `key`. `collect`, when given, runs on every scrape before the value is read (it
+   * replaces an earlier one), whether or not the gauge was created before, e.g. by
+   * {@link registerService}.
+   */
   gauge(key: GaugeKey, collect?: (gauge: Gauge) => Promise<void>): Gauge {
     const spec: MetricSpec = METRICS[key];
+    if (collect) this.collectors.set(spec.name, collect);
     let g = this.gauges.get(spec.name);
     if (!g) {
+      const collectors = this.collectors;
       g = new Gauge({
         name: spec.name,
         help: spec.help,
         labelNames: [...spec.labels],
         registers: [this.registry],
-        ...(collect ? { collect: async function (this: Gauge) { await collect(this); } } : {}),
+        async collect(this: Gauge) {
+          await collectors.get(spec.name)?.(this);
+        },
       });
       this.gauges.set(spec.name, g);
     }

@@ -43,6 +43,9 @@ export interface AuxTrainerServiceOptions {
   metrics?: ColaMetrics;
 }
 
+/** `reason` label values of `cola_trainer_fit_failures_total`. */
+export const FAILURE_REASONS = ['invalid_payload', 'fit_task_timeout', 'invalid_task', 'error'] as const;
+
 /** Defaults of {@link AuxTrainerServiceOptions}. */
 export const DEFAULT_AUX_TRAINER_OPTIONS: Readonly<Omit<AuxTrainerServiceOptions, 'redisUrl'>> = {
   concurrency: 1,
@@ -113,6 +116,8 @@ export class AuxTrainerService extends EventEmitter<AuxTrainerServiceEvents> {
       this.emit('processed', o);
     });
     this.metrics = (this.options.metrics ?? ColaMetrics.of()).registerService('aux-trainer');
+    // Every failure reason exists at 0 from the start, so increase() in the alert rule has data.
+    for (const reason of FAILURE_REASONS) this.metrics.counter('trainerFailures').inc({ reason }, 0);
   }
 
   /** True while the worker is running (the /healthz answer). */
