@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { chromium } from 'playwright-core';
 
 interface Run {
@@ -20,9 +21,33 @@ interface Run {
 const CHROMIUM = process.env.COLA_CHROMIUM ?? '/usr/bin/chromium';
 const OUT = 'docs/communication-overhead.png';
 
+/** Draws both charts in the page; `r` is the run JSON. */
+const PAGE_SCRIPT = `function (r) {
+  const pts = (k) => ((r.series[k] && r.series[k].values) || []).filter((p) => Number.isFinite(p[1])).map((p) => ({ x: p[0], y: p[1] * 1000 }));
+  const raw = (k) => ((r.series[k] && r.series[k].values) || []).filter((p) => Number.isFinite(p[1])).map((p) => ({ x: p[0], y: p[1] }));
+  const colors = { forward: '#4e79a7', backward: '#76b7b2', encode: '#f28e2b', write: '#e15759', queueWait: '#b07aa1', decode: '#edc948' };
+  const x = { type: 'linear', title: { display: true, text: 'seconds since the job was submitted' } };
+  new Chart(document.getElementById('a'), {
+    type: 'line',
+    data: { datasets: Object.keys(colors).map((k) => ({ label: k + ' (ms per host step)', data: pts(k), borderColor: colors[k], backgroundColor: colors[k], fill: false, pointRadius: 2 })) },
+    options: { animation: false, responsive: true, maintainAspectRatio: false, parsing: false, scales: { x, y: { title: { display: true, text: 'ms per host step' } } },
+      plugins: { title: { display: true, text: 'Stage time per host step: compute (forward, backward) vs communication (encode, write, queue wait, decode)' } } },
+  });
+  new Chart(document.getElementById('b'), {
+    type: 'line',
+    data: { datasets: [
+      { label: 'communication overhead ratio = (encode + write + queue wait + decode) / host step', data: raw('overhead'), borderColor: '#e15759', backgroundColor: '#e15759', yAxisID: 'y', pointRadius: 2 },
+      { label: 'payload bytes per trained token', data: raw('bytesPerToken'), borderColor: '#4e79a7', backgroundColor: '#4e79a7', yAxisID: 'y1', pointRadius: 2 },
+    ] },
+    options: { animation: false, responsive: true, maintainAspectRatio: false, parsing: false,
+      scales: { x, y: { position: 'left', beginAtZero: true, title: { display: true, text: 'ratio' } }, y1: { position: 'right', beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: 'bytes / token' } } },
+      plugins: { title: { display: true, text: 'Derived figures (the dashboard PromQL)' } } },
+  });
+}`;
+
 async function main(): Promise<void> {
   const run = JSON.parse(readFileSync('tmp/observability-run.json', 'utf8')) as Run;
-  const chartJs = readFileSync(createRequire(import.meta.url).resolve('chart.js/dist/chart.umd.js'), 'utf8');
+  const chartJs = readFileSync(join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.js'), 'utf8');
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
@@ -35,27 +60,8 @@ async function main(): Promise<void> {
       <div style="width:1180px;height:380px;padding:0 10px"><canvas id="a"></canvas></div>
       <div style="width:1180px;height:380px;padding:0 10px"><canvas id="b"></canvas></div></body></html>`);
     await page.addScriptTag({ content: chartJs });
-    await page.evaluate((r: Run) => {
-      const Chart = (globalThis as unknown as { Chart: new (el: unknown, cfg: unknown) => unknown }).Chart;
-      const pts = (k: string) => (r.series[k]?.values ?? []).filter(([, v]) => Number.isFinite(v)).map(([x, y]) => ({ x, y: y * 1000 }));
-      const colors: Record<string, string> = { forward: '#4e79a7', backward: '#76b7b2', encode: '#f28e2b', write: '#e15759', queueWait: '#b07aa1', decode: '#edc948' };
-      const doc = (globalThis as unknown as { document: { getElementById(id: string): unknown } }).document;
-      new Chart(doc.getElementById('a'), {
-        type: 'line',
-        data: { datasets: Object.keys(colors).map((k) => ({ label: `${k} (ms per host step)`, data: pts(k), borderColor: colors[k], backgroundColor: colors[k], fill: false, pointRadius: 0 })) },
-        options: { animation: false, responsive: true, maintainAspectRatio: false, parsing: false, scales: { x: { type: 'linear', title: { display: true, text: 'seconds since the job was submitted' } }, y: { title: { display: true, text: 'ms per host step' } } }, plugins: { title: { display: true, text: 'Stage time per host step: compute (forward, backward) vs communication (encode, write, queue wait, decode)' } } },
-      });
-      const ratio = (r.series.overhead?.values ?? []).filter(([, v]) => Number.isFinite(v)).map(([x, y]) => ({ x, y }));
-      const bpt = (r.series.bytesPerToken?.values ?? []).filter(([, v]) => Number.isFinite(v)).map(([x, y]) => ({ x, y }));
-      new Chart(doc.getElementById('b'), {
-        type: 'line',
-        data: { datasets: [
-          { label: 'communication overhead ratio (encode + write + queue wait + decode) / host step', data: ratio, borderColor: '#e15759', yAxisID: 'y', pointRadius: 0 },
-          { label: 'payload bytes per trained token', data: bpt, borderColor: '#4e79a7', yAxisID: 'y1', pointRadius: 0 },
-        ] },
-        options: { animation: false, responsive: true, maintainAspectRatio: false, parsing: false, scales: { x: { type: 'linear', title: { display: true, text: 'seconds since the job was submitted' } }, y: { position: 'left', title: { display: true, text: 'ratio' } }, y1: { position: 'right', grid: { drawOnChartArea: false }, title: { display: true, text: 'bytes / token' } } }, plugins: { title: { display: true, text: 'Derived figures (dashboard PromQL)' } } },
-      });
-    }, run);
+    // Plain JS in a string: tsx's helpers (e.g. __name) do not exist inside the page.
+    await page.evaluate(`(${PAGE_SCRIPT})(${JSON.stringify(run)})`);
     await page.screenshot({ path: OUT, fullPage: true });
     console.log(`wrote ${OUT}`);
   } finally {
