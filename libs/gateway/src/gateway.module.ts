@@ -9,6 +9,7 @@ import { InferenceModule } from './inference/inference.module';
 import { JobsModule } from './jobs/jobs.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard';
+import { StatusModule } from './status/status.module';
 import { TenantsModule } from './tenants/tenants.module';
 
 /**
@@ -20,7 +21,7 @@ export class GatewayModule {
   static forRoot(options: ResolvedGatewayOptions): DynamicModule {
     return {
       module: GatewayModule,
-      imports: [CoreModule.forRoot(options), TenantsModule, FilesModule, JobsModule, InferenceModule, HealthModule, MetricsModule],
+      imports: [CoreModule.forRoot(options), TenantsModule, FilesModule, JobsModule, InferenceModule, HealthModule, MetricsModule, StatusModule],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: RateLimitGuard },

@@ -1,0 +1,104 @@
+/**
+ * The web status page in Debian's headless Chromium (playwright-core) against the running stack:
+ * a tenant's job appears in the list, its loss chart gains points while it trains, and a
+ * screenshot is saved under test-artifacts/.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadMobyDick, toJsonl } from '@cola/data';
+import { LocalStack, removeDir, writeTinyCheckpoint } from '@cola/devstack';
+import { initBackend } from '@cola/gl';
+import { useRedis } from '@cola/testing';
+import { launchChromium } from './support/chromium';
+
+const ADMIN_KEY = 'status-page-admin-key-0123456789';
+
+/** Short Moby Dick sentences labelled question/statement: a small classification file. */
+function rows(n: number): { text: string; label: string }[] {
+  const s = loadMobyDick().map((c) => c.text).join(' ').split(/(?<=[.!?])\s+/).map((x) => x.replace(/\s+/g, ' ').trim()).filter((x) => x.length >= 12 && x.length <= 32);
+  const q = s.filter((x) => x.endsWith('?'));
+  const st = s.filter((x) => x.endsWith('.'));
+  return Array.from({ length: n / 2 }, (_, i) => [{ text: q[i]!, label: 'question' }, { text: st[i]!, label: 'statement' }]).flat();
+}
+
+async function api<T>(url: string, key: string, init: { method?: string; json?: unknown; form?: FormData } = {}): Promise<T> {
+  const res = await fetch(url, { method: init.method ?? (init.json || init.form ? 'POST' : 'GET'), headers: { authorization: `Bearer ${key}`, ...(init.json ? { 'content-type': 'application/json' } : {}) }, body: init.form ?? (init.json ? JSON.stringify(init.json) : undefined) });
+  const text = await res.text();
+  assert.ok(res.ok, `${url}: ${res.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+/** Chart.js's data of a canvas on the page. */
+/** The page's DOM as the browser-side functions below use it (the test's TypeScript has no DOM lib). */
+interface PageDom {
+  document: { getElementById(id: string): { dataset: Record<string, string | undefined>; textContent: string | null } | null };
+}
+
+const POINTS = (id: string): number => {
+  const chart = (globalThis as unknown as { Chart: { getChart(id: string): { data: { datasets: { data: unknown[] }[] } } | undefined } }).Chart.getChart(id);
+  return chart ? chart.data.datasets[0]!.data.length : -1;
+};
+
+describe('when a tenant opens the status page while a job trains', () => {
+  const redis = useRedis();
+  let stack: LocalStack;
+  let modelDir: string;
+  let browser: Awaited<ReturnType<typeof launchChromium>>;
+
+  before(async () => {
+    await redis.whenReady();
+    await initBackend({ log: null });
+    modelDir = await writeTinyCheckpoint(2);
+    stack = new LocalStack({ redisUrl: redis.url, modelDir, adminKey: ADMIN_KEY, trainers: 1, log: process.env.COLA_TEST_VERBOSE ? undefined : () => undefined });
+    await stack.start();
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+    if (modelDir) removeDir(modelDir);
+  });
+
+  it('should list the job, draw a loss chart that gains points, and save a screenshot', { timeout: 240_000 }, async () => {
+    const base = stack.apiUrl;
+    await api(`${base}/v1/admin/tenants`, ADMIN_KEY, { json: { id: 'viewer', name: 'Viewer' } });
+    const { key } = await api<{ key: string }>(`${base}/v1/admin/tenants/viewer/api_keys`, ADMIN_KEY, { json: {} });
+    const form = new FormData();
+    form.append('purpose', 'fine-tune');
+    form.append('file', new Blob([toJsonl(rows(64))]), 'q.jsonl');
+    const file = await api<{ id: string }>(`${base}/v1/files`, key, { form });
+    // Enough epochs that the job is still running while the page watches it.
+    const job = await api<{ id: string }>(`${base}/v1/fine_tuning/jobs`, key, { json: { model: 'cola-tiny', training_file: file.id, hyperparameters: { n_epochs: 40, batch_size: 8, max_length: 32 } } });
+
+    const page = await browser.context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.goto(`${base}/status?key=${encodeURIComponent(key)}`);
+    await page.locator(`tr[data-job-id="${job.id}"]`).waitFor({ timeout: 30_000 });
+    await page.waitForFunction((id) => (globalThis as unknown as PageDom).document.getElementById('detail')?.dataset.jobId === id, job.id);
+    await page.waitForFunction(POINTS, 'loss-chart', { timeout: 60_000, polling: 200 });
+    const first = await page.evaluate(POINTS, 'loss-chart');
+    assert.ok(first >= 1, 'the loss chart has a point');
+    await page.waitForFunction(([id, n]) => (globalThis as unknown as { Chart: { getChart(i: string): { data: { datasets: { data: unknown[] }[] } } } }).Chart.getChart(id as string).data.datasets[0]!.data.length > (n as number), ['loss-chart', first] as const, { timeout: 60_000, polling: 200 });
+    const later = await page.evaluate(POINTS, 'loss-chart');
+    console.log(`loss chart points: ${first} → ${later}`);
+    assert.ok(later > first, `the loss chart gained points (${first} → ${later})`);
+    assert.match((await page.locator(`tr[data-job-id="${job.id}"]`).innerText()).replace(/\s+/g, ' '), /running/, 'the chart grew while the job was running');
+    assert.ok((await page.evaluate(POINTS, 'overhead-chart')) >= 1, 'the communication chart has data');
+    assert.deepEqual(problems, [], 'no script errors');
+
+    mkdirSync('test-artifacts', { recursive: true });
+    const shot = join('test-artifacts', 'status-page.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    assert.ok(existsSync(shot) && statSync(shot).size > 10_000, 'screenshot saved');
+
+    // The page works only with a valid key: a wrong one shows the gateway's error.
+    await page.goto(`${base}/status?key=sk-cola-wrong`);
+    await page.waitForFunction(() => ((globalThis as unknown as PageDom).document.getElementById('error')?.textContent ?? '').includes('invalid_api_key'));
+    // Stop the long job so the stack shuts down at once.
+    await fetch(`${base}/v1/fine_tuning/jobs/${job.id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${key}` } });
+  });
+});
