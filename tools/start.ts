@@ -10,8 +10,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { ENV } from '@cola/config';
 import { LocalStack, RedisUnavailableError } from '@cola/devstack';
 
-const BOLD = '\x1b[1m';
-const RESET = '\x1b[0m';
+const tty = process.stdout.isTTY === true && !process.env.NO_COLOR;
+const BOLD = tty ? '\x1b[1m' : '';
+const RESET = tty ? '\x1b[0m' : '';
 const say = (s = ''): void => void process.stdout.write(`${s}\n`);
 
 async function main(): Promise<void> {
@@ -41,6 +42,13 @@ async function main(): Promise<void> {
     return;
   }
   const api = stack.apiUrl;
+  // The workers' /metrics arrive with the observability work; until a service serves it, say so.
+  const metrics = await Promise.all(
+    stack.info.map(async (s) => {
+      const ok = await fetch(s.metricsUrl, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
+      return ok ? s.metricsUrl : `${s.healthUrl}   (no /metrics yet)`;
+    }),
+  );
   say(`
 ${BOLD}The stack is up${RESET}
   API          ${api}/v1
@@ -48,7 +56,7 @@ ${BOLD}The stack is up${RESET}
   status page  ${api}/status   (enter a tenant API key, or open ${api}/status?key=<key>)
   Redis        ${stack.redisUrl}${stack.redisPid ? ` (pid ${stack.redisPid}, removed on exit)` : ' (REDIS_URL, left running)'}
   admin key    ${stack.adminKey}
-${stack.info.map((s) => `  ${s.name.padEnd(13)}pid ${String(s.pid).padEnd(8)} ${s.metricsUrl}`).join('\n')}
+${stack.info.map((s, i) => `  ${s.name.padEnd(15)}pid ${String(s.pid).padEnd(8)} ${metrics[i]}`).join('\n')}
 
   CLI:  export ${ENV.COLA_API_URL}=${api} ${ENV.GATEWAY_ADMIN_KEY}=${stack.adminKey}
         npm run cola -- --help

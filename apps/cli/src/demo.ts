@@ -42,7 +42,7 @@ export interface DemoOptions {
 export const DEMO_DEFAULTS: Omit<DemoOptions, 'apiUrl' | 'adminKey'> = {
   modelDir: 'models/cola-tiny',
   model: 'cola-tiny',
-  spamTrain: 384,
+  spamTrain: 640,
   spamEval: 200,
   lmTrain: 96,
   lmEval: 32,

@@ -21,6 +21,8 @@ export interface LocalStackOptions {
   log?: (line: string) => void;
   /** The redis-server executable. Default `redis-server` on PATH. */
   redisServerBin?: string;
+  /** ANSI colours in the log prefixes. Default: when stdout is a terminal and NO_COLOR is unset. */
+  color?: boolean;
   /** Environment read for the defaults above. Default `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
 }
@@ -116,8 +118,7 @@ export class LocalStack {
   }
 
   private async startService(name: string, app: string, env: Record<string, string>, base: string, healthPath = '/healthz'): Promise<void> {
-    const color = COLORS[this.services.size % COLORS.length]!;
-    const prefix = `${color}${`[${name}]`.padEnd(16)}${RESET}`;
+    const prefix = this.paint(COLORS[this.services.size % COLORS.length]!, `[${name}]`.padEnd(16));
     const service = new ServiceProcess({ name, app, env, healthUrl: `${base}${healthPath}`, log: (line) => this.log(`${prefix} ${line}`) });
     this.services.set(name, service);
     await service.start();
@@ -168,8 +169,13 @@ export class LocalStack {
     });
     await pingRedis('127.0.0.1', port);
     this.redisPid = child.pid;
-    this.log(`${'\x1b[90m'}${'[redis]'.padEnd(16)}${RESET} redis-server pid ${child.pid} on port ${port}, data in ${dir}`);
+    this.log(`${this.paint('\x1b[90m', '[redis]'.padEnd(16))} redis-server pid ${child.pid} on port ${port}, data in ${dir}`);
     return `redis://127.0.0.1:${port}`;
+  }
+
+  private paint(color: string, text: string): string {
+    const on = this.opts.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR);
+    return on ? `${color}${text}${RESET}` : text;
   }
 
   /** Every pid we started (services and our Redis), for checks that none is left. */
