@@ -64,7 +64,7 @@ ${stack.info.map((s, i) => `  ${s.name.padEnd(15)}pid ${String(s.pid).padEnd(8)}
 `);
   if (process.env[ENV.COLA_DEMO] === '0') return;
 
-  const demo = (running.demo = spawn(process.execPath, ['--import', 'tsx', 'apps/cli/src/main.ts', 'demo', '--model-dir', stack.modelDir, ...process.argv.slice(2)], {
+  const demo = (running.demo = spawn(process.execPath, ['--import', 'tsx', 'apps/cli/src/main.ts', 'demo', '--model-dir', stack.modelDir, '--metrics-urls', stack.info.filter((s) => s.name !== 'gateway').map((s) => s.metricsUrl).join(','), ...process.argv.slice(2)], {
     stdio: 'inherit',
     // Its own process group: a terminal's Ctrl-C reaches us, and we end the demo in order.
     detached: true,

@@ -63,6 +63,8 @@ describe('when a newcomer runs npm start', () => {
     assert.match(table[1]!, /^spam-filter-\w+\s+lowrank\s+accuracy\s+[\d.]+% → [\d.]+%\s+\d+\s+[\d.]+ [KMG]?B\s+\d+\s+[\d.]+%$/);
     assert.match(table[2]!, /^mail-writer-\w+\s+linear\s+perplexity\s+[\d.]+ → [\d.]+\s+\d+\s+[\d.]+ [KMG]?B\s+\d+\s+[\d.]+%$/);
     assert.equal((out.match(/[✓✗] (ham|spam)/g) ?? []).length, 4, 'four sample e-mails classified through the API');
+    // The services' /metrics give the measured ratio of docs/observability.md.
+    assert.match(out, /measured on this machine \(services' \/metrics, both jobs\): communication overhead \d+\.\d% = \(encode \d+ ms \+ write \d+ ms \+ adapt-queue wait \d+ ms \+ decode \d+ ms\) \/ host steps [1-9]\d* ms/);
     // Progress lines (one per job every few seconds off a terminal; bars on one): the last ones show the finished jobs.
     for (const tenant of ['spam-filter', 'mail-writer']) {
       const lines = out.split('\n').filter((l) => l.startsWith(`${tenant} `) && /step \d+\/\S+/.test(l));

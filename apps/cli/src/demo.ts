@@ -6,6 +6,7 @@ import { classificationTask, finetune, languageModelTask, type TaskData } from '
 import { ColaApiClient, type CreateJobRequest, type Job } from './api-client';
 import { formatBytes, jobTraffic, REFERENCE_LINK_BYTES_PER_SECOND, table } from './format';
 import { watchJobs } from './job-watcher';
+import { overheadPercent, scrapeStageSeconds } from './stage-timings';
 
 /** Options of {@link runDemo}; the defaults fit cola-tiny on two cores in a few minutes. */
 export interface DemoOptions {
@@ -37,6 +38,8 @@ export interface DemoOptions {
   seed: number;
   /** Give up waiting for the jobs after this many ms. */
   timeoutMs: number;
+  /** /metrics URLs of the gpu-host and aux-trainers, for the measured communication-overhead ratio (none: skipped). */
+  metricsUrls: string[];
 }
 
 export const DEMO_DEFAULTS: Omit<DemoOptions, 'apiUrl' | 'adminKey'> = {
@@ -52,6 +55,7 @@ export const DEMO_DEFAULTS: Omit<DemoOptions, 'apiUrl' | 'adminKey'> = {
   epochs: 1,
   seed: 7,
   timeoutMs: 600_000,
+  metricsUrls: [],
 };
 
 /** Validates the options at once, with the fix in each message. */
@@ -110,6 +114,7 @@ export async function runDemo(input: DemoOptions): Promise<Job[]> {
   const admin = new ColaApiClient({ baseUrl: o.apiUrl });
   const suffix = randomBytes(3).toString('hex');
   const data = demoData(o);
+  const stagesBefore = await scrapeStageSeconds(o.metricsUrls);
   log(`\n=== ColA demo: two tenants fine-tune ${o.model} at the same time on one gpu-host ===`);
 
   const tenants: { id: string; label: string; create: (c: ColaApiClient) => Promise<{ req: CreateJobRequest; task: TaskData }> }[] = [
@@ -121,7 +126,7 @@ export async function runDemo(input: DemoOptions): Promise<Job[]> {
         const val = await c.upload(toJsonl(data.spam.eval), 'spam-val.jsonl');
         log(`  spam-filter: uploaded ${train.rows} + ${val.rows} SpamAssassin e-mails (${train.id}, ${val.id})`);
         return {
-          req: { model: o.model, training_file: train.id, validation_file: val.id, method: { aux: { type: 'lowrank', rank: 8 } }, hyperparameters: { n_epochs: o.epochs, batch_size: o.batchSize, learning_rate: 2e-3, max_length: o.maxLength }, seed: o.seed },
+          req: { model: o.model, training_file: train.id, validation_file: val.id, method: { aux: { type: 'lowrank', rank: 8 } }, hyperparameters: { n_epochs: o.epochs, batch_size: o.batchSize, learning_rate: 1e-2, max_length: o.maxLength }, seed: o.seed },
           task: classificationTask('spam', data.spam.train, data.spam.eval, ['ham', 'spam']),
         };
       },
@@ -157,6 +162,7 @@ export async function runDemo(input: DemoOptions): Promise<Job[]> {
   const failed = results.filter((r) => r.job.status !== 'succeeded');
   if (failed.length) throw new Error(`demo jobs did not succeed: ${failed.map((r) => `${r.job.id} ${r.job.status}${r.job.error ? ` (${r.job.error.code}: ${r.job.error.message})` : ''}`).join('; ')}`);
   const trainSeconds = (Date.now() - t0) / 1000;
+  const stagesAfter = await scrapeStageSeconds(o.metricsUrls);
 
   log('\nmeasuring the starting models in this process for the "before" column...');
   await initBackend({ log: null });
@@ -174,9 +180,16 @@ export async function runDemo(input: DemoOptions): Promise<Job[]> {
   log(`\n${table(['tenant', 'aux', 'metric', 'before → after', 'host tok/s', 'bytes moved', 'B/token', 'comm. overhead'], rows)}`);
   log(
     `\nhost tok/s: training tokens per second of each job while both shared the gpu-host (from its events).` +
-      `\ncomm. overhead: time to move the adaptation bytes (hidden states X and gradients G) over a ${(REFERENCE_LINK_BYTES_PER_SECOND * 8) / 1e9} Gbit/s link, as a share of the job's training time.` +
+      `\ncomm. overhead (per job): time to move its adaptation bytes (hidden states X and gradients G) over a ${(REFERENCE_LINK_BYTES_PER_SECOND * 8) / 1e9} Gbit/s link, as a share of its training time.` +
       `\n"before" is the job's starting model (base + seeded head, aux at zero), measured with the same evaluation code as "after".`,
   );
+  if (stagesBefore && stagesAfter) {
+    const d = (k: keyof typeof stagesAfter): string => `${((stagesAfter[k] - stagesBefore[k]) * 1000).toFixed(0)} ms`;
+    log(
+      `measured on this machine (services' /metrics, both jobs): communication overhead ${overheadPercent(stagesBefore, stagesAfter).toFixed(1)}% = ` +
+        `(encode ${d('encode')} + write ${d('write')} + adapt-queue wait ${d('queueWait')} + decode ${d('decode')}) / host steps ${d('hostStep')}`,
+    );
+  }
 
   const spam = started[0]!;
   const model = results[0]!.job.fine_tuned_model!;

@@ -84,7 +84,8 @@ Environment: ${ENV.COLA_API_URL}, ${ENV.COLA_API_KEY}, ${ENV.GATEWAY_ADMIN_KEY} 
     .option('--batch-size <n>', 'examples per host batch', positiveInt, DEMO_DEFAULTS.batchSize)
     .option('--max-length <n>', 'tokens per example', positiveInt, DEMO_DEFAULTS.maxLength)
     .option('--epochs <n>', 'passes over the data', positiveInt, DEMO_DEFAULTS.epochs)
-    .action(async (o: { adminKey?: string; modelDir: string; spamTrain: number; spamEval: number; lmTrain: number; lmEval: number; lmChars: number; batchSize: number; maxLength: number; epochs: number }) => {
+    .option('--metrics-urls <urls>', 'comma-separated /metrics URLs of the gpu-host and aux-trainers, for the measured overhead ratio', (v) => v.split(',').filter(Boolean), [] as string[])
+    .action(async (o: { adminKey?: string; metricsUrls: string[]; modelDir: string; spamTrain: number; spamEval: number; lmTrain: number; lmEval: number; lmChars: number; batchSize: number; maxLength: number; epochs: number }) => {
       await runDemo({ ...DEMO_DEFAULTS, ...o, apiUrl: program.opts<GlobalOpts>().apiUrl, adminKey: o.adminKey ?? '' });
     });
 

@@ -141,16 +141,21 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
     makeCharts();
     const pts = Array.from(s.points.values()).sort((a, b) => a.step - b.step);
     const loss = [], bytes = [], tput = [], overhead = [];
-    let prev = null;
+    // Rates over a window of about 6 s: host event times and poll times differ by up to a poll period.
+    const timed = pts.filter((q) => q.tokens !== undefined);
     for (const q of pts) {
       if (q.loss !== undefined) loss.push({ x: q.step, y: q.loss });
       bytes.push({ x: q.step, y: q.bytes / 1e6 });
-      if (prev && q.t > prev.t && q.tokens !== undefined) {
-        const sec = (q.t - prev.t) / 1000;
-        tput.push({ x: q.step, y: (q.tokens - prev.tokens) / sec });
-        overhead.push({ x: q.step, y: (100 * ((q.bytes - prev.bytes) / LINK)) / sec });
-      }
-      if (q.tokens !== undefined) prev = q;
+    }
+    for (let i = 1; i < timed.length; i++) {
+      const q = timed[i];
+      let j = i - 1;
+      while (j > 0 && q.t - timed[j - 1].t <= 6000) j--;
+      const p = timed[j];
+      if (q.t <= p.t) continue;
+      const sec = (q.t - p.t) / 1000;
+      tput.push({ x: q.step, y: (q.tokens - p.tokens) / sec });
+      overhead.push({ x: q.step, y: (100 * ((q.bytes - p.bytes) / LINK)) / sec });
     }
     $('detail').hidden = false;
     $('detail').dataset.jobId = job.id;
