@@ -25,10 +25,11 @@ export function formatBytes(n: number): string {
   return `${v.toFixed(1)} ${units[i]}`;
 }
 
-/** A plain-text table with right-aligned numeric-looking cells. */
+/** A plain-text table; columns whose cells all look numeric are right-aligned, header included. */
 export function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => (/^[-+\d.,%→ ]+[A-Za-z/%]*$/.test(c) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
+  const numeric = head.map((_, i) => rows.length > 0 && rows.every((r) => /^[-+\d.,%→ ]+[A-Za-z/%]*$/.test(r[i] ?? '')));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
   return [line(head), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
