@@ -29,3 +29,4 @@ export * from './fit/interval-buffer';
 export * from './merge/merge-weights';
 export * from './state/aux-state';
 export * from './tenant/adapter-set';
+export * from './ops/fast-mat-mul';

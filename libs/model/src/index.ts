@@ -4,7 +4,6 @@ export * from './weights/gpt-model';
 export * from './weights/gpt-init';
 export * from './weights/checkpoint';
 export * from './taps/taps';
-export * from './ops/mat-mul';
 export * from './forward/token-batch';
 export * from './forward/forward';
 export * from './forward/losses';

@@ -29,7 +29,9 @@ export type AdaptationData = RawAdaptationData | GramAdaptationData;
 /** Reduces raw (X, G) to its gram; new tensors, owned by the caller. */
 export function gramOf(x: tf.Tensor2D, g: tf.Tensor2D): GramAdaptationData {
   assertAdaptationData({ kind: 'raw', x, g }, 'gramOf');
-  const [xtg, colsumG] = tf.tidy(() => [tf.matMul(x, g, true, false), tf.sum<tf.Tensor1D>(g, 0)] as const);
+  // An explicit transpose: the wasm backend runs matMul with transposeA about 10x slower (measured
+  // 185 ms against 16.5 ms for [4096, 128]^T x [4096, 384]).
+  const [xtg, colsumG] = tf.tidy(() => [tf.matMul(tf.transpose(x), g), tf.sum<tf.Tensor1D>(g, 0)] as const);
   return { kind: 'gram', xtg, colsumG };
 }
 

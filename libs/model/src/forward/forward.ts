@@ -1,6 +1,6 @@
 import { tf } from '@cola/gl';
 import type { GptModel } from '../weights/gpt-model';
-import { fastMatMul as matMul, fastMatMulBt as matMulBt } from '../ops/mat-mul';
+import { fastMatMul as matMul, fastMatMulBt as matMulBt } from '@cola/gl';
 import { allTaps, SCORE_TAP, tapShape } from '../taps/taps';
 import { lastTokenIndices, validateTokenBatch, type TokenBatch } from './token-batch';
 

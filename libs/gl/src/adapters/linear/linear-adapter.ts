@@ -1,4 +1,5 @@
 import { tf } from '../../tf';
+import { fastMatMul } from '../../ops/fast-mat-mul';
 import { assertInput, createParams, disposeParams, param } from '../adapter-params';
 import type { AdapterDelta, AuxAdapter, CreateAdapterOptions } from '../aux-adapter';
 import type { LinearConfig } from './linear-config';
@@ -27,7 +28,7 @@ export class LinearAdapter implements AuxAdapter {
   forward(x: tf.Tensor2D): tf.Tensor2D {
     assertInput('linear', x, this.dIn);
     return tf.tidy((): tf.Tensor2D => {
-      const out = tf.matMul<tf.Tensor2D>(x, param<tf.Rank.R2>(this.params, 'V'));
+      const out = fastMatMul<tf.Tensor2D>(x, param<tf.Rank.R2>(this.params, 'V'));
       return this.config.bias ? tf.add<tf.Tensor2D>(out, param<tf.Rank.R1>(this.params, 'b')) : out;
     });
   }

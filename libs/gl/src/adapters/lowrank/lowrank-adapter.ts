@@ -1,4 +1,5 @@
 import { tf } from '../../tf';
+import { fastMatMul } from '../../ops/fast-mat-mul';
 import { assertInput, createParams, disposeParams, param } from '../adapter-params';
 import type { AdapterDelta, AuxAdapter, CreateAdapterOptions, ForwardOptions } from '../aux-adapter';
 import { kaimingUniformBound } from '../seeded-init';
@@ -42,7 +43,7 @@ export class LowRankAdapter implements AuxAdapter {
       const { dropout, scale } = this.config;
       const xd = opts.training && dropout > 0 ? tf.dropout(x, dropout, undefined, opts.dropoutSeed) : x;
       // (X A) B costs N·r·(dIn + dOut); X (A B) would cost dIn·dOut·(N + r).
-      const out = tf.matMul<tf.Tensor2D>(tf.matMul(xd, this.A), this.B);
+      const out = fastMatMul<tf.Tensor2D>(fastMatMul(xd as tf.Tensor2D, this.A), this.B);
       return scale === 1 ? out : tf.mul<tf.Tensor2D>(out, scale);
     });
   }

@@ -1,4 +1,5 @@
 import { tf } from '../../tf';
+import { fastMatMul } from '../../ops/fast-mat-mul';
 import { assertInput, createParams, disposeParams, param, type ParamSpec } from '../adapter-params';
 import type { AdapterDelta, AuxAdapter, CreateAdapterOptions } from '../aux-adapter';
 import { kaimingUniformBound } from '../seeded-init';
@@ -51,7 +52,7 @@ export class MlpAdapter implements AuxAdapter {
     return tf.tidy(() => {
       let h = x;
       for (let i = 0; i < this.layers; i++) {
-        h = tf.add(tf.matMul(h, param<tf.Rank.R2>(this.params, `W${i}`)), param<tf.Rank.R1>(this.params, `b${i}`));
+        h = tf.add(fastMatMul(h, param<tf.Rank.R2>(this.params, `W${i}`)), param<tf.Rank.R1>(this.params, `b${i}`));
         if (i < this.layers - 1) h = activate(h, this.config.activation);
       }
       return h;

@@ -1,4 +1,4 @@
-import { tf } from '@cola/gl';
+import { tf } from '../tf';
 
 /**
  * Our own kernel name. It runs the backend's ordinary BatchMatMul forward; only its gradient
