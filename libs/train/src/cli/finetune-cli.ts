@@ -2,25 +2,14 @@
  * `npm run finetune -- [options]`: fine-tunes a base checkpoint in one process with ColA or LoRA
  * and prints the evaluation before and after.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { initBackend } from '@cola/gl';
 import { loadCheckpoint } from '@cola/model';
 import { finetune } from '../finetune/finetune';
 import { FINETUNE_METHODS } from '../finetune/finetune-options';
 import { mobyDickTask, spamTask, type TaskData } from '../finetune/task-data';
 import { DEFAULT_BASE_MODEL_DIR } from '../model-paths';
-
-function int(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError(`"${value}" is not an integer`);
-  return n;
-}
-
-function num(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError(`"${value}" is not a number`);
-  return n;
-}
+import { int, num } from './cli-args';
 
 const program = new Command('finetune')
   .description('Fine-tune the base model in one process with ColA (Gradient Learning) or LoRA (back-propagation).')

@@ -5,7 +5,7 @@
 import { cpus } from 'node:os';
 import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { initBackend } from '@cola/gl';
 import { ByteTokenizer } from '@cola/data';
 import { saveCheckpoint } from '@cola/model';
@@ -14,18 +14,7 @@ import { PRETRAIN_DEFAULTS } from '../pretrain/pretrain-options';
 import { renderModelCard } from '../pretrain/model-card';
 import { createProgressBar } from '../progress/progress-bar';
 import { DEFAULT_BASE_MODEL_DIR } from '../model-paths';
-
-function int(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError(`"${value}" is not an integer`);
-  return n;
-}
-
-function num(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError(`"${value}" is not a number`);
-  return n;
-}
+import { int, num } from './cli-args';
 
 const d = PRETRAIN_DEFAULTS;
 const program = new Command('pretrain')
