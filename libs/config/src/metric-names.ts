@@ -50,6 +50,15 @@ export const TRANSFER_DIRECTIONS = {
 /** `mode`/`dtype` label values of aux-state transfers (they have no adaptation transfer spec). */
 export const STATE_TRANSFER = { mode: 'state', dtype: 'fp32' } as const;
 
+/**
+ * Every `mode`/`dtype` label pair of an adaptation transfer. Services start their labelled series
+ * for these at 0: Prometheus's rate() ignores a series' first sample, so a job that fits between
+ * two scrapes would otherwise show no increase at all.
+ */
+export const ADAPTATION_TRANSFER_LABELS: readonly { mode: 'activations' | 'gram'; dtype: 'fp32' | 'fp16' | 'bf16' }[] = (['activations', 'gram'] as const).flatMap((mode) =>
+  (['fp32', 'fp16', 'bf16'] as const).map((dtype) => ({ mode, dtype })),
+);
+
 /** `state` label values of {@link METRICS.queueJobs} (BullMQ `Queue.getJobCounts` types). */
 export const QUEUE_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed'] as const;
 

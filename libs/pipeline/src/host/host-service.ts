@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
 import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
-import { BULLMQ_PREFIX, keys, OTHER_TENANT, QUEUES, queueOptions, STATE_TRANSFER, TRANSFER_DIRECTIONS } from '@cola/config';
+import { ADAPTATION_TRANSFER_LABELS, BULLMQ_PREFIX, keys, OTHER_TENANT, QUEUES, queueOptions, STATE_TRANSFER, TRANSFER_DIRECTIONS } from '@cola/config';
 import { ColaMetrics, collectQueueDepth } from '@cola/metrics';
 import { LinearSchedule, tf } from '@cola/gl';
 import { resolveTaps, type GptModel } from '@cola/model';
@@ -125,14 +125,12 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     this.scheduler = new RoundRobinScheduler(this.opts.maxTenantsPerBatch);
     this.heads = new ClassifierHeads(this.model);
     this.metrics = (this.opts.metrics ?? ColaMetrics.of()).registerService('gpu-host');
-    // Start the labelled counters at 0: Prometheus's rate() ignores a series' first sample, so a
-    // job that fits between two scrapes would otherwise show no increase at all (bytes per token
-    // would read 0/0).
-    for (const mode of ['activations', 'gram'] as const) {
-      for (const dtype of ['fp32', 'fp16', 'bf16'] as const) {
-        this.metrics.counter('transferWrittenBytes').inc({ direction: TRANSFER_DIRECTIONS.hostToTrainer, mode, dtype }, 0);
-        this.metrics.counter('hostFitTasks').inc({ mode, dtype }, 0);
-      }
+    // Start the labelled series at 0 (see ADAPTATION_TRANSFER_LABELS for why).
+    for (const transfer of ADAPTATION_TRANSFER_LABELS) {
+      this.metrics.counter('transferWrittenBytes').inc({ direction: TRANSFER_DIRECTIONS.hostToTrainer, ...transfer }, 0);
+      this.metrics.counter('hostFitTasks').inc(transfer, 0);
+      this.metrics.histogram('hostEncodeSeconds').zero(transfer);
+      this.metrics.histogram('hostWriteSeconds').zero(transfer);
     }
     this.metrics.counter('hostTokens').inc({ tenant: OTHER_TENANT }, 0);
     this.metrics.counter('hostBatches').inc({ tenant: OTHER_TENANT }, 0);

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { BULLMQ_PREFIX, QUEUES, STATE_TRANSFER, TRANSFER_DIRECTIONS, TTLS } from '@cola/config';
+import { ADAPTATION_TRANSFER_LABELS, BULLMQ_PREFIX, QUEUES, STATE_TRANSFER, TRANSFER_DIRECTIONS, TTLS } from '@cola/config';
 import { ColaMetrics } from '@cola/metrics';
 import { AuxStateStore, TensorStore } from '@cola/store';
 import { JobStore } from '../jobs/job-store';
@@ -118,6 +118,12 @@ export class AuxTrainerService extends EventEmitter<AuxTrainerServiceEvents> {
     this.metrics = (this.options.metrics ?? ColaMetrics.of()).registerService('aux-trainer');
     // Every failure reason exists at 0 from the start, so increase() in the alert rule has data.
     for (const reason of FAILURE_REASONS) this.metrics.counter('trainerFailures').inc({ reason }, 0);
+    // The stage series of the overhead ratio start at 0 too (see ADAPTATION_TRANSFER_LABELS).
+    this.metrics.histogram('queueWaitSeconds').zero({ queue: QUEUES.adapt });
+    for (const transfer of ADAPTATION_TRANSFER_LABELS) {
+      this.metrics.histogram('trainerDecodeSeconds').zero(transfer);
+      this.metrics.counter('transferReadBytes').inc({ direction: TRANSFER_DIRECTIONS.hostToTrainer, ...transfer }, 0);
+    }
   }
 
   /** True while the worker is running (the /healthz answer). */
