@@ -1,19 +1,8 @@
+import type { TokenBatch } from '@cola/data';
 import type { GptConfig } from '../config/gpt-config';
 
-/**
- * A batch of token sequences as plain typed arrays (row-major [batch, seqLen]), so batches can be
- * built, sliced and shipped without touching tensors. Padding is on the right.
- */
-export interface TokenBatch {
-  /** Token ids, `batch * seqLen` entries, each in [0, vocabSize). Pad positions may hold any valid id. */
-  ids: Int32Array;
-  /** 1 for a real token, 0 for padding; same layout as `ids`. */
-  mask: Int32Array;
-  /** Number of sequences B. */
-  batch: number;
-  /** Length T of every (padded) sequence; at most the model's nPositions. */
-  seqLen: number;
-}
+// One batch shape for data and model: @cola/data builds it, the model reads it.
+export type { TokenBatch } from '@cola/data';
 
 /** Checks a batch against a config once, with messages that say what to change. */
 export function validateTokenBatch(config: GptConfig, b: TokenBatch): void {
