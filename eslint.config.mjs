@@ -3,33 +3,62 @@
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 import js from '@eslint/js';
+import prettier from 'eslint-config-prettier';
 
 const SERVICE_PACKAGES = ['@nestjs/*', 'ioredis', 'bullmq', '@grpc/*', 'prom-client', 'express'];
 
 const DEP_CONSTRAINTS = [
   // Generated gRPC stubs need @grpc/grpc-js and the wire runtime; nothing else.
-  { sourceTag: 'type:proto', onlyDependOnLibsWithTags: [], bannedExternalImports: ['@tensorflow/*', '@nestjs/*', 'ioredis', 'bullmq', 'prom-client'] },
+  {
+    sourceTag: 'type:proto',
+    onlyDependOnLibsWithTags: [],
+    bannedExternalImports: ['@tensorflow/*', '@nestjs/*', 'ioredis', 'bullmq', 'prom-client'],
+  },
   { sourceTag: 'type:config', onlyDependOnLibsWithTags: [], bannedExternalImports: ['@tensorflow/*', ...SERVICE_PACKAGES] },
   { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:config', 'type:data'], bannedExternalImports: SERVICE_PACKAGES },
-  { sourceTag: 'type:compute', onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data'], bannedExternalImports: SERVICE_PACKAGES },
-  { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data', 'type:feature'], bannedExternalImports: SERVICE_PACKAGES },
-  { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data', 'type:feature', 'type:proto', 'type:service'] },
-  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data', 'type:feature', 'type:proto', 'type:service', 'type:testing'] },
+  {
+    sourceTag: 'type:compute',
+    onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data'],
+    bannedExternalImports: SERVICE_PACKAGES,
+  },
+  {
+    sourceTag: 'type:feature',
+    onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data', 'type:feature'],
+    bannedExternalImports: SERVICE_PACKAGES,
+  },
+  {
+    sourceTag: 'type:service',
+    onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data', 'type:feature', 'type:proto', 'type:service'],
+  },
+  {
+    sourceTag: 'type:testing',
+    onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data', 'type:feature', 'type:proto', 'type:service', 'type:testing'],
+  },
   // The local stack (tests, benches, npm start) drives the services, so it sees every lib.
-  { sourceTag: 'type:tooling', onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data', 'type:feature', 'type:proto', 'type:service', 'type:testing'] },
-  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data', 'type:feature', 'type:proto', 'type:service'] },
+  {
+    sourceTag: 'type:tooling',
+    onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data', 'type:feature', 'type:proto', 'type:service', 'type:testing'],
+  },
+  {
+    sourceTag: 'type:app',
+    onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data', 'type:feature', 'type:proto', 'type:service'],
+  },
 ];
 
 // Tests may also use the test harness (a real Redis) whatever the project's type; production code may not.
 const TEST_DEP_CONSTRAINTS = DEP_CONSTRAINTS.map((c) => ({
   ...c,
-  onlyDependOnLibsWithTags: c.onlyDependOnLibsWithTags.length ? [...c.onlyDependOnLibsWithTags, 'type:testing'] : c.onlyDependOnLibsWithTags,
+  onlyDependOnLibsWithTags: c.onlyDependOnLibsWithTags.length
+    ? [...c.onlyDependOnLibsWithTags, 'type:testing']
+    : c.onlyDependOnLibsWithTags,
 }));
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', '**/.nx/**', 'tmp/**', 'libs/proto/src/gen/**', 'models/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  // Formatting belongs to Prettier (checked in the lint stage); turn off the rules that would fight it.
+  prettier,
   {
     files: ['**/*.ts'],
     plugins: { '@nx': nx },

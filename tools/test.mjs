@@ -8,6 +8,7 @@ const stages = [
   // The module-boundary lint rule reads nx's cached project graph, so build the graph first.
   ['project graph', npx, ['nx', 'graph', '--file=tmp/project-graph.json']],
   ['type-check', npx, ['tsc', '-p', 'tsconfig.json']],
+  ['format', npx, ['prettier', '--check', '.']],
   ['lint', npx, ['eslint', '.', '--max-warnings=0']],
   ['tests', process.execPath, ['tools/run-tests.mjs', ...process.argv.slice(2)]],
 ];
