@@ -34,7 +34,9 @@ function flag(name: string, dflt: number): number {
 const STEPS = flag('steps', 8);
 const BATCH = flag('batch', 32);
 const MAX_LENGTH = flag('max-length', 96);
-const TRANSFERS: TransferSpec[] = (['activations', 'gram'] as const).flatMap((mode) => (['fp32', 'fp16', 'bf16'] as const).map((dtype) => ({ mode, dtype })));
+const TRANSFERS: TransferSpec[] = (['activations', 'gram'] as const).flatMap((mode) =>
+  (['fp32', 'fp16', 'bf16'] as const).map((dtype) => ({ mode, dtype })),
+);
 
 function table(head: string[], rows: string[][]): void {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -48,7 +50,11 @@ function table(head: string[], rows: string[][]): void {
 function adapters(model: GptModel): AdapterSet {
   const o = validateFinetuneOptions({ method: 'cola', task: 'classification', aux: { type: 'lowrank', rank: 8, scale: 1 } });
   return AdapterSet.create({
-    layers: resolveTaps(model.config, o.targetModules).map((tap) => ({ tap, ...tapShape(model.config, tap), aux: tap === 'score' ? o.headAux : o.aux })),
+    layers: resolveTaps(model.config, o.targetModules).map((tap) => ({
+      tap,
+      ...tapShape(model.config, tap),
+      aux: tap === 'score' ? o.headAux : o.aux,
+    })),
     optimizer: o.optimizer,
     seed: 0,
   });
@@ -65,7 +71,9 @@ function tokens(b: TaskBatch): number {
 
 async function main(): Promise<void> {
   const backend = await initBackend();
-  console.log(`bench:pipeline — cola-tiny, SpamAssassin, lowrank r=8 (c_attn + linear head), batch ${BATCH} x ${MAX_LENGTH} bytes, ${STEPS} steps per measurement`);
+  console.log(
+    `bench:pipeline — cola-tiny, SpamAssassin, lowrank r=8 (c_attn + linear head), batch ${BATCH} x ${MAX_LENGTH} bytes, ${STEPS} steps per measurement`,
+  );
   console.log(`machine: ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}, node ${process.version}, tfjs ${backend}\n`);
   const redisHandle = await startRedis();
   const redis = new Redis(redisHandle.url, { maxRetriesPerRequest: null });
@@ -89,7 +97,11 @@ async function main(): Promise<void> {
       const layers = new Map<string, AdaptationData>([...res.taps].map(([tap, { x, g }]) => [tap, { kind: 'raw', x, g }]));
       for (const t of TRANSFERS) {
         const e0 = performance.now();
-        const bytes = encodeAdaptation({ jobId: 'bench', tenantId: 'bench', seq: i, auxVersion: i, numBatches: 1, tokens: tokens(b), loss: res.loss }, layers, t);
+        const bytes = encodeAdaptation(
+          { jobId: 'bench', tenantId: 'bench', seq: i, auxVersion: i, numBatches: 1, tokens: tokens(b), loss: res.loss },
+          layers,
+          t,
+        );
         const e1 = performance.now();
         await payloads.put(keys.payload('bench', i), bytes, TTLS.payloadSeconds);
         const e2 = performance.now();
@@ -107,7 +119,9 @@ async function main(): Promise<void> {
     const colaTps = (hostTokens / hostMs) * 1000;
 
     // In-process LoRA on the same batches: forward, backward into the adapters and the optimizer step.
-    const lora = new BackpropStepper(model, set, { schedule: new LinearSchedule({ peakLr: 1e-3, totalSteps: batches.length, warmupSteps: 0 }) });
+    const lora = new BackpropStepper(model, set, {
+      schedule: new LinearSchedule({ peakLr: 1e-3, totalSteps: batches.length, warmupSteps: 0 }),
+    });
     lora.step(warm);
     let loraMs = 0;
     for (const b of batches.slice(1)) loraMs += lora.step(b).hostMs;
@@ -118,7 +132,14 @@ async function main(): Promise<void> {
     const rows = [...perTransfer].map(([k, v]) => {
       const encode = v.encodeMs / STEPS;
       const write = v.writeMs / STEPS;
-      return [k, Math.round(v.bytes / STEPS).toLocaleString('en-US'), (v.bytes / STEPS / avgTokens).toFixed(1), encode.toFixed(1), write.toFixed(1), `${((100 * (encode + write)) / (hostStepMs + encode + write)).toFixed(1)}%`];
+      return [
+        k,
+        Math.round(v.bytes / STEPS).toLocaleString('en-US'),
+        (v.bytes / STEPS / avgTokens).toFixed(1),
+        encode.toFixed(1),
+        write.toFixed(1),
+        `${((100 * (encode + write)) / (hostStepMs + encode + write)).toFixed(1)}%`,
+      ];
     });
     console.log(`host step: ${hostStepMs.toFixed(1)} ms for ${avgTokens.toFixed(0)} tokens`);
     table(['transfer', 'bytes/step', 'bytes/token', 'encode ms', 'write ms', 'overhead'], rows);
@@ -129,8 +150,16 @@ async function main(): Promise<void> {
       const b = batchesOf(bs, 1)[0]!;
       const res = hostStep(model, b, { head: 'cls', labels: b.labels, taps: set.taps, inject: set.inject });
       const layers = new Map<string, AdaptationData>([...res.taps].map(([tap, { x, g }]) => [tap, { kind: 'raw', x, g }]));
-      const act = encodeAdaptation({ jobId: 'b', tenantId: 'b', seq: 0, auxVersion: 0, numBatches: 1, tokens: tokens(b), loss: res.loss }, layers, { mode: 'activations', dtype: 'fp32' });
-      const gram = encodeAdaptation({ jobId: 'b', tenantId: 'b', seq: 0, auxVersion: 0, numBatches: 1, tokens: tokens(b), loss: res.loss }, layers, { mode: 'gram', dtype: 'fp32' });
+      const act = encodeAdaptation(
+        { jobId: 'b', tenantId: 'b', seq: 0, auxVersion: 0, numBatches: 1, tokens: tokens(b), loss: res.loss },
+        layers,
+        { mode: 'activations', dtype: 'fp32' },
+      );
+      const gram = encodeAdaptation(
+        { jobId: 'b', tenantId: 'b', seq: 0, auxVersion: 0, numBatches: 1, tokens: tokens(b), loss: res.loss },
+        layers,
+        { mode: 'gram', dtype: 'fp32' },
+      );
       for (const { x, g } of res.taps.values()) tf.dispose([x, g]);
       gramRows.push([String(bs), act.byteLength.toLocaleString('en-US'), gram.byteLength.toLocaleString('en-US')]);
     }
@@ -149,17 +178,34 @@ async function main(): Promise<void> {
     for (const trainers of [1, 2]) {
       const jobIdsOf = Array.from({ length: JOBS }, (_, j) => `bench-t${trainers}-j${j}`);
       for (const jobId of jobIdsOf) {
-        await auxStore.init(jobId, encodeJobAuxState(set, { jobId, version: 0, schedule: { peakLr: 1e-3, totalSteps: TASKS, warmupSteps: 0 } }));
+        await auxStore.init(
+          jobId,
+          encodeJobAuxState(set, { jobId, version: 0, schedule: { peakLr: 1e-3, totalSteps: TASKS, warmupSteps: 0 } }),
+        );
         for (let seq = 0; seq < TASKS; seq++) {
-          const bytes = encodeAdaptation({ jobId, tenantId: 'bench', seq, auxVersion: 0, numBatches: 1, tokens: tokens(host), loss: res.loss }, layers, { mode: 'activations', dtype: 'fp32' });
+          const bytes = encodeAdaptation(
+            { jobId, tenantId: 'bench', seq, auxVersion: 0, numBatches: 1, tokens: tokens(host), loss: res.loss },
+            layers,
+            { mode: 'activations', dtype: 'fp32' },
+          );
           const ref = await payloads.put(keys.payload(jobId, seq), bytes, TTLS.payloadSeconds);
-          await adapt.add('fit', { jobId, tenantId: 'bench', seq, auxVersion: 0, payloadKey: ref.key, size: ref.size, sha256: ref.sha256 }, { jobId: jobIds.adapt(jobId, seq) });
+          await adapt.add(
+            'fit',
+            { jobId, tenantId: 'bench', seq, auxVersion: 0, payloadKey: ref.key, size: ref.size, sha256: ref.sha256 },
+            { jobId: jobIds.adapt(jobId, seq) },
+          );
         }
       }
       const procs = await Promise.all(
         Array.from({ length: trainers }, async (_, i) => {
           const port = await freePort();
-          const p = new ServiceProcess({ name: `aux-trainer-${i + 1}`, app: 'aux-trainer', env: { REDIS_URL: redisHandle.url, METRICS_PORT: String(port), MODEL_DIR: DEFAULT_BASE_MODEL_DIR }, healthUrl: `http://127.0.0.1:${port}/healthz`, log: () => undefined });
+          const p = new ServiceProcess({
+            name: `aux-trainer-${i + 1}`,
+            app: 'aux-trainer',
+            env: { REDIS_URL: redisHandle.url, METRICS_PORT: String(port), MODEL_DIR: DEFAULT_BASE_MODEL_DIR },
+            healthUrl: `http://127.0.0.1:${port}/healthz`,
+            log: () => undefined,
+          });
           return p;
         }),
       );
@@ -174,7 +220,13 @@ async function main(): Promise<void> {
       const drained = performance.now();
       await Promise.all(procs.map((p) => p.stop()));
       const tasks = JOBS * TASKS;
-      throughput.push([String(trainers), String(tasks), ((drained - started) / 1000).toFixed(2), (tasks / ((drained - started) / 1000)).toFixed(2), ((started - t0) / 1000).toFixed(1)]);
+      throughput.push([
+        String(trainers),
+        String(tasks),
+        ((drained - started) / 1000).toFixed(2),
+        (tasks / ((drained - started) / 1000)).toFixed(2),
+        ((started - t0) / 1000).toFixed(1),
+      ]);
     }
     for (const { x, g } of res.taps.values()) tf.dispose([x, g]);
     await adapt.close();
@@ -217,7 +269,15 @@ async function distributedRun(redisUrl: string): Promise<{ steps: number; tokens
         trainingFileId: 'bench-train',
         validationFileId: 'bench-val',
         labels: ['ham', 'spam'],
-        method: { aux: { kind: { $case: 'lowrank', value: { rank: 8, scale: 1, dropout: 0 } } }, targetModules: [], merged: false, interval: 1, staleness: 1, transfer: { mode: TransferMode.TRANSFER_MODE_ACTIVATIONS, dtype: DType.DTYPE_FP32 }, mergeGroup: '' },
+        method: {
+          aux: { kind: { $case: 'lowrank', value: { rank: 8, scale: 1, dropout: 0 } } },
+          targetModules: [],
+          merged: false,
+          interval: 1,
+          staleness: 1,
+          transfer: { mode: TransferMode.TRANSFER_MODE_ACTIVATIONS, dtype: DType.DTYPE_FP32 },
+          mergeGroup: '',
+        },
         hyperparameters: { epochs: 1, batchSize: BATCH, maxLength: MAX_LENGTH, optimizer: undefined, warmupFraction: 0 },
         seed: 0,
       },

@@ -34,9 +34,17 @@ async function main(): Promise<void> {
   const backend = await initBackend();
   const trainSize = flag('train', 2000);
   const testSize = flag('test', 500);
-  const common = { epochs: flag('epochs', 1), batchSize: flag('batch', 32), maxLength: flag('max-length', 128), seed: 0, optimizer: { type: 'adamw', lr: flag('lr', 5e-3), weightDecay: 5e-4 } };
+  const common = {
+    epochs: flag('epochs', 1),
+    batchSize: flag('batch', 32),
+    maxLength: flag('max-length', 128),
+    seed: 0,
+    optimizer: { type: 'adamw', lr: flag('lr', 5e-3), weightDecay: 5e-4 },
+  };
   const data = spamTask({ trainSize, evalSize: testSize });
-  console.log(`cola-tiny on SpamAssassin: ${data.trainSize} train / ${data.evalSize} test e-mails, ${common.epochs} epoch(s), batch ${common.batchSize}, ${common.maxLength} bytes, AdamW lr ${common.optimizer.lr}`);
+  console.log(
+    `cola-tiny on SpamAssassin: ${data.trainSize} train / ${data.evalSize} test e-mails, ${common.epochs} epoch(s), batch ${common.batchSize}, ${common.maxLength} bytes, AdamW lr ${common.optimizer.lr}`,
+  );
   console.log(`machine: ${cpus()[0]?.model ?? 'unknown cpu'} x${cpus().length}, node ${process.version}, tfjs backend ${backend}\n`);
 
   const rows: string[][] = [];

@@ -45,7 +45,10 @@ async function main(): Promise<void> {
   // The workers' /metrics arrive with the observability work; until a service serves it, say so.
   const metrics = await Promise.all(
     stack.info.map(async (s) => {
-      const ok = await fetch(s.metricsUrl, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
+      const ok = await fetch(s.metricsUrl, { signal: AbortSignal.timeout(2000) }).then(
+        (r) => r.ok,
+        () => false,
+      );
       return ok ? s.metricsUrl : `${s.healthUrl}   (no /metrics yet)`;
     }),
   );
@@ -64,12 +67,29 @@ ${stack.info.map((s, i) => `  ${s.name.padEnd(15)}pid ${String(s.pid).padEnd(8)}
 `);
   if (process.env[ENV.COLA_DEMO] === '0') return;
 
-  const demo = (running.demo = spawn(process.execPath, ['--import', 'tsx', 'apps/cli/src/main.ts', 'demo', '--model-dir', stack.modelDir, '--metrics-urls', stack.info.filter((s) => s.name !== 'gateway').map((s) => s.metricsUrl).join(','), ...process.argv.slice(2)], {
-    stdio: 'inherit',
-    // Its own process group: a terminal's Ctrl-C reaches us, and we end the demo in order.
-    detached: true,
-    env: { ...process.env, [ENV.COLA_API_URL]: api, [ENV.GATEWAY_ADMIN_KEY]: stack.adminKey },
-  }));
+  const demo = (running.demo = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'apps/cli/src/main.ts',
+      'demo',
+      '--model-dir',
+      stack.modelDir,
+      '--metrics-urls',
+      stack.info
+        .filter((s) => s.name !== 'gateway')
+        .map((s) => s.metricsUrl)
+        .join(','),
+      ...process.argv.slice(2),
+    ],
+    {
+      stdio: 'inherit',
+      // Its own process group: a terminal's Ctrl-C reaches us, and we end the demo in order.
+      detached: true,
+      env: { ...process.env, [ENV.COLA_API_URL]: api, [ENV.GATEWAY_ADMIN_KEY]: stack.adminKey },
+    },
+  ));
   const code = await new Promise<number>((r) => demo.once('exit', (c) => r(c ?? 1)));
   if (shuttingDown) return;
   if (code !== 0) say(`\nthe demo failed (exit ${code}); the stack keeps running for a look around. Ctrl-C stops it.`);

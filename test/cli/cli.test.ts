@@ -25,10 +25,18 @@ interface CliResult {
 
 /** Short Moby Dick sentences labelled question/statement. */
 function rows(n: number): { text: string; label: string }[] {
-  const s = loadMobyDick().map((c) => c.text).join(' ').split(/(?<=[.!?])\s+/).map((x) => x.replace(/\s+/g, ' ').trim()).filter((x) => x.length >= 12 && x.length <= 32);
+  const s = loadMobyDick()
+    .map((c) => c.text)
+    .join(' ')
+    .split(/(?<=[.!?])\s+/)
+    .map((x) => x.replace(/\s+/g, ' ').trim())
+    .filter((x) => x.length >= 12 && x.length <= 32);
   const q = s.filter((x) => x.endsWith('?'));
   const st = s.filter((x) => x.endsWith('.'));
-  return Array.from({ length: n / 2 }, (_, i) => [{ text: q[i]!, label: 'question' }, { text: st[i]!, label: 'statement' }]).flat();
+  return Array.from({ length: n / 2 }, (_, i) => [
+    { text: q[i]!, label: 'question' },
+    { text: st[i]!, label: 'statement' },
+  ]).flat();
 }
 
 describe('when a user drives a job through the cola CLI', () => {
@@ -49,7 +57,16 @@ describe('when a user drives a job through the cola CLI', () => {
       let stderr = '';
       child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      child.once('exit', (code) => resolve({ code, stdout, stderr: stderr.split('\n').filter((l) => !l.startsWith('var Module')).join('\n') }));
+      child.once('exit', (code) =>
+        resolve({
+          code,
+          stdout,
+          stderr: stderr
+            .split('\n')
+            .filter((l) => !l.startsWith('var Module'))
+            .join('\n'),
+        }),
+      );
     });
   }
 
@@ -58,7 +75,13 @@ describe('when a user drives a job through the cola CLI', () => {
     await initBackend({ log: null });
     modelDir = await writeTinyCheckpoint(4);
     dir = mkdtempSync(join(tmpdir(), 'cola-cli-'));
-    stack = new LocalStack({ redisUrl: redis.url, modelDir, adminKey: ADMIN_KEY, trainers: 1, log: process.env.COLA_TEST_VERBOSE ? undefined : () => undefined });
+    stack = new LocalStack({
+      redisUrl: redis.url,
+      modelDir,
+      adminKey: ADMIN_KEY,
+      trainers: 1,
+      log: process.env.COLA_TEST_VERBOSE ? undefined : () => undefined,
+    });
     await stack.start();
   });
 
@@ -71,7 +94,8 @@ describe('when a user drives a job through the cola CLI', () => {
   it('should explain every command in --help', async () => {
     const help = await cola(['--help']);
     assert.equal(help.code, 0);
-    for (const cmd of ['up', 'demo', 'tenants', 'files', 'jobs', 'predict', ENV.COLA_API_URL, ENV.COLA_API_KEY]) assert.match(help.stdout, new RegExp(cmd));
+    for (const cmd of ['up', 'demo', 'tenants', 'files', 'jobs', 'predict', ENV.COLA_API_URL, ENV.COLA_API_KEY])
+      assert.match(help.stdout, new RegExp(cmd));
     const jobs = await cola(['jobs', '--help']);
     for (const cmd of ['create', 'list', 'get', 'cancel', 'watch']) assert.match(jobs.stdout, new RegExp(`\\b${cmd}\\b`));
   });
@@ -89,7 +113,26 @@ describe('when a user drives a job through the cola CLI', () => {
     const fileId = /^(file-\S+)\s+questions\.jsonl\s+64 rows/.exec(upload.stdout)?.[1];
     assert.ok(fileId, upload.stdout);
 
-    const created = await cola(['jobs', 'create', '--training-file', fileId, '--validation-file', fileId, '--aux', 'lowrank', '--rank', '4', '--epochs', '2', '--batch-size', '8', '--max-length', '32', '--seed', '3']);
+    const created = await cola([
+      'jobs',
+      'create',
+      '--training-file',
+      fileId,
+      '--validation-file',
+      fileId,
+      '--aux',
+      'lowrank',
+      '--rank',
+      '4',
+      '--epochs',
+      '2',
+      '--batch-size',
+      '8',
+      '--max-length',
+      '32',
+      '--seed',
+      '3',
+    ]);
     assert.equal(created.code, 0, created.stderr);
     const jobId = /^(ftjob-\S+) queued \(classification, lowrank aux\)/.exec(created.stdout)?.[1];
     assert.ok(jobId, created.stdout);
@@ -101,12 +144,19 @@ describe('when a user drives a job through the cola CLI', () => {
 
     const list = await cola(['jobs', 'list']);
     assert.match(list.stdout, new RegExp(`^${jobId}\\s+succeeded\\s+classification\\s+lowrank\\s+16/16`, 'm'));
-    const got = JSON.parse((await cola(['jobs', 'get', jobId])).stdout) as { status: string; hyperparameters: { n_epochs: number }; result: { metric: string } };
+    const got = JSON.parse((await cola(['jobs', 'get', jobId])).stdout) as {
+      status: string;
+      hyperparameters: { n_epochs: number };
+      result: { metric: string };
+    };
     assert.deepEqual([got.status, got.hyperparameters.n_epochs, got.result.metric], ['succeeded', 2, 'accuracy']);
 
     const predict = await cola(['predict', `ft:cola-tiny:cli-user:${jobId}`, 'Is it a whale?', 'It is a whale.']);
     assert.equal(predict.code, 0, predict.stderr);
-    const labels = predict.stdout.trim().split('\n').map((l) => l.split('\t'));
+    const labels = predict.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t'));
     assert.equal(labels.length, 2);
     for (const [label, score] of labels) {
       assert.ok(label === 'question' || label === 'statement', label);
@@ -118,7 +168,9 @@ describe('when a user drives a job through the cola CLI', () => {
     const path = join(dir, 'long.jsonl');
     writeFileSync(path, toJsonl(rows(64)));
     const fileId = /^(file-\S+)/.exec((await cola(['files', 'upload', path])).stdout)![1]!;
-    const jobId = /^(ftjob-\S+)/.exec((await cola(['jobs', 'create', '--training-file', fileId, '--epochs', '200', '--batch-size', '8', '--max-length', '32'])).stdout)![1]!;
+    const jobId = /^(ftjob-\S+)/.exec(
+      (await cola(['jobs', 'create', '--training-file', fileId, '--epochs', '200', '--batch-size', '8', '--max-length', '32'])).stdout,
+    )![1]!;
     const cancel = await cola(['jobs', 'cancel', jobId]);
     assert.equal(cancel.code, 0, cancel.stderr);
     assert.match(cancel.stdout, new RegExp(`^${jobId} (cancelling|cancelled)$`, 'm'));

@@ -161,7 +161,12 @@ export function checkPorts(bundle: ManifestBundle): string[] {
   for (const doc of workloads(bundle)) {
     const expected = expectedPortsOf(doc.name);
     if (!expected) {
-      problems.push(where(doc, `is not a known service: add it to SERVICE_SPECS in test/deploy/manifest-checks.ts (and its ports to libs/config PORTS)`));
+      problems.push(
+        where(
+          doc,
+          `is not a known service: add it to SERVICE_SPECS in test/deploy/manifest-checks.ts (and its ports to libs/config PORTS)`,
+        ),
+      );
       continue;
     }
     const container = mainContainer(doc);
@@ -180,9 +185,13 @@ export function checkPorts(bundle: ManifestBundle): string[] {
       declared.add(name);
       const ref = expected[name];
       if (!ref) {
-        problems.push(where(doc, `${field}.ports[${name}] is not a port of ${doc.name}; expected only ${Object.keys(expected).join(', ')}`));
+        problems.push(
+          where(doc, `${field}.ports[${name}] is not a port of ${doc.name}; expected only ${Object.keys(expected).join(', ')}`),
+        );
       } else if (p['containerPort'] !== ref.value) {
-        problems.push(where(doc, `${field}.ports[${name}].containerPort is ${String(p['containerPort'])}, expected ${ref.constant} = ${ref.value}`));
+        problems.push(
+          where(doc, `${field}.ports[${name}].containerPort is ${String(p['containerPort'])}, expected ${ref.constant} = ${ref.value}`),
+        );
       }
     }
     for (const name of Object.keys(expected)) {
@@ -193,14 +202,20 @@ export function checkPorts(bundle: ManifestBundle): string[] {
         const value = at(container[probe], `${handler}.port`);
         if (value === undefined) continue;
         const ok = typeof value === 'string' ? declared.has(value) : Object.values(expected).some((r) => r.value === value);
-        if (!ok) problems.push(where(doc, `${field}.${probe}.${handler}.port is ${String(value)}, which is not a declared port of ${doc.name}`));
+        if (!ok)
+          problems.push(where(doc, `${field}.${probe}.${handler}.port is ${String(value)}, which is not a declared port of ${doc.name}`));
       }
     }
   }
   for (const service of bundle.docs.filter((d) => d.kind === 'Service')) {
     const selected = selectedWorkloads(bundle, service);
     if (selected.length !== 1) {
-      problems.push(where(service, `spec.selector matches ${selected.length} workloads (${selected.map((w) => w.name).join(', ') || 'none'}), expected exactly one`));
+      problems.push(
+        where(
+          service,
+          `spec.selector matches ${selected.length} workloads (${selected.map((w) => w.name).join(', ') || 'none'}), expected exactly one`,
+        ),
+      );
       continue;
     }
     const target = selected[0]!;
@@ -216,7 +231,9 @@ export function checkPorts(bundle: ManifestBundle): string[] {
       }
       const ref = expected[portName];
       if (ref && p['port'] !== ref.value) {
-        problems.push(where(service, `${label}.port is ${String(p['port'])}, expected ${ref.constant} = ${ref.value} (the port clients dial)`));
+        problems.push(
+          where(service, `${label}.port is ${String(p['port'])}, expected ${ref.constant} = ${ref.value} (the port clients dial)`),
+        );
       }
     }
   }
@@ -285,7 +302,13 @@ export function resolveEnv(bundle: ManifestBundle, doc: ManifestDoc): ResolvedEn
     else if (isMap(cmRef)) {
       const data = configMap(text(cmRef['name']) ?? '');
       const v = data?.[text(cmRef['key']) ?? ''];
-      if (v === undefined) out.problems.push(where(doc, `${field}.env[${name}] references ConfigMap key ${String(cmRef['name'])}/${String(cmRef['key'])}, which does not exist`));
+      if (v === undefined)
+        out.problems.push(
+          where(
+            doc,
+            `${field}.env[${name}] references ConfigMap key ${String(cmRef['name'])}/${String(cmRef['key'])}, which does not exist`,
+          ),
+        );
       else out.values[name] = v;
     }
   }
@@ -304,11 +327,24 @@ function serviceByHost(bundle: ManifestBundle, host: string): ManifestDoc | unde
  * Checks that `host:port` reaches the given container port of `workload` through a Service of
  * the bundle; returns the problem, if any.
  */
-function checkAddress(bundle: ManifestBundle, doc: ManifestDoc, field: string, host: string, portNumber: number, workload: string, portRef: PortRef): string | undefined {
+function checkAddress(
+  bundle: ManifestBundle,
+  doc: ManifestDoc,
+  field: string,
+  host: string,
+  portNumber: number,
+  workload: string,
+  portRef: PortRef,
+): string | undefined {
   const service = serviceByHost(bundle, host);
-  if (!service) return where(doc, `${field} dials host ${host}, which is no Service of ${bundle.dir} in namespace ${String(bundle.kustomization['namespace'])}`);
+  if (!service)
+    return where(
+      doc,
+      `${field} dials host ${host}, which is no Service of ${bundle.dir} in namespace ${String(bundle.kustomization['namespace'])}`,
+    );
   const selected = selectedWorkloads(bundle, service);
-  if (!selected.some((w) => w.name === workload)) return where(doc, `${field} dials Service ${service.name}, which does not select ${workload}`);
+  if (!selected.some((w) => w.name === workload))
+    return where(doc, `${field} dials Service ${service.name}, which does not select ${workload}`);
   if (portNumber !== portRef.value) return where(doc, `${field} dials port ${portNumber}, expected ${portRef.constant} = ${portRef.value}`);
   if (!maps(at(service.body, 'spec.ports')).some((p) => p['port'] === portNumber)) {
     return where(doc, `${field} dials port ${portNumber}, which Service ${service.name} does not expose`);
@@ -355,9 +391,16 @@ export function checkEnv(bundle: ManifestBundle): string[] {
     problems.push(...env.problems);
     for (const { name, field } of env.names) {
       if (!ENV_NAMES.has(name)) {
-        problems.push(where(doc, `${field}: ${name} is not an env variable of libs/config (ENV in libs/config/src/env-vars.ts); known: ${[...ENV_NAMES].join(', ')}`));
+        problems.push(
+          where(
+            doc,
+            `${field}: ${name} is not an env variable of libs/config (ENV in libs/config/src/env-vars.ts); known: ${[...ENV_NAMES].join(', ')}`,
+          ),
+        );
       } else if (!(name in spec.config.spec) && !LIBRARY_ENV[name]) {
-        problems.push(where(doc, `${field}: ${name} is not read by ${doc.name} (not in its config spec in libs/config/src/env-vars.ts); remove it`));
+        problems.push(
+          where(doc, `${field}: ${name} is not read by ${doc.name} (not in its config spec in libs/config/src/env-vars.ts); remove it`),
+        );
       }
     }
     for (const [name, lib] of Object.entries(LIBRARY_ENV)) {
@@ -376,10 +419,16 @@ export function checkEnv(bundle: ManifestBundle): string[] {
     const ports = containerPorts(doc);
     for (const [name, portName] of Object.entries(spec.portEnv)) {
       if (loaded[name] !== ports.get(portName)) {
-        problems.push(where(doc, `env ${name} resolves to ${String(loaded[name])}, but containerPort ${portName} is ${String(ports.get(portName))}: the process would listen where nothing routes`));
+        problems.push(
+          where(
+            doc,
+            `env ${name} resolves to ${String(loaded[name])}, but containerPort ${portName} is ${String(ports.get(portName))}: the process would listen where nothing routes`,
+          ),
+        );
       }
     }
-    const setBy = (name: string): string => `env ${name} (${env.names.filter((n) => n.name === name).pop()?.field ?? 'unset: the libs/config default'})`;
+    const setBy = (name: string): string =>
+      `env ${name} (${env.names.filter((n) => n.name === name).pop()?.field ?? 'unset: the libs/config default'})`;
     const redis = parseRedisUrl(String(loaded[ENV.REDIS_URL]));
     if (typeof redis === 'string') problems.push(where(doc, `${setBy(ENV.REDIS_URL)}: ${redis}`));
     else {
@@ -391,7 +440,15 @@ export function checkEnv(bundle: ManifestBundle): string[] {
       const m = /^([^:]+):(\d+)$/.exec(raw);
       if (!m) problems.push(where(doc, `${setBy(ENV.MERGER_ADDRESS)}=${raw} is not host:port`));
       else {
-        const p = checkAddress(bundle, doc, setBy(ENV.MERGER_ADDRESS), m[1]!, Number(m[2]), 'merger', SERVICE_SPECS['merger']!.ports['grpc']!);
+        const p = checkAddress(
+          bundle,
+          doc,
+          setBy(ENV.MERGER_ADDRESS),
+          m[1]!,
+          Number(m[2]),
+          'merger',
+          SERVICE_SPECS['merger']!.ports['grpc']!,
+        );
         if (p) problems.push(p);
       }
     }
@@ -416,11 +473,18 @@ export function checkPrometheus(bundle: ManifestBundle): string[] {
       continue;
     }
     const ref = spec.ports[spec.metricsPort]!;
-    if (a['prometheus.io/scrape'] !== 'true') problems.push(where(doc, `${field}."prometheus.io/scrape" is ${String(a['prometheus.io/scrape'])}, expected "true"`));
+    if (a['prometheus.io/scrape'] !== 'true')
+      problems.push(where(doc, `${field}."prometheus.io/scrape" is ${String(a['prometheus.io/scrape'])}, expected "true"`));
     if (a['prometheus.io/port'] !== String(ref.value)) {
-      problems.push(where(doc, `${field}."prometheus.io/port" is ${String(a['prometheus.io/port'])}, expected "${ref.value}" (${ref.constant}, the port serving /metrics)`));
+      problems.push(
+        where(
+          doc,
+          `${field}."prometheus.io/port" is ${String(a['prometheus.io/port'])}, expected "${ref.value}" (${ref.constant}, the port serving /metrics)`,
+        ),
+      );
     }
-    if (a['prometheus.io/path'] !== '/metrics') problems.push(where(doc, `${field}."prometheus.io/path" is ${String(a['prometheus.io/path'])}, expected /metrics`));
+    if (a['prometheus.io/path'] !== '/metrics')
+      problems.push(where(doc, `${field}."prometheus.io/path" is ${String(a['prometheus.io/path'])}, expected /metrics`));
   }
   return problems;
 }
@@ -435,7 +499,10 @@ export function checkKeda(bundle: ManifestBundle): string[] {
   if (scaled.length !== 1) return [`${bundle.dir}: ${scaled.length} ScaledObjects target Deployment aux-trainer, expected exactly one`];
   const so = scaled[0]!;
   const keys = queueDepthKeys(QUEUES.adapt);
-  const expected: Record<string, string> = { [keys.wait]: 'queueDepthKeys(QUEUES.adapt).wait', [keys.prioritized]: 'queueDepthKeys(QUEUES.adapt).prioritized' };
+  const expected: Record<string, string> = {
+    [keys.wait]: 'queueDepthKeys(QUEUES.adapt).wait',
+    [keys.prioritized]: 'queueDepthKeys(QUEUES.adapt).prioritized',
+  };
   const triggers = maps(at(so.body, 'spec.triggers'));
   const redisTriggers = triggers.filter((t) => t['type'] === 'redis');
   const triggerOf: Record<string, string> = {};
@@ -448,7 +515,12 @@ export function checkKeda(bundle: ManifestBundle): string[] {
     const field = `spec.triggers[${name ?? listName}]`;
     if (!name) problems.push(where(so, `${field}.name is not set; the scalingModifiers formula refers to triggers by name`));
     if (!(listName in expected)) {
-      problems.push(where(so, `${field}.metadata.listName is ${listName}, which is not one of queueDepthKeys(QUEUES.adapt): ${Object.keys(expected).join(', ')}`));
+      problems.push(
+        where(
+          so,
+          `${field}.metadata.listName is ${listName}, which is not one of queueDepthKeys(QUEUES.adapt): ${Object.keys(expected).join(', ')}`,
+        ),
+      );
     } else if (triggerOf[listName]) {
       problems.push(where(so, `${field}.metadata.listName ${listName} is read twice; it would be counted twice`));
     } else triggerOf[listName] = name ?? '';
@@ -460,7 +532,12 @@ export function checkKeda(bundle: ManifestBundle): string[] {
       continue;
     }
     if (!host.includes('.')) {
-      problems.push(where(so, `${field}.metadata.host ${host} is a short name; KEDA's operator runs in its own namespace, use ${host}.${String(namespace)}.svc.cluster.local`));
+      problems.push(
+        where(
+          so,
+          `${field}.metadata.host ${host} is a short name; KEDA's operator runs in its own namespace, use ${host}.${String(namespace)}.svc.cluster.local`,
+        ),
+      );
     }
     const p = checkAddress(bundle, so, `${field}.metadata`, host, Number(portText), REDIS_WORKLOAD, REDIS_PORTS['redis']!);
     if (p) problems.push(p);
@@ -470,18 +547,33 @@ export function checkKeda(bundle: ManifestBundle): string[] {
     }
   }
   for (const [key, source] of Object.entries(expected)) {
-    if (!(key in triggerOf)) problems.push(where(so, `spec.triggers has no redis trigger with listName ${key} (${source}); autoscaling must count waiting AND prioritized jobs`));
+    if (!(key in triggerOf))
+      problems.push(
+        where(
+          so,
+          `spec.triggers has no redis trigger with listName ${key} (${source}); autoscaling must count waiting AND prioritized jobs`,
+        ),
+      );
   }
   const wait = triggerOf[keys.wait];
   const prioritized = triggerOf[keys.prioritized];
   const modifiers = at(so.body, 'spec.advanced.scalingModifiers');
   const formula = (text(at(modifiers, 'formula')) ?? '').replace(/\s+/g, '');
   if (wait && prioritized && formula !== `${wait}+${prioritized}` && formula !== `${prioritized}+${wait}`) {
-    problems.push(where(so, `spec.advanced.scalingModifiers.formula is "${formula}", expected "${wait} + ${prioritized}": several triggers without a sum scale on the max of the two, not the total depth`));
+    problems.push(
+      where(
+        so,
+        `spec.advanced.scalingModifiers.formula is "${formula}", expected "${wait} + ${prioritized}": several triggers without a sum scale on the max of the two, not the total depth`,
+      ),
+    );
   }
   const metricType = text(at(modifiers, 'metricType')) ?? 'AverageValue';
-  if (metricType !== 'AverageValue') problems.push(where(so, `spec.advanced.scalingModifiers.metricType is ${metricType}, expected AverageValue (queued tasks per replica)`));
-  if (!(Number(text(at(modifiers, 'target'))) > 0)) problems.push(where(so, `spec.advanced.scalingModifiers.target must be a positive number of queued tasks per replica`));
+  if (metricType !== 'AverageValue')
+    problems.push(
+      where(so, `spec.advanced.scalingModifiers.metricType is ${metricType}, expected AverageValue (queued tasks per replica)`),
+    );
+  if (!(Number(text(at(modifiers, 'target'))) > 0))
+    problems.push(where(so, `spec.advanced.scalingModifiers.target must be a positive number of queued tasks per replica`));
   const min = Number(at(so.body, 'spec.minReplicaCount') ?? 0);
   const max = Number(at(so.body, 'spec.maxReplicaCount') ?? 100);
   if (!(min >= 2)) problems.push(where(so, `spec.minReplicaCount is ${min}; aux-trainer runs several replicas (at least 2)`));
@@ -559,26 +651,40 @@ export function checkRedis(bundle: ManifestBundle): string[] {
   const cm = (field: string): string => where(conf.configMap, `data."redis.conf" ${field}`);
   if (d.get('appendonly') !== 'yes') problems.push(cm(`appendonly is ${String(d.get('appendonly'))}, expected yes (AOF persistence)`));
   if (d.get('maxmemory-policy') !== 'noeviction') {
-    problems.push(cm(`maxmemory-policy is ${String(d.get('maxmemory-policy'))}, expected noeviction (evicting would silently drop jobs and aux versions)`));
+    problems.push(
+      cm(
+        `maxmemory-policy is ${String(d.get('maxmemory-policy'))}, expected noeviction (evicting would silently drop jobs and aux versions)`,
+      ),
+    );
   }
   const maxmemory = parseRedisBytes(d.get('maxmemory') ?? '');
   const container = mainContainer(conf.doc);
   const limit = parseQuantity(text(at(container, 'resources.limits.memory')) ?? '');
-  if (!maxmemory) problems.push(cm(`maxmemory is ${String(d.get('maxmemory'))}, expected a positive size (unset = unlimited, then the OOM killer decides)`));
+  if (!maxmemory)
+    problems.push(
+      cm(`maxmemory is ${String(d.get('maxmemory'))}, expected a positive size (unset = unlimited, then the OOM killer decides)`),
+    );
   if (limit === undefined) problems.push(where(conf.doc, `containers[redis].resources.limits.memory is not set`));
   else if (maxmemory && maxmemory >= limit) {
-    problems.push(cm(`maxmemory ${String(d.get('maxmemory'))} is not below the container memory limit ${String(at(container, 'resources.limits.memory'))}: the OOM killer would act before noeviction`));
+    problems.push(
+      cm(
+        `maxmemory ${String(d.get('maxmemory'))} is not below the container memory limit ${String(at(container, 'resources.limits.memory'))}: the OOM killer would act before noeviction`,
+      ),
+    );
   }
   const portValue = d.get('port');
-  if (portValue !== undefined && Number(portValue) !== PORTS.redis) problems.push(cm(`port is ${portValue}, expected PORTS.redis = ${PORTS.redis}`));
+  if (portValue !== undefined && Number(portValue) !== PORTS.redis)
+    problems.push(cm(`port is ${portValue}, expected PORTS.redis = ${PORTS.redis}`));
   const claims = maps(at(conf.doc.body, 'spec.volumeClaimTemplates'));
   const dataMount = maps(container?.['volumeMounts']).find((m) => claims.some((c) => at(c, 'metadata.name') === m['name']));
-  if (!dataMount) problems.push(where(conf.doc, `no volumeClaimTemplate is mounted into containers[redis]; the AOF would die with the pod`));
+  if (!dataMount)
+    problems.push(where(conf.doc, `no volumeClaimTemplate is mounted into containers[redis]; the AOF would die with the pod`));
   else if (d.get('dir') !== dataMount['mountPath']) {
     problems.push(cm(`dir is ${String(d.get('dir'))}, expected ${String(dataMount['mountPath'])} (the PersistentVolumeClaim's mount)`));
   }
   for (const c of claims) {
-    if (!text(at(c, 'spec.resources.requests.storage'))) problems.push(where(conf.doc, `volumeClaimTemplates[${String(at(c, 'metadata.name'))}] requests no storage`));
+    if (!text(at(c, 'spec.resources.requests.storage')))
+      problems.push(where(conf.doc, `volumeClaimTemplates[${String(at(c, 'metadata.name'))}] requests no storage`));
   }
   return problems;
 }
@@ -597,12 +703,16 @@ export function checkWorkloads(bundle: ManifestBundle): string[] {
     if (!isMap(c['livenessProbe'])) problems.push(where(doc, `${field}.livenessProbe is missing`));
     if (!isMap(at(c, 'resources.requests'))) problems.push(where(doc, `${field}.resources.requests is missing`));
     if (!SERVICE_SPECS[doc.name]) continue;
-    if (c['image'] !== imageOf(doc.name)) problems.push(where(doc, `${field}.image is ${String(c['image'])}, expected ${imageOf(doc.name)}`));
+    if (c['image'] !== imageOf(doc.name))
+      problems.push(where(doc, `${field}.image is ${String(c['image'])}, expected ${imageOf(doc.name)}`));
   }
   const gateway = findDoc(bundle, 'Deployment', 'gateway');
   const g = gateway && mainContainer(gateway);
   if (gateway && g) {
-    for (const [probe, path] of [['readinessProbe', '/readyz'], ['livenessProbe', '/healthz']] as const) {
+    for (const [probe, path] of [
+      ['readinessProbe', '/readyz'],
+      ['livenessProbe', '/healthz'],
+    ] as const) {
       if (at(g, `${probe}.httpGet.path`) !== path || at(g, `${probe}.httpGet.port`) !== 'http') {
         problems.push(where(gateway, `containers[gateway].${probe} must be httpGet ${path} on port http`));
       }
@@ -613,20 +723,33 @@ export function checkWorkloads(bundle: ManifestBundle): string[] {
   if (host && h) {
     for (const part of ['requests', 'limits']) {
       const gpus = at(h, `resources.${part}`);
-      if (!isMap(gpus) || String(gpus['nvidia.com/gpu']) !== '1') problems.push(where(host, `containers[gpu-host].resources.${part}."nvidia.com/gpu" must be 1`));
+      if (!isMap(gpus) || String(gpus['nvidia.com/gpu']) !== '1')
+        problems.push(where(host, `containers[gpu-host].resources.${part}."nvidia.com/gpu" must be 1`));
     }
     const pod = at(host.body, 'spec.template.spec');
-    if (!isMap(at(pod, 'nodeSelector')) && !isMap(at(pod, 'affinity'))) problems.push(where(host, `spec.template.spec has no nodeSelector or affinity for GPU nodes`));
-    if (!maps(at(pod, 'tolerations')).some((t) => t['key'] === 'nvidia.com/gpu')) problems.push(where(host, `spec.template.spec.tolerations does not tolerate the nvidia.com/gpu taint`));
+    if (!isMap(at(pod, 'nodeSelector')) && !isMap(at(pod, 'affinity')))
+      problems.push(where(host, `spec.template.spec has no nodeSelector or affinity for GPU nodes`));
+    if (!maps(at(pod, 'tolerations')).some((t) => t['key'] === 'nvidia.com/gpu'))
+      problems.push(where(host, `spec.template.spec.tolerations does not tolerate the nvidia.com/gpu taint`));
   }
   const trainer = findDoc(bundle, 'Deployment', 'aux-trainer');
   if (trainer) {
     const grace = at(trainer.body, 'spec.template.spec.terminationGracePeriodSeconds');
     if (!(typeof grace === 'number' && grace >= 60)) {
-      problems.push(where(trainer, `spec.template.spec.terminationGracePeriodSeconds is ${String(grace)}; give SIGTERM at least 60 s to let the current fit task finish`));
+      problems.push(
+        where(
+          trainer,
+          `spec.template.spec.terminationGracePeriodSeconds is ${String(grace)}; give SIGTERM at least 60 s to let the current fit task finish`,
+        ),
+      );
     }
     if (maps(at(trainer.body, 'spec.template.spec.volumes')).some((v) => isMap(v['persistentVolumeClaim']))) {
-      problems.push(where(trainer, `spec.template.spec.volumes mounts a PersistentVolumeClaim; aux-trainer must stay stateless (its state lives in Redis)`));
+      problems.push(
+        where(
+          trainer,
+          `spec.template.spec.volumes mounts a PersistentVolumeClaim; aux-trainer must stay stateless (its state lives in Redis)`,
+        ),
+      );
     }
   }
   return problems;

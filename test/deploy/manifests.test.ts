@@ -31,7 +31,10 @@ function assertNoProblems(problems: string[], what: string): void {
 /** Asserts that some problem mentions every one of `parts` (file, field, constant...). */
 function assertReported(problems: string[], parts: string[]): void {
   const hit = problems.find((p) => parts.every((part) => p.includes(part)));
-  assert.ok(hit, `expected a problem mentioning ${parts.map((p) => JSON.stringify(p)).join(' and ')}, got:\n  - ${problems.join('\n  - ') || '(none)'}`);
+  assert.ok(
+    hit,
+    `expected a problem mentioning ${parts.map((p) => JSON.stringify(p)).join(' and ')}, got:\n  - ${problems.join('\n  - ') || '(none)'}`,
+  );
 }
 
 function docOf(bundle: ManifestBundle, kind: string, name: string): ManifestDoc {
@@ -150,7 +153,11 @@ describe('when a manifest disagrees with libs/config', () => {
       assert.ok(isMap(data));
       data[ENV.REDIS_URL] = 'redis://redis:6380';
     });
-    assertReported(checkEnv(c), ['Deployment/merger', 'env REDIS_URL (spec.template.spec.containers[merger].envFrom[ConfigMap cola-common].REDIS_URL) dials port 6380', 'PORTS.redis']);
+    assertReported(checkEnv(c), [
+      'Deployment/merger',
+      'env REDIS_URL (spec.template.spec.containers[merger].envFrom[ConfigMap cola-common].REDIS_URL) dials port 6380',
+      'PORTS.redis',
+    ]);
   });
 
   it('should report a ScaledObject that counts only the waiting list', () => {
@@ -159,7 +166,11 @@ describe('when a manifest disagrees with libs/config', () => {
       assert.ok(isMap(spec));
       spec['triggers'] = maps(spec['triggers']).filter((t) => at(t, 'metadata.listName') === queueDepthKeys(QUEUES.adapt).wait);
     });
-    assertReported(checkKeda(b), ['deploy/k8s/aux-trainer-scaledobject.yaml', 'ScaledObject/aux-trainer', queueDepthKeys(QUEUES.adapt).prioritized]);
+    assertReported(checkKeda(b), [
+      'deploy/k8s/aux-trainer-scaledobject.yaml',
+      'ScaledObject/aux-trainer',
+      queueDepthKeys(QUEUES.adapt).prioritized,
+    ]);
   });
 
   it('should report two triggers that are not summed', () => {
@@ -266,66 +277,70 @@ function freePort(): Promise<number> {
 
 const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
 
-describe('when the manifest redis.conf is started by a real redis-server', { skip: hasRedisServer ? false : 'redis-server is not installed (apt-get install -y redis-server)' }, () => {
-  let dir: string;
-  let child: ChildProcess | undefined;
-  let client: Redis | undefined;
+describe(
+  'when the manifest redis.conf is started by a real redis-server',
+  { skip: hasRedisServer ? false : 'redis-server is not installed (apt-get install -y redis-server)' },
+  () => {
+    let dir: string;
+    let child: ChildProcess | undefined;
+    let client: Redis | undefined;
 
-  before(async () => {
-    const conf = findRedisConf(loadManifests());
-    assert.ok(typeof conf !== 'string', String(conf));
-    dir = mkdtempSync(join(tmpdir(), 'cola-redis-conf-'));
-    const path = join(dir, 'redis.conf');
-    // `dir` is applied while the file is read (Redis chdirs there), so the manifest's /data must
-    // be replaced in the copy; the bind and port are overridden on the command line, which Redis
-    // reads after the file. Every other directive is the manifest's own.
-    writeFileSync(path, conf.text.replace(/^\s*dir\s.*$/m, `dir ${dir}`));
-    const port = await freePort();
-    child = spawn('redis-server', [path, '--port', String(port), '--bind', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      const onData = (chunk: Buffer): void => {
-        output += chunk.toString();
-        if (output.includes('Ready to accept connections')) resolve();
-      };
-      child!.stdout!.on('data', onData);
-      child!.stderr!.on('data', onData);
-      child!.once('exit', (code) => reject(new Error(`redis-server rejected the manifest's redis.conf (exit ${code}):\n${output}`)));
+    before(async () => {
+      const conf = findRedisConf(loadManifests());
+      assert.ok(typeof conf !== 'string', String(conf));
+      dir = mkdtempSync(join(tmpdir(), 'cola-redis-conf-'));
+      const path = join(dir, 'redis.conf');
+      // `dir` is applied while the file is read (Redis chdirs there), so the manifest's /data must
+      // be replaced in the copy; the bind and port are overridden on the command line, which Redis
+      // reads after the file. Every other directive is the manifest's own.
+      writeFileSync(path, conf.text.replace(/^\s*dir\s.*$/m, `dir ${dir}`));
+      const port = await freePort();
+      child = spawn('redis-server', [path, '--port', String(port), '--bind', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      await new Promise<void>((resolve, reject) => {
+        const onData = (chunk: Buffer): void => {
+          output += chunk.toString();
+          if (output.includes('Ready to accept connections')) resolve();
+        };
+        child!.stdout!.on('data', onData);
+        child!.stderr!.on('data', onData);
+        child!.once('exit', (code) => reject(new Error(`redis-server rejected the manifest's redis.conf (exit ${code}):\n${output}`)));
+      });
+      client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
+      await client.connect();
     });
-    client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
-    await client.connect();
-  });
 
-  after(async () => {
-    await client?.quit().catch(() => undefined);
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child!.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+    after(async () => {
+      await client?.quit().catch(() => undefined);
+      if (child && child.exitCode === null) {
+        const exited = new Promise((resolve) => child!.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
 
-  it('should run with AOF on, noeviction and the manifest maxmemory', async () => {
-    const conf = findRedisConf(loadManifests());
-    assert.ok(typeof conf !== 'string');
-    const get = async (name: string): Promise<string | undefined> => {
-      const reply = (await client!.call('CONFIG', 'GET', name)) as string[];
-      return reply[1];
-    };
-    assert.equal(await get('appendonly'), 'yes');
-    assert.equal(await get('maxmemory-policy'), 'noeviction');
-    assert.equal(Number(await get('maxmemory')), parseRedisBytes(conf.directives.get('maxmemory') ?? ''));
-  });
+    it('should run with AOF on, noeviction and the manifest maxmemory', async () => {
+      const conf = findRedisConf(loadManifests());
+      assert.ok(typeof conf !== 'string');
+      const get = async (name: string): Promise<string | undefined> => {
+        const reply = (await client!.call('CONFIG', 'GET', name)) as string[];
+        return reply[1];
+      };
+      assert.equal(await get('appendonly'), 'yes');
+      assert.equal(await get('maxmemory-policy'), 'noeviction');
+      assert.equal(Number(await get('maxmemory')), parseRedisBytes(conf.directives.get('maxmemory') ?? ''));
+    });
 
-  it('should refuse a write with an OOM error instead of evicting once memory is full', async () => {
-    // Shrink the limit below what is used: noeviction must refuse, never drop data.
-    await client!.set('cola:probe:kept', 'x');
-    await client!.call('CONFIG', 'SET', 'maxmemory', '1');
-    await assert.rejects(client!.set('cola:probe:new', 'y'), /OOM/);
-    assert.equal(await client!.get('cola:probe:kept'), 'x');
-  });
-});
+    it('should refuse a write with an OOM error instead of evicting once memory is full', async () => {
+      // Shrink the limit below what is used: noeviction must refuse, never drop data.
+      await client!.set('cola:probe:kept', 'x');
+      await client!.call('CONFIG', 'SET', 'maxmemory', '1');
+      await assert.rejects(client!.set('cola:probe:new', 'y'), /OOM/);
+      assert.equal(await client!.get('cola:probe:kept'), 'x');
+    });
+  },
+);
 
 const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
 

@@ -26,7 +26,10 @@ const MAX_LENGTH = 32;
  * untrained model scores anywhere from 0.2 to 0.8; SpamAssassin e-mails cut to 32 bytes gave
  * 0.5-0.55 on the same budget, too close to chance to tell a gain from noise.
  */
-function questionData(train: number, heldOut: number): { train: { text: string; label: string }[]; heldOut: { text: string; label: string }[] } {
+function questionData(
+  train: number,
+  heldOut: number,
+): { train: { text: string; label: string }[]; heldOut: { text: string; label: string }[] } {
   const sentences = loadMobyDick()
     .map((c) => c.text)
     .join(' ')
@@ -35,7 +38,11 @@ function questionData(train: number, heldOut: number): { train: { text: string; 
     .filter((s) => s.length >= 12 && s.length <= MAX_LENGTH);
   const questions = sentences.filter((s) => s.endsWith('?'));
   const statements = sentences.filter((s) => s.endsWith('.'));
-  const rows = (from: number, n: number) => Array.from({ length: n }, (_, i) => [{ text: questions[from + i]!, label: 'question' }, { text: statements[from + i]!, label: 'statement' }]).flat();
+  const rows = (from: number, n: number) =>
+    Array.from({ length: n }, (_, i) => [
+      { text: questions[from + i]!, label: 'question' },
+      { text: statements[from + i]!, label: 'statement' },
+    ]).flat();
   return { train: rows(0, train / 2), heldOut: rows(train / 2, heldOut / 2) };
 }
 
@@ -52,7 +59,20 @@ async function baseAccuracy(modelDir: string, data: ReturnType<typeof questionDa
   const model = await loadCheckpoint(modelDir);
   try {
     const task = classificationTask('base', data.train, data.heldOut, ['question', 'statement']);
-    const r = await finetune(model, task, { method: 'cola', aux: { type: 'lowrank', rank: JOB.rank }, optimizer: { type: 'adamw', lr: JOB.lr }, batchSize: JOB.batchSize, maxLength: MAX_LENGTH, seed: JOB.seed, maxSteps: 1 }, { quiet: true, evaluateBefore: true, skipEvaluation: true });
+    const r = await finetune(
+      model,
+      task,
+      {
+        method: 'cola',
+        aux: { type: 'lowrank', rank: JOB.rank },
+        optimizer: { type: 'adamw', lr: JOB.lr },
+        batchSize: JOB.batchSize,
+        maxLength: MAX_LENGTH,
+        seed: JOB.seed,
+        maxSteps: 1,
+      },
+      { quiet: true, evaluateBefore: true, skipEvaluation: true },
+    );
     r.adapters.dispose();
     return r.before!.value;
   } finally {
@@ -63,7 +83,9 @@ async function baseAccuracy(modelDir: string, data: ReturnType<typeof questionDa
 const toJsonl = (rows: { text: string; label: string }[]): string => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
 
 /** Reads an SSE stream to its end. */
-async function readSse(res: Response): Promise<{ events: { message: string; type: string; data: Record<string, number> | null }[]; done: { status: string } | undefined }> {
+async function readSse(
+  res: Response,
+): Promise<{ events: { message: string; type: string; data: Record<string, number> | null }[]; done: { status: string } | undefined }> {
   const events: { message: string; type: string; data: Record<string, number> | null }[] = [];
   let done: { status: string } | undefined;
   for (const block of (await res.text()).split('\n\n')) {
@@ -102,7 +124,13 @@ describe('when a tenant fine-tunes through the API of the running stack', () => 
     gateway = new ServiceProcess({
       name: 'gateway',
       app: 'gateway',
-      env: { [ENV.REDIS_URL]: redis.url, [ENV.GATEWAY_PORT]: String(port), [ENV.MERGER_ADDRESS]: stack.mergerAddress, [ENV.GATEWAY_ADMIN_KEY]: ADMIN_KEY, [ENV.LOG_LEVEL]: 'warn' },
+      env: {
+        [ENV.REDIS_URL]: redis.url,
+        [ENV.GATEWAY_PORT]: String(port),
+        [ENV.MERGER_ADDRESS]: stack.mergerAddress,
+        [ENV.GATEWAY_ADMIN_KEY]: ADMIN_KEY,
+        [ENV.LOG_LEVEL]: 'warn',
+      },
       // /readyz: the gateway answers, Redis answers and the merger answers.
       healthUrl: `http://127.0.0.1:${port}/readyz`,
       log: process.env.COLA_TEST_VERBOSE ? undefined : () => undefined,
@@ -121,7 +149,11 @@ describe('when a tenant fine-tunes through the API of the running stack', () => 
 
   /** Held-out accuracy of `model` through POST /v1/classifications. */
   async function accuracy(model: string): Promise<{ value: number; version: number }> {
-    const res = await api.post<{ model_version: number; data: { label: string }[] }>('/v1/classifications', { model, input: data.heldOut.map((r) => r.text) }, key);
+    const res = await api.post<{ model_version: number; data: { label: string }[] }>(
+      '/v1/classifications',
+      { model, input: data.heldOut.map((r) => r.text) },
+      key,
+    );
     assert.equal(res.status, 200, res.text);
     const hits = res.body.data.filter((d, i) => d.label === data.heldOut[i]!.label).length;
     return { value: hits / data.heldOut.length, version: res.body.model_version };
@@ -132,7 +164,11 @@ describe('when a tenant fine-tunes through the API of the running stack', () => 
     const heldOut = await api.upload<{ id: string }>(toJsonl(data.heldOut), key, 'questions-val.jsonl');
     assert.deepEqual([train.status, train.body.rows], [200, 128]);
     const bare = await api.post<ErrorShape>('/v1/classifications', { model: 'cola-tiny', input: 'Is it?' }, key);
-    assert.deepEqual([bare.status, bare.body.error.code], [400, 'unsupported_for_model'], 'the tiny base is a causal LM without a classifier head');
+    assert.deepEqual(
+      [bare.status, bare.body.error.code],
+      [400, 'unsupported_for_model'],
+      'the tiny base is a causal LM without a classifier head',
+    );
     const base = await baseAccuracy(modelDir, data);
 
     const created = await api.post<{ id: string; status: string }>(
@@ -150,15 +186,28 @@ describe('when a tenant fine-tunes through the API of the running stack', () => 
     assert.equal(created.status, 200, created.text);
     const jobId = created.body.id;
 
-    const stream = await fetch(`${api.baseUrl}/v1/fine_tuning/jobs/${jobId}/events`, { headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream' }, signal: AbortSignal.timeout(240_000) });
+    const stream = await fetch(`${api.baseUrl}/v1/fine_tuning/jobs/${jobId}/events`, {
+      headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream' },
+      signal: AbortSignal.timeout(240_000),
+    });
     assert.equal(stream.status, 200);
     const { events, done } = await readSse(stream);
     assert.deepEqual(done, { status: 'succeeded' }, `events: ${events.map((e) => e.message).join(' | ')}`);
     const metrics = events.filter((e) => e.type === 'metrics');
     assert.ok(metrics.length > 0, 'progress events carry metrics');
-    assert.ok(metrics.some((e) => (e.data?.bytes ?? 0) > 0 && e.data?.loss !== undefined), 'with loss and bytes transferred');
+    assert.ok(
+      metrics.some((e) => (e.data?.bytes ?? 0) > 0 && e.data?.loss !== undefined),
+      'with loss and bytes transferred',
+    );
 
-    const job = (await api.get<{ status: string; fine_tuned_model: string; result: { metric: string; value: number } | null; progress: { step: number; total_steps: number } }>(`/v1/fine_tuning/jobs/${jobId}`, key)).body;
+    const job = (
+      await api.get<{
+        status: string;
+        fine_tuned_model: string;
+        result: { metric: string; value: number } | null;
+        progress: { step: number; total_steps: number };
+      }>(`/v1/fine_tuning/jobs/${jobId}`, key)
+    ).body;
     assert.equal(job.status, 'succeeded');
     assert.equal(job.fine_tuned_model, `ft:cola-tiny:acme:${jobId}`);
     assert.equal(job.progress.step, 16, '128 rows / batch 8');
@@ -172,7 +221,10 @@ describe('when a tenant fine-tunes through the API of the running stack', () => 
       assert.deepEqual(header[`${base}.lora_B.weight`]?.shape, [48, 4]);
     }
     assert.deepEqual(header['cola_aux.score.V']?.shape, [16, 2]);
-    const config = await api.get<{ peft_type: string; r: number; target_modules: string[] }>(`/v1/fine_tuning/jobs/${jobId}/adapter/config`, key);
+    const config = await api.get<{ peft_type: string; r: number; target_modules: string[] }>(
+      `/v1/fine_tuning/jobs/${jobId}/adapter/config`,
+      key,
+    );
     assert.deepEqual([config.body.peft_type, config.body.r, config.body.target_modules], ['LORA', 4, ['c_attn']]);
 
     const models = await api.get<{ data: { id: string }[] }>('/v1/models', key);
@@ -184,7 +236,9 @@ describe('when a tenant fine-tunes through the API of the running stack', () => 
       await new Promise((r) => setTimeout(r, 100));
       tuned = await accuracy(job.fine_tuned_model);
     }
-    console.log(`held-out accuracy: base ${base.toFixed(3)}, fine-tuned through the API ${tuned.value.toFixed(3)} (aux v${tuned.version}); the job's own evaluation: ${JSON.stringify(job.result)}`);
+    console.log(
+      `held-out accuracy: base ${base.toFixed(3)}, fine-tuned through the API ${tuned.value.toFixed(3)} (aux v${tuned.version}); the job's own evaluation: ${JSON.stringify(job.result)}`,
+    );
     assert.equal(tuned.version, head);
     assert.ok(tuned.value > base, `fine-tuned ${tuned.value} must beat the base model's ${base}`);
   });
@@ -195,11 +249,18 @@ describe('when a tenant fine-tunes through the API of the running stack', () => 
     // Many epochs and K = 4 fit tasks in flight: the job runs long and has payloads queued.
     const created = await api.post<{ id: string }>(
       '/v1/fine_tuning/jobs',
-      { model: 'cola-tiny', training_file: file.body.id, method: { staleness: 4 }, hyperparameters: { n_epochs: 50, batch_size: 8, max_length: MAX_LENGTH } },
+      {
+        model: 'cola-tiny',
+        training_file: file.body.id,
+        method: { staleness: 4 },
+        hyperparameters: { n_epochs: 50, batch_size: 8, max_length: MAX_LENGTH },
+      },
       key,
     );
     const jobId = created.body.id;
-    let job = (await api.get<{ status: string; progress: { step: number; total_steps: number } | null }>(`/v1/fine_tuning/jobs/${jobId}`, key)).body;
+    let job = (
+      await api.get<{ status: string; progress: { step: number; total_steps: number } | null }>(`/v1/fine_tuning/jobs/${jobId}`, key)
+    ).body;
     for (let i = 0; (job.status !== 'running' || (job.progress?.step ?? 0) < 4) && i < 600; i++) {
       await new Promise((r) => setTimeout(r, 100));
       job = (await api.get<typeof job>(`/v1/fine_tuning/jobs/${jobId}`, key)).body;
@@ -212,8 +273,11 @@ describe('when a tenant fine-tunes through the API of the running stack', () => 
     const t0 = Date.now();
     assert.equal(await stack.waitForFinal(jobId, 60_000), 'cancelled');
     const stopMs = Date.now() - t0;
-    const final = (await api.get<{ status: string; progress: { step: number; total_steps: number } }>(`/v1/fine_tuning/jobs/${jobId}`, key)).body;
-    console.log(`cancel requested at step ${stepAtCancel}, stopped at step ${final.progress.step} of ${final.progress.total_steps}, ${stopMs} ms later`);
+    const final = (await api.get<{ status: string; progress: { step: number; total_steps: number } }>(`/v1/fine_tuning/jobs/${jobId}`, key))
+      .body;
+    console.log(
+      `cancel requested at step ${stepAtCancel}, stopped at step ${final.progress.step} of ${final.progress.total_steps}, ${stopMs} ms later`,
+    );
     // The gpu-host sees the request at its next status poll (every 500 ms); meanwhile K = 4 fit
     // tasks in flight bound how far it can run ahead of the trainers.
     assert.ok(final.progress.step - stepAtCancel <= 16, `stopped ${final.progress.step - stepAtCancel} steps after the request`);

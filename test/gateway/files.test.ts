@@ -38,8 +38,26 @@ describe('when tenants upload JSONL files', () => {
     const f = res.body;
     assert.match(f.id, /^file-[A-Za-z0-9]{24}$/);
     assert.deepEqual(
-      { object: f.object, bytes: f.bytes, rows: f.rows, kind: f.kind, labels: f.labels, filename: f.filename, purpose: f.purpose, status: f.status },
-      { object: 'file', bytes: Buffer.byteLength(SMALL_TRAIN), rows: 4, kind: 'classification', labels: ['ham', 'spam'], filename: 'spam.jsonl', purpose: 'fine-tune', status: 'processed' },
+      {
+        object: f.object,
+        bytes: f.bytes,
+        rows: f.rows,
+        kind: f.kind,
+        labels: f.labels,
+        filename: f.filename,
+        purpose: f.purpose,
+        status: f.status,
+      },
+      {
+        object: 'file',
+        bytes: Buffer.byteLength(SMALL_TRAIN),
+        rows: 4,
+        kind: 'classification',
+        labels: ['ham', 'spam'],
+        filename: 'spam.jsonl',
+        purpose: 'fine-tune',
+        status: 'processed',
+      },
     );
     const ds = await readUpload(redis.client(), f.id);
     assert.equal(ds.rows.length, 4, 'the pipeline reads what the gateway stored');
@@ -87,10 +105,19 @@ describe('when tenants upload JSONL files', () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push((await gw.api.upload<FileBody>(SMALL_TRAIN, other, `f${i}.jsonl`)).body.id);
     const first = await gw.api.get<{ data: FileBody[]; has_more: boolean; last_id: string }>('/v1/files?limit=2', other);
-    assert.deepEqual(first.body.data.map((f) => f.id), [ids[4], ids[3]]);
+    assert.deepEqual(
+      first.body.data.map((f) => f.id),
+      [ids[4], ids[3]],
+    );
     assert.equal(first.body.has_more, true);
-    const second = await gw.api.get<{ data: FileBody[]; has_more: boolean; last_id: string }>(`/v1/files?limit=2&after=${first.body.last_id}`, other);
-    assert.deepEqual(second.body.data.map((f) => f.id), [ids[2], ids[1]]);
+    const second = await gw.api.get<{ data: FileBody[]; has_more: boolean; last_id: string }>(
+      `/v1/files?limit=2&after=${first.body.last_id}`,
+      other,
+    );
+    assert.deepEqual(
+      second.body.data.map((f) => f.id),
+      [ids[2], ids[1]],
+    );
     const last = await gw.api.get<{ data: FileBody[]; has_more: boolean }>(`/v1/files?limit=2&after=${ids[1]}`, other);
     assert.deepEqual([last.body.data.map((f) => f.id), last.body.has_more], [[ids[0]], false]);
     const del = await gw.api.request<{ deleted: boolean }>('DELETE', `/v1/files/${ids[2]}`, { key: other });
@@ -98,7 +125,10 @@ describe('when tenants upload JSONL files', () => {
     assert.equal(await redis.client().exists(keys.upload(ids[2]!), keys.uploadMeta(ids[2]!)), 0, 'bytes and meta are gone');
     assert.equal((await gw.api.get<ErrorShape>(`/v1/files/${ids[2]}`, other)).status, 404);
     const all = await gw.api.get<{ data: FileBody[] }>('/v1/files?limit=100', other);
-    assert.deepEqual(all.body.data.map((f) => f.id), [ids[4], ids[3], ids[1], ids[0]]);
+    assert.deepEqual(
+      all.body.data.map((f) => f.id),
+      [ids[4], ids[3], ids[1], ids[0]],
+    );
     const badCursor = await gw.api.get<ErrorShape>(`/v1/files?after=${ids[2]}`, other);
     assert.deepEqual([badCursor.status, badCursor.body.error.code, badCursor.body.error.param], [400, 'invalid_cursor', 'after']);
     const badLimit = await gw.api.get<ErrorShape>('/v1/files?limit=abc', other);

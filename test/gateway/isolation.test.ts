@@ -24,7 +24,11 @@ describe("when a tenant asks for another tenant's resources", () => {
   let ownerKey: string;
   let strangerKey: string;
   const ids = { file: '', job: '', model: '' };
-  const missing = { file: 'file-AAAAAAAAAAAAAAAAAAAAAAAA', job: 'ftjob-AAAAAAAAAAAAAAAAAAAAAAAA', model: 'ft:cola-tiny:stranger:ftjob-AAAAAAAAAAAAAAAAAAAAAAAA' };
+  const missing = {
+    file: 'file-AAAAAAAAAAAAAAAAAAAAAAAA',
+    job: 'ftjob-AAAAAAAAAAAAAAAAAAAAAAAA',
+    model: 'ft:cola-tiny:stranger:ftjob-AAAAAAAAAAAAAAAAAAAAAAAA',
+  };
 
   before(async () => {
     gw = await startTestGateway(redis);
@@ -33,7 +37,9 @@ describe("when a tenant asks for another tenant's resources", () => {
     // The stranger has resources too: the answers must not depend on having none.
     await gw.api.upload(SMALL_TRAIN, strangerKey);
     ids.file = (await gw.api.upload<{ id: string }>(SMALL_TRAIN, ownerKey)).body.id;
-    ids.job = (await gw.api.post<{ id: string }>('/v1/fine_tuning/jobs', { model: 'cola-tiny', training_file: ids.file }, ownerKey)).body.id;
+    ids.job = (
+      await gw.api.post<{ id: string }>('/v1/fine_tuning/jobs', { model: 'cola-tiny', training_file: ids.file }, ownerKey)
+    ).body.id;
     await writeTestAuxState(redis.client(), ids.job);
     const store = new JobStore(redis.client());
     await store.appendEvent(ids.job, { level: 'info', message: 'step 1', metrics: { step: 1, loss: 0.7 } });
@@ -45,17 +51,71 @@ describe("when a tenant asks for another tenant's resources", () => {
   const enc = encodeURIComponent;
   const routes: IdRoute[] = [
     { path: '/v1/files/{file_id}', method: 'get', kind: 'file', ownerStatus: 200, call: (id, k) => gw.api.get(`/v1/files/${id}`, k) },
-    { path: '/v1/files/{file_id}/content', method: 'get', kind: 'file', ownerStatus: 200, call: (id, k) => gw.api.get(`/v1/files/${id}/content`, k) },
-    { path: '/v1/fine_tuning/jobs/{job_id}', method: 'get', kind: 'job', ownerStatus: 200, call: (id, k) => gw.api.get(`/v1/fine_tuning/jobs/${id}`, k) },
-    { path: '/v1/fine_tuning/jobs/{job_id}/cancel', method: 'post', kind: 'job', ownerStatus: 409, call: (id, k) => gw.api.post(`/v1/fine_tuning/jobs/${id}/cancel`, {}, k) },
-    { path: '/v1/fine_tuning/jobs/{job_id}/events', method: 'get', kind: 'job', ownerStatus: 200, call: (id, k) => gw.api.get(`/v1/fine_tuning/jobs/${id}/events`, k) },
-    { path: '/v1/fine_tuning/jobs/{job_id}/events', method: 'get', kind: 'job', ownerStatus: 200, call: (id, k) => gw.api.get(`/v1/fine_tuning/jobs/${id}/events?stream=true`, k) },
-    { path: '/v1/fine_tuning/jobs/{job_id}/checkpoints', method: 'get', kind: 'job', ownerStatus: 200, call: (id, k) => gw.api.get(`/v1/fine_tuning/jobs/${id}/checkpoints`, k) },
-    { path: '/v1/fine_tuning/jobs/{job_id}/adapter', method: 'get', kind: 'job', ownerStatus: 200, call: (id, k) => gw.api.get(`/v1/fine_tuning/jobs/${id}/adapter`, k) },
-    { path: '/v1/fine_tuning/jobs/{job_id}/adapter/config', method: 'get', kind: 'job', ownerStatus: 200, call: (id, k) => gw.api.get(`/v1/fine_tuning/jobs/${id}/adapter/config`, k) },
+    {
+      path: '/v1/files/{file_id}/content',
+      method: 'get',
+      kind: 'file',
+      ownerStatus: 200,
+      call: (id, k) => gw.api.get(`/v1/files/${id}/content`, k),
+    },
+    {
+      path: '/v1/fine_tuning/jobs/{job_id}',
+      method: 'get',
+      kind: 'job',
+      ownerStatus: 200,
+      call: (id, k) => gw.api.get(`/v1/fine_tuning/jobs/${id}`, k),
+    },
+    {
+      path: '/v1/fine_tuning/jobs/{job_id}/cancel',
+      method: 'post',
+      kind: 'job',
+      ownerStatus: 409,
+      call: (id, k) => gw.api.post(`/v1/fine_tuning/jobs/${id}/cancel`, {}, k),
+    },
+    {
+      path: '/v1/fine_tuning/jobs/{job_id}/events',
+      method: 'get',
+      kind: 'job',
+      ownerStatus: 200,
+      call: (id, k) => gw.api.get(`/v1/fine_tuning/jobs/${id}/events`, k),
+    },
+    {
+      path: '/v1/fine_tuning/jobs/{job_id}/events',
+      method: 'get',
+      kind: 'job',
+      ownerStatus: 200,
+      call: (id, k) => gw.api.get(`/v1/fine_tuning/jobs/${id}/events?stream=true`, k),
+    },
+    {
+      path: '/v1/fine_tuning/jobs/{job_id}/checkpoints',
+      method: 'get',
+      kind: 'job',
+      ownerStatus: 200,
+      call: (id, k) => gw.api.get(`/v1/fine_tuning/jobs/${id}/checkpoints`, k),
+    },
+    {
+      path: '/v1/fine_tuning/jobs/{job_id}/adapter',
+      method: 'get',
+      kind: 'job',
+      ownerStatus: 200,
+      call: (id, k) => gw.api.get(`/v1/fine_tuning/jobs/${id}/adapter`, k),
+    },
+    {
+      path: '/v1/fine_tuning/jobs/{job_id}/adapter/config',
+      method: 'get',
+      kind: 'job',
+      ownerStatus: 200,
+      call: (id, k) => gw.api.get(`/v1/fine_tuning/jobs/${id}/adapter/config`, k),
+    },
     { path: '/v1/models/{model}', method: 'get', kind: 'model', ownerStatus: 200, call: (id, k) => gw.api.get(`/v1/models/${enc(id)}`, k) },
     // Deleting last: the owner's check would remove the file.
-    { path: '/v1/files/{file_id}', method: 'delete', kind: 'file', ownerStatus: 200, call: (id, k) => gw.api.request('DELETE', `/v1/files/${id}`, { key: k }) },
+    {
+      path: '/v1/files/{file_id}',
+      method: 'delete',
+      kind: 'file',
+      ownerStatus: 200,
+      call: (id, k) => gw.api.request('DELETE', `/v1/files/${id}`, { key: k }),
+    },
   ];
 
   it('should cover every tenant route of the OpenAPI document that takes an id', async () => {
@@ -64,7 +124,11 @@ describe("when a tenant asks for another tenant's resources", () => {
       .filter(([p]) => p.includes('{') && !p.startsWith('/v1/admin/'))
       .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`));
     const covered = new Set(routes.map((r) => `${r.method} ${r.path}`));
-    assert.deepEqual(withIds.filter((r) => !covered.has(r)), [], 'routes without an isolation case');
+    assert.deepEqual(
+      withIds.filter((r) => !covered.has(r)),
+      [],
+      'routes without an isolation case',
+    );
   });
 
   it("should answer 404 for every id route with another tenant's key, exactly as for an id that does not exist", async () => {
@@ -76,7 +140,11 @@ describe("when a tenant asks for another tenant's resources", () => {
       assert.equal(foreign.body.error.code, absent.body.error.code, label);
       assert.equal(absent.status, 404, label);
       // Same message once the id itself is taken out: nothing tells "exists elsewhere" apart.
-      assert.equal(foreign.body.error.message.replace(ids[r.kind], '<id>'), absent.body.error.message.replace(missing[r.kind], '<id>'), label);
+      assert.equal(
+        foreign.body.error.message.replace(ids[r.kind], '<id>'),
+        absent.body.error.message.replace(missing[r.kind], '<id>'),
+        label,
+      );
       const own = await r.call(ids[r.kind], ownerKey);
       assert.equal(own.status, r.ownerStatus, `${label} for the owner: ${own.text.slice(0, 200)}`);
     }
@@ -84,12 +152,19 @@ describe("when a tenant asks for another tenant's resources", () => {
 
   it("should refuse another tenant's file as training data and its model for inference", async () => {
     const strangerFile = await gw.api.upload<{ id: string }>(SMALL_TRAIN, strangerKey);
-    const train = await gw.api.post<ErrorShape>('/v1/fine_tuning/jobs', { model: 'cola-tiny', training_file: strangerFile.body.id }, ownerKey);
+    const train = await gw.api.post<ErrorShape>(
+      '/v1/fine_tuning/jobs',
+      { model: 'cola-tiny', training_file: strangerFile.body.id },
+      ownerKey,
+    );
     assert.deepEqual([train.status, train.body.error.code], [400, 'file_not_found']);
     const classify = await gw.api.post<ErrorShape>('/v1/classifications', { model: ids.model, input: 'x' }, strangerKey);
     assert.deepEqual([classify.status, classify.body.error.code], [404, 'model_not_found']);
     const models = await gw.api.get<{ data: { id: string }[] }>('/v1/models', strangerKey);
-    assert.deepEqual(models.body.data.map((m) => m.id), ['cola-tiny']);
+    assert.deepEqual(
+      models.body.data.map((m) => m.id),
+      ['cola-tiny'],
+    );
     const listed = await gw.api.get<{ data: { id: string }[] }>('/v1/fine_tuning/jobs', strangerKey);
     assert.deepEqual(listed.body.data, []);
     const cursor = await gw.api.get<ErrorShape>(`/v1/fine_tuning/jobs?after=${ids.job}`, strangerKey);

@@ -19,8 +19,24 @@ interface JobBody {
   fine_tuned_model: string | null;
   organization_id: string;
   labels: string[] | null;
-  hyperparameters: { n_epochs: number; batch_size: number; learning_rate: number; optimizer: string; weight_decay: number; max_length: number; warmup_fraction: number };
-  method: { aux: Record<string, unknown>; target_modules: string[]; merged: boolean; interval: number; staleness: number; transfer: { mode: string; dtype: string }; merge_group: string | null };
+  hyperparameters: {
+    n_epochs: number;
+    batch_size: number;
+    learning_rate: number;
+    optimizer: string;
+    weight_decay: number;
+    max_length: number;
+    warmup_fraction: number;
+  };
+  method: {
+    aux: Record<string, unknown>;
+    target_modules: string[];
+    merged: boolean;
+    interval: number;
+    staleness: number;
+    transfer: { mode: string; dtype: string };
+    merge_group: string | null;
+  };
   progress: { step: number; total_steps: number; loss: number; bytes_transferred: number } | null;
   result: { metric: string; value: number; count: number } | null;
   error: ErrorShape['error'] | null;
@@ -76,17 +92,35 @@ describe('when fine-tuning jobs are created and followed (no gpu-host running)',
   });
 
   it('should queue a job with every auto resolved, and hand it to the gpu-host queue', async () => {
-    const res = await gw.api.post<JobBody>('/v1/fine_tuning/jobs', { model: 'cola-tiny', training_file: train, validation_file: train, seed: 42 }, key);
+    const res = await gw.api.post<JobBody>(
+      '/v1/fine_tuning/jobs',
+      { model: 'cola-tiny', training_file: train, validation_file: train, seed: 42 },
+      key,
+    );
     assert.equal(res.status, 200, res.text);
     const j = res.body;
     assert.match(j.id, /^ftjob-[A-Za-z0-9]{24}$/);
-    assert.deepEqual([j.object, j.status, j.model, j.task, j.seed, j.fine_tuned_model, j.organization_id], ['fine_tuning.job', 'queued', 'cola-tiny', 'classification', 42, null, 'acme']);
+    assert.deepEqual(
+      [j.object, j.status, j.model, j.task, j.seed, j.fine_tuned_model, j.organization_id],
+      ['fine_tuning.job', 'queued', 'cola-tiny', 'classification', 42, null, 'acme'],
+    );
     assert.deepEqual(j.labels, ['ham', 'spam']);
     // The resolved values are the pipeline's own defaults for this spec.
     const rec = await store.get(j.id);
     const v = validateJobSpec(rec!.spec);
-    assert.deepEqual(j.hyperparameters, { n_epochs: v.options.epochs, batch_size: v.options.batchSize, learning_rate: v.options.optimizer.lr, optimizer: 'adamw', weight_decay: v.options.optimizer.weightDecay, max_length: v.options.maxLength, warmup_fraction: v.options.warmupFraction });
-    assert.deepEqual([j.method.aux.type, j.method.target_modules, j.method.interval, j.method.staleness, j.method.transfer.mode], ['lowrank', ['c_attn', 'score'], 1, 1, 'activations']);
+    assert.deepEqual(j.hyperparameters, {
+      n_epochs: v.options.epochs,
+      batch_size: v.options.batchSize,
+      learning_rate: v.options.optimizer.lr,
+      optimizer: 'adamw',
+      weight_decay: v.options.optimizer.weightDecay,
+      max_length: v.options.maxLength,
+      warmup_fraction: v.options.warmupFraction,
+    });
+    assert.deepEqual(
+      [j.method.aux.type, j.method.target_modules, j.method.interval, j.method.staleness, j.method.transfer.mode],
+      ['lowrank', ['c_attn', 'score'], 1, 1, 'activations'],
+    );
     const queued = await queue.getJob(jobIds.job(j.id));
     assert.deepEqual(queued?.data, { jobId: j.id });
   });
@@ -98,16 +132,44 @@ describe('when fine-tuning jobs are created and followed (no gpu-host running)',
         model: 'cola-tiny',
         training_file: train,
         task: 'classification',
-        method: { aux: { type: 'linear', bias: true }, target_modules: ['c_attn', 'mlp.c_fc', 'score'], merged: true, interval: 4, staleness: 2, transfer: { mode: 'gram', dtype: 'bf16' }, merge_group: 'team-a' },
-        hyperparameters: { n_epochs: 3, batch_size: 8, learning_rate_multiplier: 2, optimizer: 'sgd', momentum: 0.9, max_length: 64, warmup_fraction: 0.1 },
+        method: {
+          aux: { type: 'linear', bias: true },
+          target_modules: ['c_attn', 'mlp.c_fc', 'score'],
+          merged: true,
+          interval: 4,
+          staleness: 2,
+          transfer: { mode: 'gram', dtype: 'bf16' },
+          merge_group: 'team-a',
+        },
+        hyperparameters: {
+          n_epochs: 3,
+          batch_size: 8,
+          learning_rate_multiplier: 2,
+          optimizer: 'sgd',
+          momentum: 0.9,
+          max_length: 64,
+          warmup_fraction: 0.1,
+        },
       },
       key,
     );
     assert.equal(res.status, 200, res.text);
     const j = res.body;
     assert.deepEqual(j.method.aux, { type: 'linear', bias: true });
-    assert.deepEqual([j.method.target_modules, j.method.merged, j.method.interval, j.method.staleness, j.method.transfer, j.method.merge_group], [['c_attn', 'mlp.c_fc', 'score'], true, 4, 2, { mode: 'gram', dtype: 'bf16' }, 'team-a']);
-    assert.deepEqual([j.hyperparameters.n_epochs, j.hyperparameters.batch_size, j.hyperparameters.optimizer, j.hyperparameters.max_length, j.hyperparameters.warmup_fraction], [3, 8, 'sgd', 64, 0.1]);
+    assert.deepEqual(
+      [j.method.target_modules, j.method.merged, j.method.interval, j.method.staleness, j.method.transfer, j.method.merge_group],
+      [['c_attn', 'mlp.c_fc', 'score'], true, 4, 2, { mode: 'gram', dtype: 'bf16' }, 'team-a'],
+    );
+    assert.deepEqual(
+      [
+        j.hyperparameters.n_epochs,
+        j.hyperparameters.batch_size,
+        j.hyperparameters.optimizer,
+        j.hyperparameters.max_length,
+        j.hyperparameters.warmup_fraction,
+      ],
+      [3, 8, 'sgd', 64, 0.1],
+    );
     assert.ok(Math.abs(j.hyperparameters.learning_rate - 2e-3) < 1e-12, `lr ${j.hyperparameters.learning_rate} = 2 × the SGD default 1e-3`);
     const spec = (await store.get(j.id))!.spec;
     assert.equal(spec.hyperparameters?.optimizer?.kind?.$case, 'sgd');
@@ -117,7 +179,8 @@ describe('when fine-tuning jobs are created and followed (no gpu-host running)',
     const other = await gw.tenant('pager');
     const file = (await gw.api.upload<{ id: string }>(SMALL_TRAIN, other)).body.id;
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push((await gw.api.post<JobBody>('/v1/fine_tuning/jobs', { model: 'cola-tiny', training_file: file }, other)).body.id);
+    for (let i = 0; i < 3; i++)
+      ids.push((await gw.api.post<JobBody>('/v1/fine_tuning/jobs', { model: 'cola-tiny', training_file: file }, other)).body.id);
     const p1 = await gw.api.get<{ data: JobBody[]; has_more: boolean; last_id: string }>('/v1/fine_tuning/jobs?limit=2', other);
     assert.deepEqual([p1.body.data.map((j) => j.id), p1.body.has_more], [[ids[2], ids[1]], true]);
     const p2 = await gw.api.get<{ data: JobBody[]; has_more: boolean }>(`/v1/fine_tuning/jobs?limit=2&after=${p1.body.last_id}`, other);
@@ -143,16 +206,30 @@ describe('when fine-tuning jobs are created and followed (no gpu-host running)',
   it('should page events and stream them until the job ends, resuming from Last-Event-ID', async () => {
     const id = (await gw.api.post<JobBody>('/v1/fine_tuning/jobs', { model: 'cola-tiny', training_file: train }, key)).body.id;
     await store.setStatus(id, 'running');
-    for (let i = 1; i <= 3; i++) await store.appendEvent(id, { level: 'info', message: `step ${i}`, metrics: { step: i, loss: 1 / i, tokens: 100 * i, bytes: 1000 * i } });
-    const page1 = await gw.api.get<{ data: EventBody[]; has_more: boolean; last_id: string }>(`/v1/fine_tuning/jobs/${id}/events?limit=2`, key);
-    assert.deepEqual(page1.body.data.map((e) => e.message), ['step 1', 'step 2']);
+    for (let i = 1; i <= 3; i++)
+      await store.appendEvent(id, {
+        level: 'info',
+        message: `step ${i}`,
+        metrics: { step: i, loss: 1 / i, tokens: 100 * i, bytes: 1000 * i },
+      });
+    const page1 = await gw.api.get<{ data: EventBody[]; has_more: boolean; last_id: string }>(
+      `/v1/fine_tuning/jobs/${id}/events?limit=2`,
+      key,
+    );
+    assert.deepEqual(
+      page1.body.data.map((e) => e.message),
+      ['step 1', 'step 2'],
+    );
     assert.equal(page1.body.has_more, true);
     assert.deepEqual(page1.body.data[0]!.data, { step: 1, loss: 1, tokens: 100, bytes: 1000 });
     assert.equal(page1.body.data[0]!.type, 'metrics');
 
     // A stream opened while the job runs gets the backlog, then live events, then the end.
     const ctrl = new AbortController();
-    const res = await fetch(`${gw.api.baseUrl}/v1/fine_tuning/jobs/${id}/events?after=${page1.body.last_id}`, { headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream' }, signal: ctrl.signal });
+    const res = await fetch(`${gw.api.baseUrl}/v1/fine_tuning/jobs/${id}/events?after=${page1.body.last_id}`, {
+      headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream' },
+      signal: ctrl.signal,
+    });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
     const reading = readSse(res);
@@ -160,22 +237,41 @@ describe('when fine-tuning jobs are created and followed (no gpu-host running)',
     await store.setStatus(id, 'succeeded');
     await store.appendEvent(id, { level: 'info', message: 'Job succeeded' });
     const { events, ids, done } = await reading;
-    assert.deepEqual(events.map((e) => e.message), ['step 3', 'step 4', 'Job succeeded']);
+    assert.deepEqual(
+      events.map((e) => e.message),
+      ['step 3', 'step 4', 'Job succeeded'],
+    );
     assert.deepEqual(done, { status: 'succeeded' });
-    assert.deepEqual(ids, events.map((e) => e.id));
+    assert.deepEqual(
+      ids,
+      events.map((e) => e.id),
+    );
 
-    const resumed = await fetch(`${gw.api.baseUrl}/v1/fine_tuning/jobs/${id}/events?stream=true`, { headers: { authorization: `Bearer ${key}`, 'last-event-id': ids[0]! } });
-    assert.deepEqual((await readSse(resumed)).events.map((e) => e.message), ['step 4', 'Job succeeded']);
+    const resumed = await fetch(`${gw.api.baseUrl}/v1/fine_tuning/jobs/${id}/events?stream=true`, {
+      headers: { authorization: `Bearer ${key}`, 'last-event-id': ids[0]! },
+    });
+    assert.deepEqual(
+      (await readSse(resumed)).events.map((e) => e.message),
+      ['step 4', 'Job succeeded'],
+    );
   });
 
   it('should list checkpoints and export the adapter with PEFT names, transposed, plus its config', async () => {
     const id = (await gw.api.post<JobBody>('/v1/fine_tuning/jobs', { model: 'cola-tiny', training_file: train }, key)).body.id;
     const values = await writeTestAuxState(redis.client(), id, 7);
-    const ckpts = await gw.api.get<{ data: { id: string; step_number: number; fine_tuned_model_checkpoint: string }[] }>(`/v1/fine_tuning/jobs/${id}/checkpoints`, key);
-    assert.deepEqual(ckpts.body.data.map((c) => [c.id, c.step_number, c.fine_tuned_model_checkpoint]), [['ftckpt-7', 7, `ft:cola-tiny:acme:${id}:ckpt-step-7`]]);
+    const ckpts = await gw.api.get<{ data: { id: string; step_number: number; fine_tuned_model_checkpoint: string }[] }>(
+      `/v1/fine_tuning/jobs/${id}/checkpoints`,
+      key,
+    );
+    assert.deepEqual(
+      ckpts.body.data.map((c) => [c.id, c.step_number, c.fine_tuned_model_checkpoint]),
+      [['ftckpt-7', 7, `ft:cola-tiny:acme:${id}:ckpt-step-7`]],
+    );
 
     for (const query of ['', '?checkpoint=ftckpt-7']) {
-      const res = await fetch(`${gw.api.baseUrl}/v1/fine_tuning/jobs/${id}/adapter${query}`, { headers: { authorization: `Bearer ${key}` } });
+      const res = await fetch(`${gw.api.baseUrl}/v1/fine_tuning/jobs/${id}/adapter${query}`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
       assert.equal(res.status, 200);
       assert.match(res.headers.get('content-disposition') ?? '', /adapter_model\.safetensors/);
       const st = decodeSafetensors(new Uint8Array(await res.arrayBuffer()));
@@ -183,10 +279,21 @@ describe('when fine-tuning jobs are created and followed (no gpu-host running)',
       const head = HEAD_LAYER;
       const r = lowrank.aux.rank;
       const base = 'base_model.model.transformer.h.0.attn.c_attn';
-      assert.deepEqual(Object.keys(st.tensors).sort(), [`${base}.lora_A.weight`, `${base}.lora_B.weight`, 'cola_aux.score.V', 'cola_aux.score.b']);
+      assert.deepEqual(Object.keys(st.tensors).sort(), [
+        `${base}.lora_A.weight`,
+        `${base}.lora_B.weight`,
+        'cola_aux.score.V',
+        'cola_aux.score.b',
+      ]);
       const loraA = st.tensors[`${base}.lora_A.weight`]!;
       const loraB = st.tensors[`${base}.lora_B.weight`]!;
-      assert.deepEqual([loraA.shape, loraB.shape], [[r, lowrank.dIn], [lowrank.dOut, r]]);
+      assert.deepEqual(
+        [loraA.shape, loraB.shape],
+        [
+          [r, lowrank.dIn],
+          [lowrank.dOut, r],
+        ],
+      );
       // Our A is [in, r]: PEFT's lora_A.weight[j][i] = A[i][j]; likewise B [r, out] → [out, r].
       const A = values.get('h.0.attn.c_attn/A')!;
       const B = values.get('h.0.attn.c_attn/B')!;
@@ -198,13 +305,36 @@ describe('when fine-tuning jobs are created and followed (no gpu-host running)',
       assert.deepEqual([...toFloat32(st.tensors['cola_aux.score.b']!)], [...values.get('score/b')!]);
       assert.equal(st.metadata.format, 'pt');
     }
-    const cfg = await gw.api.get<{ peft_type: string; r: number; lora_alpha: number; target_modules: string[]; fan_in_fan_out: boolean; task_type: string; base_model_name_or_path: string; cola: { layers: { tap: string; type: string }[]; labels: string[] } }>(`/v1/fine_tuning/jobs/${id}/adapter/config`, key);
+    const cfg = await gw.api.get<{
+      peft_type: string;
+      r: number;
+      lora_alpha: number;
+      target_modules: string[];
+      fan_in_fan_out: boolean;
+      task_type: string;
+      base_model_name_or_path: string;
+      cola: { layers: { tap: string; type: string }[]; labels: string[] };
+    }>(`/v1/fine_tuning/jobs/${id}/adapter/config`, key);
     assert.equal(cfg.status, 200);
     assert.deepEqual(
-      [cfg.body.peft_type, cfg.body.r, cfg.body.lora_alpha, cfg.body.target_modules, cfg.body.fan_in_fan_out, cfg.body.task_type, cfg.body.base_model_name_or_path],
+      [
+        cfg.body.peft_type,
+        cfg.body.r,
+        cfg.body.lora_alpha,
+        cfg.body.target_modules,
+        cfg.body.fan_in_fan_out,
+        cfg.body.task_type,
+        cfg.body.base_model_name_or_path,
+      ],
       ['LORA', 4, 8, ['c_attn'], true, 'SEQ_CLS', 'cola-tiny'],
     );
-    assert.deepEqual(cfg.body.cola.layers.map((l) => [l.tap, l.type]), [['h.0.attn.c_attn', 'lowrank'], ['score', 'linear']]);
+    assert.deepEqual(
+      cfg.body.cola.layers.map((l) => [l.tap, l.type]),
+      [
+        ['h.0.attn.c_attn', 'lowrank'],
+        ['score', 'linear'],
+      ],
+    );
     assert.deepEqual(cfg.body.cola.labels, ['ham', 'spam']);
     const noCkpt = await gw.api.get<ErrorShape>(`/v1/fine_tuning/jobs/${id}/adapter?checkpoint=ftckpt-8`, key);
     assert.deepEqual([noCkpt.status, noCkpt.body.error.code, noCkpt.body.error.param], [404, 'not_found', 'checkpoint']);

@@ -45,7 +45,17 @@ function stubMerger(seen: { classify: ClassifyRequest[]; generate: GenerateReque
   return {
     classify(call, cb) {
       seen.classify.push(call.request);
-      cb(null, { model: call.request.model, version: 7, results: call.request.texts.map((t) => ({ label: t.includes('win') ? 'spam' : 'ham', scores: [{ label: 'ham', score: 0.25 }, { label: 'spam', score: 0.75 }] })) });
+      cb(null, {
+        model: call.request.model,
+        version: 7,
+        results: call.request.texts.map((t) => ({
+          label: t.includes('win') ? 'spam' : 'ham',
+          scores: [
+            { label: 'ham', score: 0.25 },
+            { label: 'spam', score: 0.75 },
+          ],
+        })),
+      });
     },
     generate(call, cb) {
       seen.generate.push(call.request);
@@ -66,7 +76,9 @@ describe('when the platform behaviour is checked', () => {
 
   before(async () => {
     server.addService(InferenceService, stubMerger(seen));
-    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    );
     gw = await startTestGateway(redis, { mergerAddress: `127.0.0.1:${port}` });
     key = await gw.tenant('acme');
   });
@@ -76,7 +88,9 @@ describe('when the platform behaviour is checked', () => {
   });
 
   it('should serve an OpenAPI document at /docs-json listing every route, and the UI at /docs', async () => {
-    const doc = await gw.api.get<{ openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>> }>('/docs-json');
+    const doc = await gw.api.get<{ openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>> }>(
+      '/docs-json',
+    );
     assert.equal(doc.status, 200);
     assert.match(doc.body.openapi, /^3\./);
     const listed = Object.entries(doc.body.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`));
@@ -100,18 +114,36 @@ describe('when the platform behaviour is checked', () => {
   });
 
   it('should classify and complete through the merger, checking the model first', async () => {
-    const res = await gw.api.post<{ object: string; model: string; model_version: number; data: { index: number; label: string; scores: { label: string; score: number }[] }[] }>(
-      '/v1/classifications',
-      { model: 'cola-tiny', input: ['win money', 'see you at lunch'] },
-      key,
-    );
+    const res = await gw.api.post<{
+      object: string;
+      model: string;
+      model_version: number;
+      data: { index: number; label: string; scores: { label: string; score: number }[] }[];
+    }>('/v1/classifications', { model: 'cola-tiny', input: ['win money', 'see you at lunch'] }, key);
     assert.equal(res.status, 200, res.text);
     assert.deepEqual([res.body.object, res.body.model, res.body.model_version], ['classification', 'cola-tiny', 7]);
-    assert.deepEqual(res.body.data.map((d) => [d.index, d.label]), [[0, 'spam'], [1, 'ham']]);
-    assert.deepEqual(seen.classify.at(-1), { model: 'base', texts: ['win money', 'see you at lunch'] }, 'a base model is "base" for the merger');
-    const cmpl = await gw.api.post<{ object: string; choices: { text: string; finish_reason: string }[]; usage: { completion_tokens: number } }>('/v1/completions', { model: 'cola-tiny', prompt: 'Call me', max_tokens: 5, temperature: 0, seed: 3 }, key);
+    assert.deepEqual(
+      res.body.data.map((d) => [d.index, d.label]),
+      [
+        [0, 'spam'],
+        [1, 'ham'],
+      ],
+    );
+    assert.deepEqual(
+      seen.classify.at(-1),
+      { model: 'base', texts: ['win money', 'see you at lunch'] },
+      'a base model is "base" for the merger',
+    );
+    const cmpl = await gw.api.post<{
+      object: string;
+      choices: { text: string; finish_reason: string }[];
+      usage: { completion_tokens: number };
+    }>('/v1/completions', { model: 'cola-tiny', prompt: 'Call me', max_tokens: 5, temperature: 0, seed: 3 }, key);
     assert.equal(cmpl.status, 200, cmpl.text);
-    assert.deepEqual([cmpl.body.object, cmpl.body.choices[0]!.text, cmpl.body.choices[0]!.finish_reason, cmpl.body.usage.completion_tokens], ['text_completion', ' Ishmael.', 'length', 5]);
+    assert.deepEqual(
+      [cmpl.body.object, cmpl.body.choices[0]!.text, cmpl.body.choices[0]!.finish_reason, cmpl.body.usage.completion_tokens],
+      ['text_completion', ' Ishmael.', 'length', 5],
+    );
     assert.deepEqual(seen.generate.at(-1), { model: 'base', prompt: 'Call me', maxNewTokens: 5, temperature: 0, seed: 3 });
     const models = await gw.api.get<{ data: { id: string; owned_by: string }[] }>('/v1/models', key);
     assert.deepEqual(models.body.data, [{ id: 'cola-tiny', object: 'model', created: null, owned_by: 'system' }]);
@@ -123,7 +155,13 @@ describe('when the platform behaviour is checked', () => {
     await new JobStore(redis.client()).setStatus(job, 'succeeded');
     const name = `ft:cola-tiny:acme:${job}`;
     const models = await gw.api.get<{ data: { id: string; owned_by: string }[] }>('/v1/models', key);
-    assert.deepEqual(models.body.data.map((m) => [m.id, m.owned_by]), [['cola-tiny', 'system'], [name, 'acme']]);
+    assert.deepEqual(
+      models.body.data.map((m) => [m.id, m.owned_by]),
+      [
+        ['cola-tiny', 'system'],
+        [name, 'acme'],
+      ],
+    );
     assert.equal((await gw.api.get<{ fine_tuned_model: string }>(`/v1/fine_tuning/jobs/${job}`, key)).body.fine_tuned_model, name);
     const res = await gw.api.post('/v1/classifications', { model: name, input: 'hello' }, key);
     assert.equal(res.status, 200, res.text);
@@ -204,7 +242,9 @@ describe('when the gateway shuts down', () => {
     const key = await gw.tenant('acme');
     const file = (await gw.api.upload<{ id: string }>(SMALL_TRAIN, key)).body.id;
     const job = (await gw.api.post<{ id: string }>('/v1/fine_tuning/jobs', { model: 'cola-tiny', training_file: file }, key)).body.id;
-    const res = await fetch(`${gw.api.baseUrl}/v1/fine_tuning/jobs/${job}/events?stream=true`, { headers: { authorization: `Bearer ${key}` } });
+    const res = await fetch(`${gw.api.baseUrl}/v1/fine_tuning/jobs/${job}/events?stream=true`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
     assert.equal(res.status, 200);
     const body = res.text();
     const t0 = Date.now();

@@ -29,7 +29,11 @@ describe('when tenants and API keys are managed', () => {
   });
 
   it('should create a tenant once and refuse a duplicate id or a bad one', async () => {
-    const created = await gw.api.post<{ id: string; object: string; name: string }>('/v1/admin/tenants', { id: 'acme', name: 'ACME' }, ADMIN_KEY);
+    const created = await gw.api.post<{ id: string; object: string; name: string }>(
+      '/v1/admin/tenants',
+      { id: 'acme', name: 'ACME' },
+      ADMIN_KEY,
+    );
     assert.equal(created.status, 201);
     assert.deepEqual([created.body.object, created.body.id, created.body.name], ['tenant', 'acme', 'ACME']);
     const again = await gw.api.post<ErrorShape>('/v1/admin/tenants', { id: 'acme' }, ADMIN_KEY);
@@ -44,7 +48,11 @@ describe('when tenants and API keys are managed', () => {
   });
 
   it('should store only the SHA-256 of a key, and authenticate with the key', async () => {
-    const res = await gw.api.post<{ key: string; id: string; redacted_key: string }>('/v1/admin/tenants/acme/api_keys', { name: 'ci' }, ADMIN_KEY);
+    const res = await gw.api.post<{ key: string; id: string; redacted_key: string }>(
+      '/v1/admin/tenants/acme/api_keys',
+      { name: 'ci' },
+      ADMIN_KEY,
+    );
     assert.equal(res.status, 201);
     const { key } = res.body;
     assert.match(key, /^sk-cola-[A-Za-z0-9]{40}$/);
@@ -60,15 +68,23 @@ describe('when tenants and API keys are managed', () => {
     const ok = await gw.api.get<{ object: string }>('/v1/files', key);
     assert.equal(ok.status, 200);
     assert.equal(ok.body.object, 'list');
-    const listed = await gw.api.get<{ data: { id: string; redacted_key: string; revoked_at: number | null }[] }>('/v1/admin/tenants/acme/api_keys', ADMIN_KEY);
-    assert.deepEqual(listed.body.data.map((k) => k.id), [res.body.id]);
+    const listed = await gw.api.get<{ data: { id: string; redacted_key: string; revoked_at: number | null }[] }>(
+      '/v1/admin/tenants/acme/api_keys',
+      ADMIN_KEY,
+    );
+    assert.deepEqual(
+      listed.body.data.map((k) => k.id),
+      [res.body.id],
+    );
     assert.ok(!listed.text.includes(key), 'listing shows no key');
   });
 
   it('should answer 401 at once for a revoked key, a malformed header and an unknown key', async () => {
     const { key, id } = (await gw.api.post<{ key: string; id: string }>('/v1/admin/tenants/acme/api_keys', {}, ADMIN_KEY)).body;
     assert.equal((await gw.api.get('/v1/fine_tuning/jobs', key)).status, 200);
-    const revoked = await gw.api.request<{ revoked_at: number | null }>('DELETE', `/v1/admin/tenants/acme/api_keys/${id}`, { key: ADMIN_KEY });
+    const revoked = await gw.api.request<{ revoked_at: number | null }>('DELETE', `/v1/admin/tenants/acme/api_keys/${id}`, {
+      key: ADMIN_KEY,
+    });
     assert.equal(revoked.status, 200);
     assert.ok(revoked.body.revoked_at !== null);
     const after = await gw.api.get<ErrorShape>('/v1/fine_tuning/jobs', key);

@@ -18,7 +18,9 @@ async function defaultMetricNames(): Promise<Set<string>> {
   const registry = createServiceRegistry('gateway');
   const metrics = await registry.getMetricsAsJSON();
   registry.clear();
-  return new Set(metrics.flatMap((m) => (String(m.type) === 'histogram' ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`] : [m.name])));
+  return new Set(
+    metrics.flatMap((m) => (String(m.type) === 'histogram' ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`] : [m.name])),
+  );
 }
 
 describe('when the shared metric names are checked against the conventions', () => {
@@ -60,7 +62,8 @@ describe('when the dashboard and the alert rules name metrics', () => {
         if (n.startsWith('cola_')) {
           cola++;
           assert.ok(COLA_SERIES.has(n), `${where}: ${n} is not in libs/config/src/metric-names.ts`);
-        } else if (n.startsWith('redis_')) assert.ok((REDIS_EXPORTER_SERIES as readonly string[]).includes(n), `${where}: ${n} is not a documented redis_exporter series`);
+        } else if (n.startsWith('redis_'))
+          assert.ok((REDIS_EXPORTER_SERIES as readonly string[]).includes(n), `${where}: ${n} is not a documented redis_exporter series`);
         else assert.ok(defaults.has(n), `${where}: ${n} is neither ours nor a prom-client default metric`);
       }
     }
@@ -69,7 +72,11 @@ describe('when the dashboard and the alert rules name metrics', () => {
 
   it('should chart every metric of the shared module in the dashboard', () => {
     const used = new Set(dashboardExprs().flatMap((e) => metricNamesIn(e.expr)));
-    for (const s of SPECS) assert.ok(seriesNames(s).some((n) => used.has(n)), `no dashboard panel shows ${s.name}`);
+    for (const s of SPECS)
+      assert.ok(
+        seriesNames(s).some((n) => used.has(n)),
+        `no dashboard panel shows ${s.name}`,
+      );
   });
 
   it('should strip alert thresholds down to a signal that still names a metric', () => {

@@ -60,14 +60,28 @@ describe('when a real Prometheus scrapes the stack during a job', () => {
   it('should load the alert rules and scrape all three services', async () => {
     const rules = await prom.api<{ groups: { rules: unknown[] }[] }>('rules');
     assert.equal(rules.status, 'success');
-    assert.equal(rules.data.groups.reduce((n, g) => n + g.rules.length, 0), alertExprs().length, 'every rule of deploy/prometheus/alerts.yml is loaded');
+    assert.equal(
+      rules.data.groups.reduce((n, g) => n + g.rules.length, 0),
+      alertExprs().length,
+      'every rule of deploy/prometheus/alerts.yml is loaded',
+    );
     const services = (await prom.query('count by (service) (process_cpu_seconds_total)')).map((s) => s.metric.service).sort();
     assert.deepEqual(services, ['aux-trainer', 'gpu-host', 'merger']);
   });
 
   it('should see the counters grow while a job trains, and every cola_ series exist', async () => {
     const data = spamSample(ROWS, 16);
-    const job: TestJob = { aux: LOWRANK, batchSize: 8, maxLength: 32, lr: 5e-3, seed: 11, staleness: 2, jobId: 'obs-job', tenantId: 'tenant-obs', transfer: { mode: 'activations', dtype: 'fp16' } };
+    const job: TestJob = {
+      aux: LOWRANK,
+      batchSize: 8,
+      maxLength: 32,
+      lr: 5e-3,
+      seed: 11,
+      staleness: 2,
+      jobId: 'obs-job',
+      tenantId: 'tenant-obs',
+      transfer: { mode: 'activations', dtype: 'fp16' },
+    };
     await stack.submit(jobSpec(job, data.labels), jobFiles(job, data));
     assert.equal(await stack.waitForFinal(job.jobId), 'succeeded');
     const steps = ROWS / 8;
@@ -81,10 +95,15 @@ describe('when a real Prometheus scrapes the stack during a job', () => {
     } finally {
       client.close();
     }
-    await prom.until('the last fit step scraped', async () => (await prom.value('sum(cola_trainer_fit_steps_total{outcome="committed"})')) >= steps);
+    await prom.until(
+      'the last fit step scraped',
+      async () => (await prom.value('sum(cola_trainer_fit_steps_total{outcome="committed"})')) >= steps,
+    );
     await prom.until('the inference scraped', async () => (await prom.value('sum(cola_inference_seconds_count)')) >= 1);
     // Labelled series appear with their first observation; rate() needs a few samples of each.
-    const histograms = (Object.values(METRICS) as MetricSpec[]).filter((s) => s.type === 'histogram' && !(s.services.length === 1 && s.services[0] === 'gateway'));
+    const histograms = (Object.values(METRICS) as MetricSpec[]).filter(
+      (s) => s.type === 'histogram' && !(s.services.length === 1 && s.services[0] === 'gateway'),
+    );
     await prom.until('three samples of every histogram', async () => {
       for (const h of histograms) if ((await prom.value(`min(count_over_time(${h.name}_count[1m]))`)) < 3) return false;
       return true;
@@ -99,7 +118,11 @@ describe('when a real Prometheus scrapes the stack during a job', () => {
     const read = await prom.value('sum(cola_transfer_read_bytes_total{direction="host_to_trainer",mode="activations",dtype="fp16"})');
     assert.ok(payload > 0, 'payload bytes are labelled with the job transfer mode and dtype');
     assert.equal(read, payload, 'the trainer reads exactly the payload bytes the host wrote');
-    assert.equal(await prom.value('sum(cola_host_tokens_total{tenant="other"})'), await prom.value('sum(cola_host_tokens_total)'), 'a tenant off the allowlist is labelled other');
+    assert.equal(
+      await prom.value('sum(cola_host_tokens_total{tenant="other"})'),
+      await prom.value('sum(cola_host_tokens_total)'),
+      'a tenant off the allowlist is labelled other',
+    );
     assert.equal(await prom.value('count(cola_host_tokens_total{tenant="tenant-obs"})'), 0, 'no raw tenant id without the allowlist');
 
     for (const spec of Object.values(METRICS) as MetricSpec[]) {
@@ -112,7 +135,10 @@ describe('when a real Prometheus scrapes the stack during a job', () => {
 
   it('should parse and return data for every dashboard and alert expression (redis_exporter ones excepted)', async () => {
     const skipped: string[] = [];
-    const checks = [...dashboardExprs().map((e) => ({ ...e, signals: [e.expr] })), ...alertExprs().map((e) => ({ ...e, signals: alertSignals(e.expr) }))];
+    const checks = [
+      ...dashboardExprs().map((e) => ({ ...e, signals: [e.expr] })),
+      ...alertExprs().map((e) => ({ ...e, signals: alertSignals(e.expr) })),
+    ];
     for (const { where, expr, signals } of checks) {
       await prom.query(expr); // parses and evaluates, or throws with Prometheus's message
       if (needsRedisExporter(expr)) {
@@ -125,7 +151,13 @@ describe('when a real Prometheus scrapes the stack during a job', () => {
       }
     }
     console.log(`checked ${checks.length} expressions; skipped (need redis_exporter): ${skipped.join('; ')}`);
-    assert.deepEqual(skipped.sort(), ['alert: ColaRedisEvictions', 'alert: ColaRedisMemoryNearLimit', 'dashboard: Redis memory (needs redis_exporter) / A', 'dashboard: Redis memory (needs redis_exporter) / B', 'dashboard: Redis memory (needs redis_exporter) / C']);
+    assert.deepEqual(skipped.sort(), [
+      'alert: ColaRedisEvictions',
+      'alert: ColaRedisMemoryNearLimit',
+      'dashboard: Redis memory (needs redis_exporter) / A',
+      'dashboard: Redis memory (needs redis_exporter) / B',
+      'dashboard: Redis memory (needs redis_exporter) / C',
+    ]);
 
     const overhead = dashboardExprs().find((e) => e.where.startsWith('dashboard: Communication overhead ratio'))!.expr;
     const perToken = dashboardExprs().find((e) => e.where.startsWith('dashboard: Bytes per trained token'))!.expr;
@@ -153,7 +185,10 @@ describe('when a real Prometheus scrapes the stack during a job', () => {
       series[key] = { expr, values: (r[0]?.values ?? []).map(([t, v]) => [t - Math.floor(startSec), Number(v)]) };
     }
     mkdirSync('tmp', { recursive: true });
-    writeFileSync('tmp/observability-run.json', JSON.stringify({ rows: ROWS, transfer: 'activations fp16', model: 'tiny (d 16, 2 layers)', series }, null, 1));
+    writeFileSync(
+      'tmp/observability-run.json',
+      JSON.stringify({ rows: ROWS, transfer: 'activations fp16', model: 'tiny (d 16, 2 layers)', series }, null, 1),
+    );
   });
 });
 

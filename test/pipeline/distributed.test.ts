@@ -7,7 +7,17 @@ import assert from 'node:assert/strict';
 import { initBackend } from '@cola/gl';
 import { useRedis } from '@cola/testing';
 import { PipelineStack, removeDir, writeTinyCheckpoint } from '@cola/devstack';
-import { finalParams, jobFiles, jobSpec, LOWRANK, MLP, referenceParams, relativeError, spamSample, type TestJob } from '../support/pipeline-fixtures';
+import {
+  finalParams,
+  jobFiles,
+  jobSpec,
+  LOWRANK,
+  MLP,
+  referenceParams,
+  relativeError,
+  spamSample,
+  type TestJob,
+} from '../support/pipeline-fixtures';
 
 const redis = useRedis();
 

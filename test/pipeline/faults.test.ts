@@ -14,7 +14,16 @@ import { classificationBatch, decodeJobAuxState, encodeJobAuxState, formatModelN
 import { InferenceClient, type ClassifyResponse } from '@cola/proto';
 import { useRedis } from '@cola/testing';
 import { PipelineStack, removeDir, writeTinyCheckpoint } from '@cola/devstack';
-import { finalParams, jobFiles, jobSpec, LOWRANK, referenceParams, relativeError, spamSample, type TestJob } from '../support/pipeline-fixtures';
+import {
+  finalParams,
+  jobFiles,
+  jobSpec,
+  LOWRANK,
+  referenceParams,
+  relativeError,
+  spamSample,
+  type TestJob,
+} from '../support/pipeline-fixtures';
 
 const redis = useRedis();
 
@@ -73,7 +82,9 @@ describe('when the pipeline meets faults', () => {
     let served: ClassifyResponse | undefined;
     // The merger folds the last version in asynchronously; wait until it serves the head.
     for (let i = 0; i < 200 && (!served || served.version !== head.version); i++) {
-      served = await new Promise<ClassifyResponse>((resolve, reject) => client.classify({ model, texts }, (e, r) => (e ? reject(e) : resolve(r))));
+      served = await new Promise<ClassifyResponse>((resolve, reject) =>
+        client.classify({ model, texts }, (e, r) => (e ? reject(e) : resolve(r))),
+      );
       if (served.version !== head.version) await new Promise((r) => setTimeout(r, 50));
     }
     client.close();
@@ -84,7 +95,9 @@ describe('when the pipeline meets faults', () => {
     initClassificationHead(host, 2, { seed: job.seed });
     const state = decodeJobAuxState(head.bytes, { paramsOnly: true });
     const deltas = state.adapters.deltas();
-    const probs = tf.tidy(() => tf.softmax(forward(host, classificationBatch(texts, job.maxLength), { head: 'cls', deltas })).arraySync() as number[][]);
+    const probs = tf.tidy(
+      () => tf.softmax(forward(host, classificationBatch(texts, job.maxLength), { head: 'cls', deltas })).arraySync() as number[][],
+    );
     for (const d of deltas.values()) tf.dispose([d.dW, ...(d.db ? [d.db] : [])]);
     state.adapters.dispose();
     host.dispose();
@@ -103,12 +116,19 @@ describe('when the pipeline meets faults', () => {
     await stack.jobs.create(jobSpec(bad, data.labels), 'running');
     const donor = await new AuxStateStore(stack.redis).loadHead('job-kill');
     const donorState = decodeJobAuxState(donor!.bytes);
-    await new AuxStateStore(stack.redis).init(bad.jobId, encodeJobAuxState(donorState.adapters, { jobId: bad.jobId, version: 0, schedule: donorState.schedule }));
+    await new AuxStateStore(stack.redis).init(
+      bad.jobId,
+      encodeJobAuxState(donorState.adapters, { jobId: bad.jobId, version: 0, schedule: donorState.schedule }),
+    );
     donorState.adapters.dispose();
     const garbage = new TextEncoder().encode('this is not an AdaptationBatch at all');
     const ref = await new TensorStore(stack.redis).put(keys.payload(bad.jobId, 0), garbage, TTLS.payloadSeconds);
     const adapt = new Queue(QUEUES.adapt, { connection: stack.redis, ...queueOptions(QUEUES.adapt) });
-    await adapt.add('fit', { jobId: bad.jobId, tenantId: bad.tenantId, seq: 0, auxVersion: 0, payloadKey: ref.key, size: ref.size, sha256: ref.sha256 }, { jobId: jobIds.adapt(bad.jobId, 0) });
+    await adapt.add(
+      'fit',
+      { jobId: bad.jobId, tenantId: bad.tenantId, seq: 0, auxVersion: 0, payloadKey: ref.key, size: ref.size, sha256: ref.sha256 },
+      { jobId: jobIds.adapt(bad.jobId, 0) },
+    );
     await adapt.close();
     await stack.submit(jobSpec(good, data.labels), jobFiles(good, data));
 

@@ -13,7 +13,22 @@ import { initBackend } from '@cola/gl';
 import { alive, StackProcess } from './support/stack-process';
 
 /** The demo cut down to the tiny model's 32 positions and a few steps per job. */
-const REDUCED_DEMO = ['--spam-train', '32', '--spam-eval', '16', '--lm-train', '8', '--lm-eval', '4', '--lm-chars', '100', '--batch-size', '8', '--max-length', '32'];
+const REDUCED_DEMO = [
+  '--spam-train',
+  '32',
+  '--spam-eval',
+  '16',
+  '--lm-train',
+  '8',
+  '--lm-eval',
+  '4',
+  '--lm-chars',
+  '100',
+  '--batch-size',
+  '8',
+  '--max-length',
+  '32',
+];
 
 const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
 
@@ -43,8 +58,13 @@ describe('when a newcomer runs npm start', () => {
     await stack.waitFor(/The stack is up/, 180_000);
     await stack.waitFor(/Ctrl-C stops everything/, 10_000);
     const up = stack.output;
-    for (const url of ['/v1', '/docs', '/status']) assert.match(up, new RegExp(`http://127\\.0\\.0\\.1:\\d+${url}`), `prints the ${url} URL`);
-    const services = [...up.matchAll(/^\s+(gpu-host|aux-trainer-\d|merger|gateway)\s+pid (\d+)\s+(http\S+)/gm)].map((m) => ({ name: m[1]!, pid: Number(m[2]), metrics: m[3]! }));
+    for (const url of ['/v1', '/docs', '/status'])
+      assert.match(up, new RegExp(`http://127\\.0\\.0\\.1:\\d+${url}`), `prints the ${url} URL`);
+    const services = [...up.matchAll(/^\s+(gpu-host|aux-trainer-\d|merger|gateway)\s+pid (\d+)\s+(http\S+)/gm)].map((m) => ({
+      name: m[1]!,
+      pid: Number(m[2]),
+      metrics: m[3]!,
+    }));
     assert.deepEqual(services.map((s) => s.name).sort(), ['aux-trainer-1', 'aux-trainer-2', 'gateway', 'gpu-host', 'merger']);
     for (const s of services) assert.ok(alive(s.pid), `${s.name} runs`);
     const gateway = services.find((s) => s.name === 'gateway')!;
@@ -64,7 +84,10 @@ describe('when a newcomer runs npm start', () => {
     assert.match(table[2]!, /^mail-writer-\w+\s+linear\s+perplexity\s+[\d.]+ → [\d.]+\s+\d+\s+[\d.]+ [KMG]?B\s+\d+\s+[\d.]+%$/);
     assert.equal((out.match(/[✓✗] (ham|spam)/g) ?? []).length, 4, 'four sample e-mails classified through the API');
     // The services' /metrics give the measured ratio of docs/observability.md.
-    assert.match(out, /measured on this machine \(services' \/metrics, both jobs\): communication overhead \d+\.\d% = \(encode \d+ ms \+ write \d+ ms \+ adapt-queue wait \d+ ms \+ decode \d+ ms\) \/ host steps [1-9]\d* ms/);
+    assert.match(
+      out,
+      /measured on this machine \(services' \/metrics, both jobs\): communication overhead \d+\.\d% = \(encode \d+ ms \+ write \d+ ms \+ adapt-queue wait \d+ ms \+ decode \d+ ms\) \/ host steps [1-9]\d* ms/,
+    );
     // Progress lines (one per job every few seconds off a terminal; bars on one): the last ones show the finished jobs.
     for (const tenant of ['spam-filter', 'mail-writer']) {
       const lines = out.split('\n').filter((l) => l.startsWith(`${tenant} `) && /step \d+\/\S+/.test(l));

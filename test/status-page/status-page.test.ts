@@ -17,14 +17,26 @@ const ADMIN_KEY = 'status-page-admin-key-0123456789';
 
 /** Short Moby Dick sentences labelled question/statement: a small classification file. */
 function rows(n: number): { text: string; label: string }[] {
-  const s = loadMobyDick().map((c) => c.text).join(' ').split(/(?<=[.!?])\s+/).map((x) => x.replace(/\s+/g, ' ').trim()).filter((x) => x.length >= 12 && x.length <= 32);
+  const s = loadMobyDick()
+    .map((c) => c.text)
+    .join(' ')
+    .split(/(?<=[.!?])\s+/)
+    .map((x) => x.replace(/\s+/g, ' ').trim())
+    .filter((x) => x.length >= 12 && x.length <= 32);
   const q = s.filter((x) => x.endsWith('?'));
   const st = s.filter((x) => x.endsWith('.'));
-  return Array.from({ length: n / 2 }, (_, i) => [{ text: q[i]!, label: 'question' }, { text: st[i]!, label: 'statement' }]).flat();
+  return Array.from({ length: n / 2 }, (_, i) => [
+    { text: q[i]!, label: 'question' },
+    { text: st[i]!, label: 'statement' },
+  ]).flat();
 }
 
 async function api<T>(url: string, key: string, init: { method?: string; json?: unknown; form?: FormData } = {}): Promise<T> {
-  const res = await fetch(url, { method: init.method ?? (init.json || init.form ? 'POST' : 'GET'), headers: { authorization: `Bearer ${key}`, ...(init.json ? { 'content-type': 'application/json' } : {}) }, body: init.form ?? (init.json ? JSON.stringify(init.json) : undefined) });
+  const res = await fetch(url, {
+    method: init.method ?? (init.json || init.form ? 'POST' : 'GET'),
+    headers: { authorization: `Bearer ${key}`, ...(init.json ? { 'content-type': 'application/json' } : {}) },
+    body: init.form ?? (init.json ? JSON.stringify(init.json) : undefined),
+  });
   const text = await res.text();
   assert.ok(res.ok, `${url}: ${res.status} ${text}`);
   return JSON.parse(text) as T;
@@ -37,7 +49,9 @@ interface PageDom {
 }
 
 const POINTS = (id: string): number => {
-  const chart = (globalThis as unknown as { Chart: { getChart(id: string): { data: { datasets: { data: unknown[] }[] } } | undefined } }).Chart.getChart(id);
+  const chart = (
+    globalThis as unknown as { Chart: { getChart(id: string): { data: { datasets: { data: unknown[] }[] } } | undefined } }
+  ).Chart.getChart(id);
   return chart ? chart.data.datasets[0]!.data.length : -1;
 };
 
@@ -51,7 +65,13 @@ describe('when a tenant opens the status page while a job trains', () => {
     await redis.whenReady();
     await initBackend({ log: null });
     modelDir = await writeTinyCheckpoint(2);
-    stack = new LocalStack({ redisUrl: redis.url, modelDir, adminKey: ADMIN_KEY, trainers: 1, log: process.env.COLA_TEST_VERBOSE ? undefined : () => undefined });
+    stack = new LocalStack({
+      redisUrl: redis.url,
+      modelDir,
+      adminKey: ADMIN_KEY,
+      trainers: 1,
+      log: process.env.COLA_TEST_VERBOSE ? undefined : () => undefined,
+    });
     await stack.start();
     browser = await launchChromium();
   });
@@ -71,7 +91,9 @@ describe('when a tenant opens the status page while a job trains', () => {
     form.append('file', new Blob([toJsonl(rows(64))]), 'q.jsonl');
     const file = await api<{ id: string }>(`${base}/v1/files`, key, { form });
     // Enough epochs that the job is still running while the page watches it.
-    const job = await api<{ id: string }>(`${base}/v1/fine_tuning/jobs`, key, { json: { model: 'cola-tiny', training_file: file.id, hyperparameters: { n_epochs: 40, batch_size: 8, max_length: 32 } } });
+    const job = await api<{ id: string }>(`${base}/v1/fine_tuning/jobs`, key, {
+      json: { model: 'cola-tiny', training_file: file.id, hyperparameters: { n_epochs: 40, batch_size: 8, max_length: 32 } },
+    });
 
     const page = await browser.context.newPage();
     const problems: string[] = [];
@@ -82,11 +104,22 @@ describe('when a tenant opens the status page while a job trains', () => {
     await page.waitForFunction(POINTS, 'loss-chart', { timeout: 60_000, polling: 200 });
     const first = await page.evaluate(POINTS, 'loss-chart');
     assert.ok(first >= 1, 'the loss chart has a point');
-    await page.waitForFunction(([id, n]) => (globalThis as unknown as { Chart: { getChart(i: string): { data: { datasets: { data: unknown[] }[] } } } }).Chart.getChart(id as string).data.datasets[0]!.data.length > (n as number), ['loss-chart', first] as const, { timeout: 60_000, polling: 200 });
+    await page.waitForFunction(
+      ([id, n]) =>
+        (globalThis as unknown as { Chart: { getChart(i: string): { data: { datasets: { data: unknown[] }[] } } } }).Chart.getChart(
+          id as string,
+        ).data.datasets[0]!.data.length > (n as number),
+      ['loss-chart', first] as const,
+      { timeout: 60_000, polling: 200 },
+    );
     const later = await page.evaluate(POINTS, 'loss-chart');
     console.log(`loss chart points: ${first} → ${later}`);
     assert.ok(later > first, `the loss chart gained points (${first} → ${later})`);
-    assert.match((await page.locator(`tr[data-job-id="${job.id}"]`).innerText()).replace(/\s+/g, ' '), /running/, 'the chart grew while the job was running');
+    assert.match(
+      (await page.locator(`tr[data-job-id="${job.id}"]`).innerText()).replace(/\s+/g, ' '),
+      /running/,
+      'the chart grew while the job was running',
+    );
     assert.ok((await page.evaluate(POINTS, 'overhead-chart')) >= 1, 'the communication chart has data');
     assert.deepEqual(problems, [], 'no script errors');
 
@@ -97,7 +130,9 @@ describe('when a tenant opens the status page while a job trains', () => {
 
     // The page works only with a valid key: a wrong one shows the gateway's error.
     await page.goto(`${base}/status?key=sk-cola-wrong`);
-    await page.waitForFunction(() => ((globalThis as unknown as PageDom).document.getElementById('error')?.textContent ?? '').includes('invalid_api_key'));
+    await page.waitForFunction(() =>
+      ((globalThis as unknown as PageDom).document.getElementById('error')?.textContent ?? '').includes('invalid_api_key'),
+    );
     // Stop the long job so the stack shuts down at once.
     await fetch(`${base}/v1/fine_tuning/jobs/${job.id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${key}` } });
   });

@@ -7,7 +7,10 @@ import { classificationTask, finetune, type FinetuneOptionsInput } from '@cola/t
 import type { Redis } from 'ioredis';
 
 /** A small deterministic SpamAssassin sample, short e-mails so the tiny model runs fast. */
-export function spamSample(train: number, validation: number): { train: ClassificationRow[]; validation: ClassificationRow[]; labels: string[] } {
+export function spamSample(
+  train: number,
+  validation: number,
+): { train: ClassificationRow[]; validation: ClassificationRow[]; labels: string[] } {
   const s = loadSpamAssassin();
   return { train: s.train.slice(0, train), validation: s.validation.slice(0, validation), labels: ['ham', 'spam'] };
 }
@@ -50,10 +53,21 @@ export function jobSpec(j: TestJob, labels: string[]): JobSpec {
       merged: j.merged ?? false,
       interval: j.interval ?? 1,
       staleness: j.staleness ?? 1,
-      transfer: j.transfer ? { mode: j.transfer.mode === 'gram' ? TransferMode.TRANSFER_MODE_GRAM : TransferMode.TRANSFER_MODE_ACTIVATIONS, dtype: DTYPES[j.transfer.dtype] } : undefined,
+      transfer: j.transfer
+        ? {
+            mode: j.transfer.mode === 'gram' ? TransferMode.TRANSFER_MODE_GRAM : TransferMode.TRANSFER_MODE_ACTIVATIONS,
+            dtype: DTYPES[j.transfer.dtype],
+          }
+        : undefined,
       mergeGroup: j.mergeGroup ?? '',
     },
-    hyperparameters: { epochs: j.epochs ?? 1, batchSize: j.batchSize, maxLength: j.maxLength, optimizer: { kind: { $case: 'adamw', value: { lr: j.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 5e-4 } } }, warmupFraction: 0 },
+    hyperparameters: {
+      epochs: j.epochs ?? 1,
+      batchSize: j.batchSize,
+      maxLength: j.maxLength,
+      optimizer: { kind: { $case: 'adamw', value: { lr: j.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 5e-4 } } },
+      warmupFraction: 0,
+    },
     seed: j.seed,
   };
 }
@@ -74,11 +88,20 @@ export async function finalParams(redis: Redis, jobId: string): Promise<{ versio
 }
 
 /** The single-process ColA run of the same job: the reference the distributed run must equal. */
-export async function referenceParams(modelDir: string, j: TestJob, data: { train: ClassificationRow[]; validation: ClassificationRow[]; labels: string[] }): Promise<Map<string, Float32Array>> {
+export async function referenceParams(
+  modelDir: string,
+  j: TestJob,
+  data: { train: ClassificationRow[]; validation: ClassificationRow[]; labels: string[] },
+): Promise<Map<string, Float32Array>> {
   const model = await loadCheckpoint(modelDir);
   const task = classificationTask('reference', data.train, data.validation, data.labels);
   const k = j.aux.kind!;
-  const aux = k.$case === 'lowrank' ? { type: 'lowrank', ...k.value } : k.$case === 'linear' ? { type: 'linear', ...k.value } : { type: 'mlp', hidden: k.value.hidden, activation: k.value.activation };
+  const aux =
+    k.$case === 'lowrank'
+      ? { type: 'lowrank', ...k.value }
+      : k.$case === 'linear'
+        ? { type: 'linear', ...k.value }
+        : { type: 'mlp', hidden: k.value.hidden, activation: k.value.activation };
   const opts: Omit<FinetuneOptionsInput, 'task'> = {
     method: 'cola',
     aux,

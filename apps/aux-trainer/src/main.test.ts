@@ -30,7 +30,12 @@ describe('the aux-trainer process', () => {
 
   describe('when its environment is invalid', () => {
     it('should exit 1 and list every problem with its fix', async () => {
-      const p = new ServiceProcess({ name: 'aux-trainer-bad-env', app: 'aux-trainer', env: { [ENV.REDIS_URL]: 'http://localhost', [ENV.AUX_TRAINER_CONCURRENCY]: '0' }, log: () => undefined });
+      const p = new ServiceProcess({
+        name: 'aux-trainer-bad-env',
+        app: 'aux-trainer',
+        env: { [ENV.REDIS_URL]: 'http://localhost', [ENV.AUX_TRAINER_CONCURRENCY]: '0' },
+        log: () => undefined,
+      });
       await p.start();
       assert.equal(await p.exited(), 1);
       const out = p.logs.join('\n');
@@ -58,7 +63,11 @@ describe('the aux-trainer process', () => {
       // A one-layer job at version 0 and two fit tasks, as the gpu-host would publish them.
       const conn = redis.client();
       const jobId = 'job-app';
-      const adapters = AdapterSet.create({ layers: [{ tap: 'score', dIn: 8, dOut: 2, aux: { type: 'linear', bias: true } }], optimizer: { type: 'adamw', lr: 0.01 }, seed: 1 });
+      const adapters = AdapterSet.create({
+        layers: [{ tap: 'score', dIn: 8, dOut: 2, aux: { type: 'linear', bias: true } }],
+        optimizer: { type: 'adamw', lr: 0.01 },
+        seed: 1,
+      });
       const meta = { jobId, version: 0, schedule: { peakLr: 0.01, totalSteps: 2, warmupSteps: 0 } };
       await new AuxStateStore(conn).init(jobId, encodeJobAuxState(adapters, meta));
       adapters.dispose();
@@ -69,11 +78,23 @@ describe('the aux-trainer process', () => {
       const adapt = new Queue<AdaptTaskData>(QUEUES.adapt, { connection: conn, ...queueOptions(QUEUES.adapt) });
       const payloads = new TensorStore(conn);
       for (let seq = 0; seq < 2; seq++) {
-        const layers = new Map<string, AdaptationData>([['score', { kind: 'raw', x: tf.randomNormal([4, 8], 0, 1, 'float32', seq), g: tf.randomNormal([4, 2], 0, 0.1, 'float32', seq + 9) }]]);
-        const bytes = encodeAdaptation({ jobId, tenantId: 'tenant-a', seq, auxVersion: seq, numBatches: 1, tokens: 4, loss: 1 }, layers, { mode: 'activations', dtype: 'fp32' });
+        const layers = new Map<string, AdaptationData>([
+          [
+            'score',
+            { kind: 'raw', x: tf.randomNormal([4, 8], 0, 1, 'float32', seq), g: tf.randomNormal([4, 2], 0, 0.1, 'float32', seq + 9) },
+          ],
+        ]);
+        const bytes = encodeAdaptation({ jobId, tenantId: 'tenant-a', seq, auxVersion: seq, numBatches: 1, tokens: 4, loss: 1 }, layers, {
+          mode: 'activations',
+          dtype: 'fp32',
+        });
         for (const d of layers.values()) if (d.kind === 'raw') tf.dispose([d.x, d.g]);
         const ref = await payloads.put(keys.payload(jobId, seq), bytes, TTLS.payloadSeconds);
-        await adapt.add('adapt', { jobId, tenantId: 'tenant-a', seq, auxVersion: seq, payloadKey: ref.key, size: ref.size, sha256: ref.sha256 }, { jobId: jobIds.adapt(jobId, seq) });
+        await adapt.add(
+          'adapt',
+          { jobId, tenantId: 'tenant-a', seq, auxVersion: seq, payloadKey: ref.key, size: ref.size, sha256: ref.sha256 },
+          { jobId: jobIds.adapt(jobId, seq) },
+        );
       }
       const last = (await adapt.getJob(jobIds.adapt(jobId, 1)))!;
       const outcome = (await last.waitUntilFinished(events, 60_000)) as FitTaskOutcome;

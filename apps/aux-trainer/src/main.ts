@@ -11,7 +11,14 @@ runService(async () => {
   await initBackend({ log: (line) => log('info', line) });
   const registry = createServiceRegistry('aux-trainer');
   const metrics = ColaMetrics.of(registry, new TenantLabels(env.COLA_METRICS_TENANTS));
-  const trainer = new AuxTrainerService({ redisUrl: env.REDIS_URL, concurrency: env.AUX_TRAINER_CONCURRENCY, cacheJobs: env.COLA_AUX_CACHE_JOBS, lockMs: env.COLA_AUX_LOCK_MS, log, metrics });
+  const trainer = new AuxTrainerService({
+    redisUrl: env.REDIS_URL,
+    concurrency: env.AUX_TRAINER_CONCURRENCY,
+    cacheJobs: env.COLA_AUX_CACHE_JOBS,
+    lockMs: env.COLA_AUX_LOCK_MS,
+    log,
+    metrics,
+  });
   await trainer.start();
   const health = await startHealthServer(env.METRICS_PORT, () => ({ running: trainer.running }), undefined, registry);
   log('info', 'aux-trainer ready', { metricsPort: health.port, concurrency: env.AUX_TRAINER_CONCURRENCY });

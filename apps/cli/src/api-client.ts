@@ -18,7 +18,16 @@ export interface Job {
   method: { aux: { type: string; rank?: number }; interval: number; staleness: number };
   hyperparameters: { n_epochs: number; batch_size: number; learning_rate: number; max_length: number };
   error: { code: string; message: string; param: string | null } | null;
-  progress: { step: number; total_steps: number; epoch: number; loss: number; tokens: number; bytes_transferred: number; aux_version: number; fit_tasks: number } | null;
+  progress: {
+    step: number;
+    total_steps: number;
+    epoch: number;
+    loss: number;
+    tokens: number;
+    bytes_transferred: number;
+    aux_version: number;
+    fit_tasks: number;
+  } | null;
   result: { metric: 'accuracy' | 'perplexity'; value: number; count: number } | null;
 }
 
@@ -54,7 +63,12 @@ export interface CreateJobRequest {
   training_file: string;
   validation_file?: string;
   task?: 'auto' | 'classification' | 'causal_lm';
-  method?: { aux?: { type: 'lowrank' | 'linear' | 'mlp'; rank?: number; scale?: number; bias?: boolean; hidden?: number[] }; interval?: number; staleness?: number; merged?: boolean };
+  method?: {
+    aux?: { type: 'lowrank' | 'linear' | 'mlp'; rank?: number; scale?: number; bias?: boolean; hidden?: number[] };
+    interval?: number;
+    staleness?: number;
+    merged?: boolean;
+  };
   hyperparameters?: { n_epochs?: number; batch_size?: number; learning_rate?: number; max_length?: number };
   seed?: number;
 }
@@ -94,7 +108,12 @@ export class ColaApiClient {
   readonly baseUrl: string;
 
   constructor(private readonly opts: ColaApiClientOptions) {
-    if (!/^https?:\/\//.test(opts.baseUrl)) throw new ColaApiError(0, 'invalid_api_url', `"${opts.baseUrl}" is not an http(s) URL; set COLA_API_URL or --api-url, e.g. http://127.0.0.1:3000`);
+    if (!/^https?:\/\//.test(opts.baseUrl))
+      throw new ColaApiError(
+        0,
+        'invalid_api_url',
+        `"${opts.baseUrl}" is not an http(s) URL; set COLA_API_URL or --api-url, e.g. http://127.0.0.1:3000`,
+      );
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
   }
 
@@ -115,9 +134,18 @@ export class ColaApiClient {
     }
     let res: Response;
     try {
-      res = await fetch(`${this.baseUrl}${path}`, { method, headers, body: payload, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000) });
+      res = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers,
+        body: payload,
+        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
+      });
     } catch (e) {
-      throw new ColaApiError(0, 'gateway_unreachable', `cannot reach the gateway at ${this.baseUrl} (${(e as Error).message}); start the stack with \`cola up\` or set COLA_API_URL`);
+      throw new ColaApiError(
+        0,
+        'gateway_unreachable',
+        `cannot reach the gateway at ${this.baseUrl} (${(e as Error).message}); start the stack with \`cola up\` or set COLA_API_URL`,
+      );
     }
     const text = await res.text();
     let parsed: unknown = undefined;
@@ -128,7 +156,12 @@ export class ColaApiClient {
     }
     if (!res.ok) {
       const err = (parsed as { error?: { code?: string; message?: string; param?: string | null } } | undefined)?.error;
-      throw new ColaApiError(res.status, err?.code ?? 'http_error', err?.message ?? (text.slice(0, 200) || res.statusText), err?.param ?? null);
+      throw new ColaApiError(
+        res.status,
+        err?.code ?? 'http_error',
+        err?.message ?? (text.slice(0, 200) || res.statusText),
+        err?.param ?? null,
+      );
     }
     return parsed as T;
   }
@@ -182,11 +215,19 @@ export class ColaApiClient {
     }
   }
 
-  classify(model: string, input: string | string[]): Promise<{ model_version: number; data: { label: string; scores: { label: string; score: number }[] }[] }> {
+  classify(
+    model: string,
+    input: string | string[],
+  ): Promise<{ model_version: number; data: { label: string; scores: { label: string; score: number }[] }[] }> {
     return this.request('POST', '/v1/classifications', { model, input });
   }
 
-  complete(model: string, prompt: string, maxTokens = 32, temperature = 0): Promise<{ model_version: number; choices: { text: string }[] }> {
+  complete(
+    model: string,
+    prompt: string,
+    maxTokens = 32,
+    temperature = 0,
+  ): Promise<{ model_version: number; choices: { text: string }[] }> {
     return this.request('POST', '/v1/completions', { model, prompt, max_tokens: maxTokens, temperature, seed: 0 });
   }
 }

@@ -62,9 +62,11 @@ export const DEMO_DEFAULTS: Omit<DemoOptions, 'apiUrl' | 'adminKey'> = {
 export function validateDemoOptions(o: DemoOptions): DemoOptions {
   const problems: string[] = [];
   for (const k of ['spamTrain', 'spamEval', 'lmTrain', 'lmEval', 'lmChars', 'batchSize', 'maxLength', 'epochs'] as const) {
-    if (!Number.isInteger(o[k]) || o[k] < 1) problems.push(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a positive integer, got ${o[k]}`);
+    if (!Number.isInteger(o[k]) || o[k] < 1)
+      problems.push(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a positive integer, got ${o[k]}`);
   }
-  if (o.adminKey.length < 16) problems.push('the admin key is missing or short: set GATEWAY_ADMIN_KEY to the key `npm start` printed (or pass --admin-key)');
+  if (o.adminKey.length < 16)
+    problems.push('the admin key is missing or short: set GATEWAY_ADMIN_KEY to the key `npm start` printed (or pass --admin-key)');
   if (problems.length) throw new Error(`demo options: ${problems.join('; ')}`);
   return o;
 }
@@ -78,22 +80,40 @@ interface DemoTenant {
 }
 
 /** The demo data: a SpamAssassin subset for one tenant, held-out ham bodies as LM text for the other. */
-export function demoData(o: Pick<DemoOptions, 'spamTrain' | 'spamEval' | 'lmTrain' | 'lmEval' | 'lmChars'>): { spam: { train: ClassificationRow[]; eval: ClassificationRow[] }; lm: { train: string[]; eval: string[] }; samples: ClassificationRow[] } {
+export function demoData(o: Pick<DemoOptions, 'spamTrain' | 'spamEval' | 'lmTrain' | 'lmEval' | 'lmChars'>): {
+  spam: { train: ClassificationRow[]; eval: ClassificationRow[] };
+  lm: { train: string[]; eval: string[] };
+  samples: ClassificationRow[];
+} {
   const splits = loadSpamAssassin();
   // cola-tiny was pretrained on the State of the Union and Moby Dick: e-mail prose is a real domain shift.
-  const ham = splits.validation.filter((r) => r.label === 'ham').map((r) => r.text.slice(0, o.lmChars).trim()).filter((t) => t.length >= 40);
+  const ham = splits.validation
+    .filter((r) => r.label === 'ham')
+    .map((r) => r.text.slice(0, o.lmChars).trim())
+    .filter((t) => t.length >= 40);
   if (ham.length < o.lmTrain + o.lmEval) throw new Error(`only ${ham.length} ham bodies are available; lower --lm-train/--lm-eval`);
   const test = splits.test.slice(0, o.spamEval);
   const rest = splits.test.slice(o.spamEval);
-  const samples = [...rest.filter((r) => r.label === 'spam').slice(0, 2), ...rest.filter((r) => r.label === 'ham').slice(0, 2)].map((r) => ({ ...r, text: r.text.slice(0, 2000) }));
-  return { spam: { train: splits.train.slice(0, o.spamTrain), eval: test }, lm: { train: ham.slice(0, o.lmTrain), eval: ham.slice(o.lmTrain, o.lmTrain + o.lmEval) }, samples };
+  const samples = [...rest.filter((r) => r.label === 'spam').slice(0, 2), ...rest.filter((r) => r.label === 'ham').slice(0, 2)].map(
+    (r) => ({ ...r, text: r.text.slice(0, 2000) }),
+  );
+  return {
+    spam: { train: splits.train.slice(0, o.spamTrain), eval: test },
+    lm: { train: ham.slice(0, o.lmTrain), eval: ham.slice(o.lmTrain, o.lmTrain + o.lmEval) },
+    samples,
+  };
 }
 
 /** The metric of the job's starting model (base + the job's seeded head, aux at zero), measured here with the trainer's own evaluation. */
 async function beforeMetric(o: DemoOptions, data: TaskData, aux: { type: 'lowrank' | 'linear'; rank?: number }): Promise<number> {
   const model = await loadCheckpoint(o.modelDir);
   try {
-    const r = await finetune(model, data, { method: 'cola', aux, batchSize: o.batchSize, maxLength: o.maxLength, seed: o.seed, maxSteps: 1 }, { quiet: true, evaluateBefore: true, skipEvaluation: true });
+    const r = await finetune(
+      model,
+      data,
+      { method: 'cola', aux, batchSize: o.batchSize, maxLength: o.maxLength, seed: o.seed, maxSteps: 1 },
+      { quiet: true, evaluateBefore: true, skipEvaluation: true },
+    );
     r.adapters.dispose();
     return r.before!.value;
   } finally {
@@ -126,7 +146,14 @@ export async function runDemo(input: DemoOptions): Promise<Job[]> {
         const val = await c.upload(toJsonl(data.spam.eval), 'spam-val.jsonl');
         log(`  spam-filter: uploaded ${train.rows} + ${val.rows} SpamAssassin e-mails (${train.id}, ${val.id})`);
         return {
-          req: { model: o.model, training_file: train.id, validation_file: val.id, method: { aux: { type: 'lowrank', rank: 8 } }, hyperparameters: { n_epochs: o.epochs, batch_size: o.batchSize, learning_rate: 1e-2, max_length: o.maxLength }, seed: o.seed },
+          req: {
+            model: o.model,
+            training_file: train.id,
+            validation_file: val.id,
+            method: { aux: { type: 'lowrank', rank: 8 } },
+            hyperparameters: { n_epochs: o.epochs, batch_size: o.batchSize, learning_rate: 1e-2, max_length: o.maxLength },
+            seed: o.seed,
+          },
           task: classificationTask('spam', data.spam.train, data.spam.eval, ['ham', 'spam']),
         };
       },
@@ -140,7 +167,14 @@ export async function runDemo(input: DemoOptions): Promise<Job[]> {
         const val = await c.upload(toJsonl(rows(data.lm.eval)), 'ham-bodies-val.jsonl');
         log(`  mail-writer: uploaded ${train.rows} + ${val.rows} ham e-mail bodies as LM text (${train.id}, ${val.id})`);
         return {
-          req: { model: o.model, training_file: train.id, validation_file: val.id, method: { aux: { type: 'linear' } }, hyperparameters: { n_epochs: o.epochs, batch_size: o.batchSize, learning_rate: 1e-3, max_length: o.maxLength }, seed: o.seed },
+          req: {
+            model: o.model,
+            training_file: train.id,
+            validation_file: val.id,
+            method: { aux: { type: 'linear' } },
+            hyperparameters: { n_epochs: o.epochs, batch_size: o.batchSize, learning_rate: 1e-3, max_length: o.maxLength },
+            seed: o.seed,
+          },
           task: languageModelTask('ham-bodies', data.lm.train, data.lm.eval),
         };
       },
@@ -158,9 +192,15 @@ export async function runDemo(input: DemoOptions): Promise<Job[]> {
   }
   log(`\njobs ${started.map((s) => s.job.id).join(' and ')} queued; watch them live at ${o.apiUrl}/status?key=<a tenant key above>\n`);
 
-  const results = await watchJobs(started.map((s) => ({ label: s.label, jobId: s.job.id, client: s.client })), { timeoutMs: o.timeoutMs });
+  const results = await watchJobs(
+    started.map((s) => ({ label: s.label, jobId: s.job.id, client: s.client })),
+    { timeoutMs: o.timeoutMs },
+  );
   const failed = results.filter((r) => r.job.status !== 'succeeded');
-  if (failed.length) throw new Error(`demo jobs did not succeed: ${failed.map((r) => `${r.job.id} ${r.job.status}${r.job.error ? ` (${r.job.error.code}: ${r.job.error.message})` : ''}`).join('; ')}`);
+  if (failed.length)
+    throw new Error(
+      `demo jobs did not succeed: ${failed.map((r) => `${r.job.id} ${r.job.status}${r.job.error ? ` (${r.job.error.code}: ${r.job.error.message})` : ''}`).join('; ')}`,
+    );
   const trainSeconds = (Date.now() - t0) / 1000;
   const stagesAfter = await scrapeStageSeconds(o.metricsUrls);
 
@@ -175,7 +215,16 @@ export async function runDemo(input: DemoOptions): Promise<Job[]> {
     const after = job.result!;
     const fmt = (v: number) => (after.metric === 'accuracy' ? `${(100 * v).toFixed(1)}%` : v.toFixed(2));
     const tr = jobTraffic(events);
-    rows.push([s.id, job.method.aux.type, after.metric, `${fmt(before)} → ${fmt(after.value)}`, `${Math.round(tr.tokensPerSecond)}`, formatBytes(tr.bytes), `${Math.round(tr.bytesPerToken)}`, `${tr.overheadPercent.toFixed(2)}%`]);
+    rows.push([
+      s.id,
+      job.method.aux.type,
+      after.metric,
+      `${fmt(before)} → ${fmt(after.value)}`,
+      `${Math.round(tr.tokensPerSecond)}`,
+      formatBytes(tr.bytes),
+      `${Math.round(tr.bytesPerToken)}`,
+      `${tr.overheadPercent.toFixed(2)}%`,
+    ]);
   }
   log(`\n${table(['tenant', 'aux', 'metric', 'before → after', 'host tok/s', 'bytes moved', 'B/token', 'comm. overhead'], rows)}`);
   log(
@@ -194,11 +243,16 @@ export async function runDemo(input: DemoOptions): Promise<Job[]> {
   const spam = started[0]!;
   const model = results[0]!.job.fine_tuned_model!;
   log(`\nclassifying e-mails the job never saw with ${model}:`);
-  const answer = await spam.client.classify(model, data.samples.map((s) => s.text));
+  const answer = await spam.client.classify(
+    model,
+    data.samples.map((s) => s.text),
+  );
   answer.data.forEach((d, i) => {
     const s = data.samples[i]!;
     const score = d.scores.find((x) => x.label === d.label)?.score ?? 0;
-    log(`  ${d.label === s.label ? '✓' : '✗'} ${d.label.padEnd(4)} (${(100 * score).toFixed(0)}%, truth ${s.label})  "${s.text.slice(0, 70).replace(/\s+/g, ' ')}..."`);
+    log(
+      `  ${d.label === s.label ? '✓' : '✗'} ${d.label.padEnd(4)} (${(100 * score).toFixed(0)}%, truth ${s.label})  "${s.text.slice(0, 70).replace(/\s+/g, ' ')}..."`,
+    );
   });
   const writer = started[1]!;
   const lmModel = results[1]!.job.fine_tuned_model!;

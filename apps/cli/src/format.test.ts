@@ -3,11 +3,22 @@ import assert from 'node:assert/strict';
 import type { JobEvent } from './api-client';
 import { formatBytes, jobTraffic, REFERENCE_LINK_BYTES_PER_SECOND, sparkline, table } from './format';
 
-const metrics = (ms: number, tokens: number, bytes: number): JobEvent => ({ id: `ftevent-${ms}-0`, created_at: Math.floor(ms / 1000), level: 'info', message: '', type: 'metrics', data: { step: 1, loss: 1, tokens, bytes } });
+const metrics = (ms: number, tokens: number, bytes: number): JobEvent => ({
+  id: `ftevent-${ms}-0`,
+  created_at: Math.floor(ms / 1000),
+  level: 'info',
+  message: '',
+  type: 'metrics',
+  data: { step: 1, loss: 1, tokens, bytes },
+});
 
 describe('when a job has metrics events', () => {
   it('should derive tokens per second, bytes per token and the link-time overhead from their millisecond ids', () => {
-    const t = jobTraffic([metrics(1_000, 1000, 8_000_000), { ...metrics(1_500, 0, 0), type: 'message', data: null }, metrics(3_000, 5000, 40_000_000)]);
+    const t = jobTraffic([
+      metrics(1_000, 1000, 8_000_000),
+      { ...metrics(1_500, 0, 0), type: 'message', data: null },
+      metrics(3_000, 5000, 40_000_000),
+    ]);
     assert.equal(t.tokens, 5000);
     assert.equal(t.bytes, 40_000_000);
     assert.equal(t.seconds, 2);
@@ -32,7 +43,13 @@ describe('when formatting for a terminal', () => {
 
   it('should format bytes and align table columns', () => {
     assert.deepEqual([formatBytes(512), formatBytes(2048), formatBytes(3 * 1024 ** 2)], ['512 B', '2.0 KB', '3.0 MB']);
-    const lines = table(['name', 'n'], [['a', '1'], ['bbb', '22']]).split('\n');
+    const lines = table(
+      ['name', 'n'],
+      [
+        ['a', '1'],
+        ['bbb', '22'],
+      ],
+    ).split('\n');
     assert.deepEqual(lines, ['name   n', '────  ──', 'a      1', 'bbb   22']);
   });
 });

@@ -29,7 +29,8 @@ export function formatBytes(n: number): string {
 export function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const numeric = head.map((_, i) => rows.length > 0 && rows.every((r) => /^[-+\d.,%→ ]+[A-Za-z/%]*$/.test(r[i] ?? '')));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
+  const line = (cells: readonly string[]): string =>
+    cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
   return [line(head), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -81,5 +82,13 @@ export function jobLine(j: Job): string {
   const p = j.progress;
   const step = p ? `${p.step}/${p.total_steps}` : '-';
   const res = j.result ? `${j.result.metric} ${j.result.value.toFixed(4)}` : '';
-  return [j.id, j.status.padEnd(10), j.task.padEnd(14), `${j.method.aux.type}`.padEnd(8), step.padStart(9), p ? `loss ${p.loss.toFixed(4)}` : '', res].join('  ');
+  return [
+    j.id,
+    j.status.padEnd(10),
+    j.task.padEnd(14),
+    `${j.method.aux.type}`.padEnd(8),
+    step.padStart(9),
+    p ? `loss ${p.loss.toFixed(4)}` : '',
+    res,
+  ].join('  ');
 }

@@ -38,9 +38,27 @@ export async function watchJobs(targets: readonly WatchTarget[], opts: WatchOpti
   const tty = stream.isTTY === true;
   const width = Math.max(...targets.map((t) => t.label.length));
   const multi = tty
-    ? new MultiBar({ format: '{label} |{bar}| {value}/{total} steps | loss {loss} {spark} | {bytes} moved | {status}', hideCursor: true, clearOnComplete: false, stopOnComplete: false, stream, barsize: 24 }, Presets.shades_classic)
+    ? new MultiBar(
+        {
+          format: '{label} |{bar}| {value}/{total} steps | loss {loss} {spark} | {bytes} moved | {status}',
+          hideCursor: true,
+          clearOnComplete: false,
+          stopOnComplete: false,
+          stream,
+          barsize: 24,
+        },
+        Presets.shades_classic,
+      )
     : undefined;
-  const state = targets.map((t) => ({ target: t, events: [] as JobEvent[], after: undefined as string | undefined, losses: [] as number[], lastStep: 0, job: undefined as Job | undefined, bar: undefined as SingleBar | undefined }));
+  const state = targets.map((t) => ({
+    target: t,
+    events: [] as JobEvent[],
+    after: undefined as string | undefined,
+    losses: [] as number[],
+    lastStep: 0,
+    job: undefined as Job | undefined,
+    bar: undefined as SingleBar | undefined,
+  }));
   const deadline = opts.timeoutMs ? Date.now() + opts.timeoutMs : Infinity;
   let lastLine = 0;
   try {
@@ -57,7 +75,13 @@ export async function watchJobs(targets: readonly WatchTarget[], opts: WatchOpti
           s.lastStep = p.step;
           s.losses.push(p.loss);
         }
-        const payload = { label: s.target.label.padEnd(width), loss: p ? p.loss.toFixed(4) : '  -   ', spark: sparkline(s.losses, 20).padEnd(20), bytes: formatBytes(p?.bytes_transferred ?? 0).padStart(9), status: s.job.status };
+        const payload = {
+          label: s.target.label.padEnd(width),
+          loss: p ? p.loss.toFixed(4) : '  -   ',
+          spark: sparkline(s.losses, 20).padEnd(20),
+          bytes: formatBytes(p?.bytes_transferred ?? 0).padStart(9),
+          status: s.job.status,
+        };
         if (multi) {
           s.bar ??= multi.create(p?.total_steps || 1, 0, payload);
           s.bar.setTotal(p?.total_steps || 1);
@@ -69,11 +93,19 @@ export async function watchJobs(targets: readonly WatchTarget[], opts: WatchOpti
         lastLine = Date.now();
         for (const s of state) {
           const p = s.job?.progress;
-          stream.write(`${s.target.label.padEnd(width)}  ${s.job?.status ?? '?'}  step ${p?.step ?? 0}/${p?.total_steps ?? '?'}  loss ${p ? p.loss.toFixed(4) : '-'} ${sparkline(s.losses, 20)}  ${formatBytes(p?.bytes_transferred ?? 0)} moved\n`);
+          stream.write(
+            `${s.target.label.padEnd(width)}  ${s.job?.status ?? '?'}  step ${p?.step ?? 0}/${p?.total_steps ?? '?'}  loss ${p ? p.loss.toFixed(4) : '-'} ${sparkline(s.losses, 20)}  ${formatBytes(p?.bytes_transferred ?? 0)} moved\n`,
+          );
         }
       }
       if (done) break;
-      if (Date.now() > deadline) throw new Error(`jobs still running after ${opts.timeoutMs} ms: ${state.filter((s) => !FINAL.has(s.job?.status ?? '')).map((s) => s.target.jobId).join(', ')}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `jobs still running after ${opts.timeoutMs} ms: ${state
+            .filter((s) => !FINAL.has(s.job?.status ?? ''))
+            .map((s) => s.target.jobId)
+            .join(', ')}`,
+        );
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
     }
   } finally {

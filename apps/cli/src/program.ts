@@ -30,8 +30,14 @@ const out = (s: string): void => void process.stdout.write(`${s}\n`);
 /** The `cola` command line. `env` supplies COLA_API_URL, COLA_API_KEY and GATEWAY_ADMIN_KEY. */
 export function buildProgram(env: Readonly<Record<string, string | undefined>> = process.env): Command {
   const program = new Command('cola')
-    .description('ColA fine-tuning as a service from the command line: run the local stack, create tenants, upload data, fine-tune, watch and predict.')
-    .addOption(new Option('--api-url <url>', 'gateway base URL').env(ENV.COLA_API_URL).default(env[ENV.COLA_API_URL] ?? `http://127.0.0.1:${PORTS.gatewayHttp}`))
+    .description(
+      'ColA fine-tuning as a service from the command line: run the local stack, create tenants, upload data, fine-tune, watch and predict.',
+    )
+    .addOption(
+      new Option('--api-url <url>', 'gateway base URL')
+        .env(ENV.COLA_API_URL)
+        .default(env[ENV.COLA_API_URL] ?? `http://127.0.0.1:${PORTS.gatewayHttp}`),
+    )
     .addOption(new Option('--api-key <key>', 'your tenant API key (sent as Authorization: Bearer)').env(ENV.COLA_API_KEY))
     .option('--json', 'print raw JSON answers')
     .showHelpAfterError('(run with --help for usage)')
@@ -54,17 +60,26 @@ Environment: ${ENV.COLA_API_URL}, ${ENV.COLA_API_KEY}, ${ENV.GATEWAY_ADMIN_KEY} 
   const client = (needKey = true): ColaApiClient => {
     const g = program.opts<GlobalOpts>();
     const key = g.apiKey ?? env[ENV.COLA_API_KEY];
-    if (needKey && !key) throw new ColaApiError(0, 'missing_api_key', `no API key: set ${ENV.COLA_API_KEY} or pass --api-key (create one with \`cola tenants create <id>\`)`);
+    if (needKey && !key)
+      throw new ColaApiError(
+        0,
+        'missing_api_key',
+        `no API key: set ${ENV.COLA_API_KEY} or pass --api-key (create one with \`cola tenants create <id>\`)`,
+      );
     return new ColaApiClient({ baseUrl: g.apiUrl, key });
   };
-  const print = (value: unknown, text: () => string): void => out(program.opts<GlobalOpts>().json ? JSON.stringify(value, null, 2) : text());
+  const print = (value: unknown, text: () => string): void =>
+    out(program.opts<GlobalOpts>().json ? JSON.stringify(value, null, 2) : text());
   const adminKeyOption = () => new Option('--admin-key <key>', 'the gateway admin key').env(ENV.GATEWAY_ADMIN_KEY);
 
   program
     .command('up')
     .description('start the local stack (Redis, gateway, gpu-host, 2 aux-trainers, merger) without the demo; Ctrl-C stops it')
     .action(async () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'tools/start.ts'], { stdio: 'inherit', env: { ...process.env, [ENV.COLA_DEMO]: '0' } });
+      const child = spawn(process.execPath, ['--import', 'tsx', 'tools/start.ts'], {
+        stdio: 'inherit',
+        env: { ...process.env, [ENV.COLA_DEMO]: '0' },
+      });
       // The stack handles the signal itself (a terminal's Ctrl-C reaches it too); just wait for it.
       for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, () => child.kill(s));
       const code = await new Promise<number>((r) => child.once('exit', (c) => r(c ?? 1)));
@@ -75,7 +90,9 @@ Environment: ${ENV.COLA_API_URL}, ${ENV.COLA_API_KEY}, ${ENV.GATEWAY_ADMIN_KEY} 
     .command('demo')
     .description('the live demo against a running stack: two tenants, two ColA jobs at once, a summary table')
     .addOption(adminKeyOption())
-    .addOption(new Option('--model-dir <dir>', 'base checkpoint for the "before" metrics').env(ENV.MODEL_DIR).default(DEMO_DEFAULTS.modelDir))
+    .addOption(
+      new Option('--model-dir <dir>', 'base checkpoint for the "before" metrics').env(ENV.MODEL_DIR).default(DEMO_DEFAULTS.modelDir),
+    )
     .option('--spam-train <n>', 'SpamAssassin e-mails to train on', positiveInt, DEMO_DEFAULTS.spamTrain)
     .option('--spam-eval <n>', 'held-out e-mails to evaluate on', positiveInt, DEMO_DEFAULTS.spamEval)
     .option('--lm-train <n>', 'ham e-mail bodies for the causal LM', positiveInt, DEMO_DEFAULTS.lmTrain)
@@ -84,10 +101,29 @@ Environment: ${ENV.COLA_API_URL}, ${ENV.COLA_API_KEY}, ${ENV.GATEWAY_ADMIN_KEY} 
     .option('--batch-size <n>', 'examples per host batch', positiveInt, DEMO_DEFAULTS.batchSize)
     .option('--max-length <n>', 'tokens per example', positiveInt, DEMO_DEFAULTS.maxLength)
     .option('--epochs <n>', 'passes over the data', positiveInt, DEMO_DEFAULTS.epochs)
-    .option('--metrics-urls <urls>', 'comma-separated /metrics URLs of the gpu-host and aux-trainers, for the measured overhead ratio', (v) => v.split(',').filter(Boolean), [] as string[])
-    .action(async (o: { adminKey?: string; metricsUrls: string[]; modelDir: string; spamTrain: number; spamEval: number; lmTrain: number; lmEval: number; lmChars: number; batchSize: number; maxLength: number; epochs: number }) => {
-      await runDemo({ ...DEMO_DEFAULTS, ...o, apiUrl: program.opts<GlobalOpts>().apiUrl, adminKey: o.adminKey ?? '' });
-    });
+    .option(
+      '--metrics-urls <urls>',
+      'comma-separated /metrics URLs of the gpu-host and aux-trainers, for the measured overhead ratio',
+      (v) => v.split(',').filter(Boolean),
+      [] as string[],
+    )
+    .action(
+      async (o: {
+        adminKey?: string;
+        metricsUrls: string[];
+        modelDir: string;
+        spamTrain: number;
+        spamEval: number;
+        lmTrain: number;
+        lmEval: number;
+        lmChars: number;
+        batchSize: number;
+        maxLength: number;
+        epochs: number;
+      }) => {
+        await runDemo({ ...DEMO_DEFAULTS, ...o, apiUrl: program.opts<GlobalOpts>().apiUrl, adminKey: o.adminKey ?? '' });
+      },
+    );
 
   const tenants = program.command('tenants').description('tenants (admin key)');
   tenants
@@ -96,11 +132,19 @@ Environment: ${ENV.COLA_API_URL}, ${ENV.COLA_API_KEY}, ${ENV.GATEWAY_ADMIN_KEY} 
     .option('--name <name>', 'display name')
     .addOption(adminKeyOption())
     .action(async (id: string, o: { name?: string; adminKey?: string }) => {
-      if (!o.adminKey) throw new ColaApiError(0, 'missing_admin_key', `no admin key: set ${ENV.GATEWAY_ADMIN_KEY} (\`cola up\` prints it) or pass --admin-key`);
+      if (!o.adminKey)
+        throw new ColaApiError(
+          0,
+          'missing_admin_key',
+          `no admin key: set ${ENV.GATEWAY_ADMIN_KEY} (\`cola up\` prints it) or pass --admin-key`,
+        );
       const c = client(false);
       const tenant = await c.createTenant(id, o.name ?? id, o.adminKey);
       const key = await c.createApiKey(id, o.adminKey, 'cli');
-      print({ tenant, api_key: key }, () => `tenant ${tenant.id} created\nAPI key (shown once): ${key.key}\n  export ${ENV.COLA_API_KEY}=${key.key}`);
+      print(
+        { tenant, api_key: key },
+        () => `tenant ${tenant.id} created\nAPI key (shown once): ${key.key}\n  export ${ENV.COLA_API_KEY}=${key.key}`,
+      );
     });
 
   const files = program.command('files').description('training and validation files');
@@ -128,20 +172,40 @@ Environment: ${ENV.COLA_API_URL}, ${ENV.COLA_API_KEY}, ${ENV.GATEWAY_ADMIN_KEY} 
     .option('--interval <n>', 'adaptation interval I (host batches per fit step)', positiveInt)
     .option('--seed <n>', 'seed', (v) => Number(v))
     .option('--watch', 'watch it until it ends')
-    .action(async (o: { trainingFile: string; validationFile?: string; model: string; aux: 'lowrank' | 'linear' | 'mlp'; rank?: number; epochs?: number; batchSize?: number; learningRate?: number; maxLength?: number; interval?: number; seed?: number; watch?: boolean }) => {
-      const req: CreateJobRequest = {
-        model: o.model,
-        training_file: o.trainingFile,
-        ...(o.validationFile ? { validation_file: o.validationFile } : {}),
-        method: { aux: { type: o.aux, ...(o.rank ? { rank: o.rank } : {}) }, ...(o.interval ? { interval: o.interval } : {}) },
-        hyperparameters: { ...(o.epochs ? { n_epochs: o.epochs } : {}), ...(o.batchSize ? { batch_size: o.batchSize } : {}), ...(o.learningRate ? { learning_rate: o.learningRate } : {}), ...(o.maxLength ? { max_length: o.maxLength } : {}) },
-        ...(o.seed !== undefined ? { seed: o.seed } : {}),
-      };
-      const c = client();
-      const job = await c.createJob(req);
-      print(job, () => `${job.id} ${job.status} (${job.task}, ${job.method.aux.type} aux)`);
-      if (o.watch) await watchOne(c, job.id);
-    });
+    .action(
+      async (o: {
+        trainingFile: string;
+        validationFile?: string;
+        model: string;
+        aux: 'lowrank' | 'linear' | 'mlp';
+        rank?: number;
+        epochs?: number;
+        batchSize?: number;
+        learningRate?: number;
+        maxLength?: number;
+        interval?: number;
+        seed?: number;
+        watch?: boolean;
+      }) => {
+        const req: CreateJobRequest = {
+          model: o.model,
+          training_file: o.trainingFile,
+          ...(o.validationFile ? { validation_file: o.validationFile } : {}),
+          method: { aux: { type: o.aux, ...(o.rank ? { rank: o.rank } : {}) }, ...(o.interval ? { interval: o.interval } : {}) },
+          hyperparameters: {
+            ...(o.epochs ? { n_epochs: o.epochs } : {}),
+            ...(o.batchSize ? { batch_size: o.batchSize } : {}),
+            ...(o.learningRate ? { learning_rate: o.learningRate } : {}),
+            ...(o.maxLength ? { max_length: o.maxLength } : {}),
+          },
+          ...(o.seed !== undefined ? { seed: o.seed } : {}),
+        };
+        const c = client();
+        const job = await c.createJob(req);
+        print(job, () => `${job.id} ${job.status} (${job.task}, ${job.method.aux.type} aux)`);
+        if (o.watch) await watchOne(c, job.id);
+      },
+    );
   jobs
     .command('list')
     .description('your jobs, newest first')
@@ -179,7 +243,9 @@ Environment: ${ENV.COLA_API_URL}, ${ENV.COLA_API_KEY}, ${ENV.GATEWAY_ADMIN_KEY} 
         return;
       }
       const r = await c.classify(model, text);
-      print(r, () => r.data.map((d, i) => `${d.label}\t${(d.scores.find((s) => s.label === d.label)?.score ?? 0).toFixed(3)}\t${text[i]}`).join('\n'));
+      print(r, () =>
+        r.data.map((d, i) => `${d.label}\t${(d.scores.find((s) => s.label === d.label)?.score ?? 0).toFixed(3)}\t${text[i]}`).join('\n'),
+      );
     });
 
   return program;
@@ -188,7 +254,9 @@ Environment: ${ENV.COLA_API_URL}, ${ENV.COLA_API_KEY}, ${ENV.GATEWAY_ADMIN_KEY} 
 async function watchOne(c: ColaApiClient, id: string): Promise<void> {
   const [r] = await watchJobs([{ label: id, jobId: id, client: c }]);
   const job = r!.job;
-  out(`${job.id} ${job.status}${job.result ? `: validation ${job.result.metric} ${job.result.value.toFixed(4)}` : ''}${job.fine_tuned_model ? `; model ${job.fine_tuned_model}` : ''}${job.error ? ` (${job.error.code}: ${job.error.message})` : ''}`);
+  out(
+    `${job.id} ${job.status}${job.result ? `: validation ${job.result.metric} ${job.result.value.toFixed(4)}` : ''}${job.fine_tuned_model ? `; model ${job.fine_tuned_model}` : ''}${job.error ? ` (${job.error.code}: ${job.error.message})` : ''}`,
+  );
   if (job.status !== 'succeeded') process.exitCode = 1;
 }
 

@@ -31,7 +31,14 @@ function sumOf(text: string, name: string, labelFilter?: string): number {
  * communication-overhead ratio. Undefined when no URL answers with the host step series.
  */
 export async function scrapeStageSeconds(urls: readonly string[]): Promise<StageSeconds | undefined> {
-  const texts = await Promise.all(urls.map((u) => fetch(u, { signal: AbortSignal.timeout(3000) }).then((r) => (r.ok ? r.text() : ''), () => '')));
+  const texts = await Promise.all(
+    urls.map((u) =>
+      fetch(u, { signal: AbortSignal.timeout(3000) }).then(
+        (r) => (r.ok ? r.text() : ''),
+        () => '',
+      ),
+    ),
+  );
   const all = texts.join('\n');
   if (!all.includes(`${METRICS.hostStepSeconds.name}_sum`)) return undefined;
   return {

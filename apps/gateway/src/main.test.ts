@@ -9,7 +9,12 @@ describe('the gateway process', () => {
 
   describe('when its environment is invalid', () => {
     it('should exit 1 and list every problem with its fix', async () => {
-      const p = new ServiceProcess({ name: 'gateway-bad-env', app: 'gateway', env: { [ENV.REDIS_URL]: 'http://localhost', [ENV.GATEWAY_RATE_LIMIT]: '0', [ENV.GATEWAY_ADMIN_KEY]: 'short' }, log: () => undefined });
+      const p = new ServiceProcess({
+        name: 'gateway-bad-env',
+        app: 'gateway',
+        env: { [ENV.REDIS_URL]: 'http://localhost', [ENV.GATEWAY_RATE_LIMIT]: '0', [ENV.GATEWAY_ADMIN_KEY]: 'short' },
+        log: () => undefined,
+      });
       await p.start();
       assert.equal(await p.exited(), 1);
       const out = p.logs.join('\n');
@@ -19,7 +24,12 @@ describe('the gateway process', () => {
     });
 
     it('should refuse an admin key too short to be safe', async () => {
-      const p = new ServiceProcess({ name: 'gateway-short-key', app: 'gateway', env: { [ENV.REDIS_URL]: redis.url, [ENV.GATEWAY_PORT]: '0', [ENV.GATEWAY_ADMIN_KEY]: 'short' }, log: () => undefined });
+      const p = new ServiceProcess({
+        name: 'gateway-short-key',
+        app: 'gateway',
+        env: { [ENV.REDIS_URL]: redis.url, [ENV.GATEWAY_PORT]: '0', [ENV.GATEWAY_ADMIN_KEY]: 'short' },
+        log: () => undefined,
+      });
       await p.start();
       assert.equal(await p.exited(), 1);
       assert.match(p.logs.join('\n'), /adminKey must be at least 16 characters/);
@@ -35,12 +45,21 @@ describe('the gateway process', () => {
       gateway = new ServiceProcess({
         name: 'gateway',
         app: 'gateway',
-        env: { [ENV.REDIS_URL]: redis.url, [ENV.GATEWAY_PORT]: String(port), [ENV.GATEWAY_ADMIN_KEY]: 'an-admin-key-of-the-test', [ENV.LOG_LEVEL]: 'info' },
+        env: {
+          [ENV.REDIS_URL]: redis.url,
+          [ENV.GATEWAY_PORT]: String(port),
+          [ENV.GATEWAY_ADMIN_KEY]: 'an-admin-key-of-the-test',
+          [ENV.LOG_LEVEL]: 'info',
+        },
         healthUrl: `http://127.0.0.1:${port}/healthz`,
         log: () => undefined,
       });
       await gateway.start();
-      const tenant = await fetch(`http://127.0.0.1:${port}/v1/admin/tenants`, { method: 'POST', headers: { authorization: 'Bearer an-admin-key-of-the-test', 'content-type': 'application/json' }, body: '{"id":"acme"}' });
+      const tenant = await fetch(`http://127.0.0.1:${port}/v1/admin/tenants`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer an-admin-key-of-the-test', 'content-type': 'application/json' },
+        body: '{"id":"acme"}',
+      });
       assert.equal(tenant.status, 201);
       const doc = (await (await fetch(`http://127.0.0.1:${port}/docs-json`)).json()) as { paths: Record<string, unknown> };
       assert.ok('/v1/fine_tuning/jobs' in doc.paths);

@@ -9,7 +9,9 @@ async function main(): Promise<void> {
   await app.listen(port, '0.0.0.0');
   const address = app.getHttpServer().address();
   const bound = typeof address === 'object' && address ? address.port : port;
-  process.stdout.write(`${JSON.stringify({ level: 'info', message: 'gateway ready', port: bound, docs: `/docs`, adminRoutes: options.adminKey !== undefined })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ level: 'info', message: 'gateway ready', port: bound, docs: `/docs`, adminRoutes: options.adminKey !== undefined })}\n`,
+  );
 }
 
 main().catch((e: unknown) => {

@@ -23,7 +23,12 @@ runService(async () => {
     metrics,
   });
   await host.start();
-  const health = await startHealthServer(env.METRICS_PORT, () => ({ activeJobs: host.activeJobIds.length, steps: host.steps }), undefined, registry);
+  const health = await startHealthServer(
+    env.METRICS_PORT,
+    () => ({ activeJobs: host.activeJobIds.length, steps: host.steps }),
+    undefined,
+    registry,
+  );
   log('info', 'gpu-host ready', { modelDir, metricsPort: health.port, parameters: model.parameterCount() });
 
   return {

@@ -49,7 +49,17 @@ describe('the merger process', () => {
 
   describe('when its base checkpoint is missing', () => {
     it('should exit 1 saying which directory it looked in', async () => {
-      const p = new ServiceProcess({ name: 'merger-no-model', app: 'merger', env: { [ENV.REDIS_URL]: redis.url, [MERGER_ENV.COLA_BASE_MODEL_DIR]: join(dir, 'nope'), [ENV.MERGER_GRPC_PORT]: '0', [ENV.METRICS_PORT]: '0' }, log: () => undefined });
+      const p = new ServiceProcess({
+        name: 'merger-no-model',
+        app: 'merger',
+        env: {
+          [ENV.REDIS_URL]: redis.url,
+          [MERGER_ENV.COLA_BASE_MODEL_DIR]: join(dir, 'nope'),
+          [ENV.MERGER_GRPC_PORT]: '0',
+          [ENV.METRICS_PORT]: '0',
+        },
+        log: () => undefined,
+      });
       await p.start();
       assert.equal(await p.exited(), 1);
       assert.match(p.logs.join('\n'), /No config\.json in .*nope/);
@@ -62,15 +72,30 @@ describe('the merger process', () => {
       merger = new ServiceProcess({
         name: 'merger',
         app: 'merger',
-        env: { [ENV.REDIS_URL]: redis.url, [MERGER_ENV.COLA_BASE_MODEL_DIR]: join(dir, 'tiny-base'), [ENV.MERGER_GRPC_PORT]: String(grpcPort), [ENV.METRICS_PORT]: String(metricsPort), [ENV.LOG_LEVEL]: 'warn' },
+        env: {
+          [ENV.REDIS_URL]: redis.url,
+          [MERGER_ENV.COLA_BASE_MODEL_DIR]: join(dir, 'tiny-base'),
+          [ENV.MERGER_GRPC_PORT]: String(grpcPort),
+          [ENV.METRICS_PORT]: String(metricsPort),
+          [ENV.LOG_LEVEL]: 'warn',
+        },
         healthUrl: `http://127.0.0.1:${metricsPort}/healthz`,
         log: () => undefined,
       });
       await merger.start();
       const client = new InferenceClient(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
       const status = await call<object, StatusResponse>(client.status.bind(client), {});
-      assert.deepEqual(status.models.map((m) => [m.name, m.baseModel]), [['base', 'tiny-base']]);
-      const gen = await call<GenerateRequest, GenerateResponse>(client.generate.bind(client), { model: 'base', prompt: 'ab', maxNewTokens: 3, temperature: 0, seed: 0 });
+      assert.deepEqual(
+        status.models.map((m) => [m.name, m.baseModel]),
+        [['base', 'tiny-base']],
+      );
+      const gen = await call<GenerateRequest, GenerateResponse>(client.generate.bind(client), {
+        model: 'base',
+        prompt: 'ab',
+        maxNewTokens: 3,
+        temperature: 0,
+        seed: 0,
+      });
       assert.ok(gen.completionTokens >= 1 && gen.completionTokens <= 3);
       client.close();
       assert.equal(await merger.stop('SIGTERM'), 0);

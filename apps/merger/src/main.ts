@@ -12,7 +12,14 @@ runService(async () => {
   const modelDir = mergerModelDirOf(env);
   const registry = createServiceRegistry('merger');
   const metrics = ColaMetrics.of(registry, new TenantLabels(env.COLA_METRICS_TENANTS));
-  const merger = new MergerService({ redisUrl: env.REDIS_URL, modelDir, grpcPort: env.MERGER_GRPC_PORT, maxModels: env.COLA_MERGER_MAX_MODELS, log, metrics });
+  const merger = new MergerService({
+    redisUrl: env.REDIS_URL,
+    modelDir,
+    grpcPort: env.MERGER_GRPC_PORT,
+    maxModels: env.COLA_MERGER_MAX_MODELS,
+    log,
+    metrics,
+  });
   const grpcPort = await merger.start();
   const health = await startHealthServer(env.METRICS_PORT, () => ({ running: merger.running, grpcPort }), undefined, registry);
   log('info', 'merger ready', { modelDir, grpcPort, metricsPort: health.port });

@@ -83,13 +83,21 @@ describe('when several variables are wrong', () => {
       () => sample.load(bad),
       (err: unknown) => {
         assert.ok(err instanceof EnvConfigError);
-        assert.deepEqual(
-          err.problems.map((p) => p.name).sort(),
-          ['GATEWAY_PORT', 'LEVEL', 'MODEL_DIR', 'REDIS_URL', 'TRACE_URL', 'VERBOSE', 'WORKERS'],
-        );
+        assert.deepEqual(err.problems.map((p) => p.name).sort(), [
+          'GATEWAY_PORT',
+          'LEVEL',
+          'MODEL_DIR',
+          'REDIS_URL',
+          'TRACE_URL',
+          'VERBOSE',
+          'WORKERS',
+        ]);
         assert.match(err.message, /7 problems/);
         assert.match(err.message, /REDIS_URL="http:\/\/127\.0\.0\.1:6379" is invalid: use a URL starting with redis:\/\/ or rediss:\/\//);
-        assert.match(err.message, /GATEWAY_PORT="70000" is invalid: use a TCP port \(integer 1-65535\), e\.g\. GATEWAY_PORT=3000, or unset it/);
+        assert.match(
+          err.message,
+          /GATEWAY_PORT="70000" is invalid: use a TCP port \(integer 1-65535\), e\.g\. GATEWAY_PORT=3000, or unset it/,
+        );
         assert.match(err.message, /WORKERS="2\.5" is invalid: use an integer between 1 and 8/);
         assert.match(err.message, /VERBOSE="maybe" is invalid: use a boolean/);
         assert.match(err.message, /LEVEL="trace" is invalid: use one of debug, info/);

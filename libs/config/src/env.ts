@@ -211,7 +211,8 @@ export function defineConfig<S extends EnvSpec>(spec: S): EnvConfig<S> {
           problems.push({
             name,
             value: raw,
-            message: `${name}=${JSON.stringify(raw)} is invalid: use ${v.expected}, e.g. ${name}=${v.example}` +
+            message:
+              `${name}=${JSON.stringify(raw)} is invalid: use ${v.expected}, e.g. ${name}=${v.example}` +
               (v.default === undefined ? '' : `, or unset it to use the default ${String(v.default)}`),
           });
         } else {
@@ -223,7 +224,9 @@ export function defineConfig<S extends EnvSpec>(spec: S): EnvConfig<S> {
     },
     describe() {
       return Object.entries(spec)
-        .map(([name, v]) => `${name}=${v.default !== undefined ? String(v.default) : v.optional ? '(optional)' : '(required)'}  ${v.expected}. ${v.doc}`.trim())
+        .map(([name, v]) =>
+          `${name}=${v.default !== undefined ? String(v.default) : v.optional ? '(optional)' : '(required)'}  ${v.expected}. ${v.doc}`.trim(),
+        )
         .join('\n');
     },
   };

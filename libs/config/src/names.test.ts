@@ -1,15 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  AUX_PUBLISHED_QUEUES,
-  BULLMQ_PREFIX,
-  InvalidIdError,
-  KEY_PREFIX,
-  QUEUES,
-  jobIds,
-  keys,
-  queueDepthKeys,
-} from './index';
+import { AUX_PUBLISHED_QUEUES, BULLMQ_PREFIX, InvalidIdError, KEY_PREFIX, QUEUES, jobIds, keys, queueDepthKeys } from './index';
 
 /** Every builder that takes one id, applied to `id` (and small numbers where needed). */
 function allKeysFor(id: string): string[] {
@@ -90,12 +81,15 @@ describe('when an id could alias another key', () => {
   for (const [name, build] of BUILDERS_WITH_ID) {
     it(`should reject unsafe ids in ${name} with a message that names the allowed alphabet`, () => {
       for (const id of bad) {
-        assert.throws(() => build(id), (err: unknown) => {
-          assert.ok(err instanceof InvalidIdError, `${name}(${JSON.stringify(id)}) threw ${String(err)}`);
-          assert.match(err.message, /\[A-Za-z0-9_-\]/);
-          assert.match(err.message, /no ':'/);
-          return true;
-        });
+        assert.throws(
+          () => build(id),
+          (err: unknown) => {
+            assert.ok(err instanceof InvalidIdError, `${name}(${JSON.stringify(id)}) threw ${String(err)}`);
+            assert.match(err.message, /\[A-Za-z0-9_-\]/);
+            assert.match(err.message, /no ':'/);
+            return true;
+          },
+        );
       }
     });
   }

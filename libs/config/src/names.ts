@@ -82,8 +82,7 @@ const aux = (jobId: string): string => `${KEY_PREFIX}aux:{${assertId('jobId', jo
  */
 export const keys = {
   /** Binary adaptation payload (an encoded AdaptationBatch) of fit task `seq`; TTL {@link TTLS.payloadSeconds}. */
-  payload: (jobId: string, seq: number): string =>
-    `${KEY_PREFIX}payload:${assertId('jobId', jobId)}:${assertIndex('seq', seq)}`,
+  payload: (jobId: string, seq: number): string => `${KEY_PREFIX}payload:${assertId('jobId', jobId)}:${assertIndex('seq', seq)}`,
   /** Binary aux state (weights + optimizer slots) at `version`; superseded ones expire. */
   auxVersion: (jobId: string, version: number): string => `${aux(jobId)}:v${assertIndex('version', version)}`,
   /** Decimal string: the latest committed aux version of a job. Moved only by compare-and-set. */

@@ -15,7 +15,7 @@ describe('when taking BullMQ options for a queue', () => {
     });
   }
 
-  it('should return a fresh object each time, so one caller cannot change another one\'s options', () => {
+  it("should return a fresh object each time, so one caller cannot change another one's options", () => {
     const a = queueOptions(QUEUES.adapt);
     a.defaultJobOptions.removeOnComplete.count = 1;
     assert.notEqual(queueOptions(QUEUES.adapt).defaultJobOptions.removeOnComplete.count, 1);

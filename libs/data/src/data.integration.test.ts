@@ -1,6 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ByteTokenizer, classificationBatches, completionBatches, lmBatches, loadMobyDick, loadSpamAssassin, parseJsonl, SPAM_ASSASSIN_LABELS, toJsonl } from './index';
+import {
+  ByteTokenizer,
+  classificationBatches,
+  completionBatches,
+  lmBatches,
+  loadMobyDick,
+  loadSpamAssassin,
+  parseJsonl,
+  SPAM_ASSASSIN_LABELS,
+  toJsonl,
+} from './index';
 
 const tok = new ByteTokenizer();
 

@@ -17,13 +17,7 @@ export { loadMobyDick, type MobyDickChapter } from './corpora/moby-dick';
 export { parseJsonl, type ParseJsonlOptions } from './jsonl/parse-jsonl';
 export { toJsonl } from './jsonl/to-jsonl';
 export { JsonlError, type JsonlErrorCode } from './jsonl/jsonl-error';
-export type {
-  ClassificationRow,
-  CompletionRow,
-  ClassificationDataset,
-  CompletionDataset,
-  JsonlDataset,
-} from './jsonl/jsonl-types';
+export type { ClassificationRow, CompletionRow, ClassificationDataset, CompletionDataset, JsonlDataset } from './jsonl/jsonl-types';
 export type {
   TokenBatch,
   ClassificationBatch,

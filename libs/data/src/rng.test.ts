@@ -40,7 +40,13 @@ describe('when deriving seeds and permutations', () => {
 
   it('should produce a permutation of 0..n-1', () => {
     const p = permutation(100, mulberry32(9));
-    assert.deepEqual([...p].sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => i));
-    assert.notDeepEqual(p, Array.from({ length: 100 }, (_, i) => i));
+    assert.deepEqual(
+      [...p].sort((a, b) => a - b),
+      Array.from({ length: 100 }, (_, i) => i),
+    );
+    assert.notDeepEqual(
+      p,
+      Array.from({ length: 100 }, (_, i) => i),
+    );
   });
 });

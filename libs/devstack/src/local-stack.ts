@@ -81,7 +81,8 @@ export class LocalStack {
     this.log = opts.log ?? ((line) => process.stdout.write(`${line}\n`));
     const trainers = opts.trainers ?? 2;
     if (!Number.isInteger(trainers) || trainers < 1) throw new RangeError(`LocalStack: trainers must be an integer >= 1, got ${trainers}`);
-    if (this.adminKey.length < 16) throw new RangeError('LocalStack: the admin key needs 16+ characters; set GATEWAY_ADMIN_KEY to a longer one or unset it');
+    if (this.adminKey.length < 16)
+      throw new RangeError('LocalStack: the admin key needs 16+ characters; set GATEWAY_ADMIN_KEY to a longer one or unset it');
   }
 
   /** Starts everything and waits until each service is ready. On failure, stops what started. */
@@ -93,20 +94,36 @@ export class LocalStack {
       const trainers = this.opts.trainers ?? 2;
       const workers: [string, string, number, Record<string, string>][] = [
         ['gpu-host', 'gpu-host', PORTS.metrics.gpuHost, {}],
-        ...Array.from({ length: trainers }, (_, i): [string, string, number, Record<string, string>] => [`aux-trainer-${i + 1}`, 'aux-trainer', PORTS.metrics.auxTrainer + i * 10, {}]),
+        ...Array.from({ length: trainers }, (_, i): [string, string, number, Record<string, string>] => [
+          `aux-trainer-${i + 1}`,
+          'aux-trainer',
+          PORTS.metrics.auxTrainer + i * 10,
+          {},
+        ]),
         ['merger', 'merger', PORTS.metrics.merger, { [ENV.MERGER_GRPC_PORT]: String(grpcPort) }],
       ];
       // One after another: two cores, and each first start compiles the tfjs wasm module.
       for (const [name, app, port, env] of workers) {
         const metricsPort = await preferredPort(port);
-        await this.startService(name, app, { ...common, ...env, [ENV.METRICS_PORT]: String(metricsPort) }, `http://127.0.0.1:${metricsPort}`);
+        await this.startService(
+          name,
+          app,
+          { ...common, ...env, [ENV.METRICS_PORT]: String(metricsPort) },
+          `http://127.0.0.1:${metricsPort}`,
+        );
       }
       const gatewayPort = await preferredPort(PORTS.gatewayHttp);
       this.apiUrl = `http://127.0.0.1:${gatewayPort}`;
       await this.startService(
         'gateway',
         'gateway',
-        { [ENV.REDIS_URL]: this.redisUrl, [ENV.GATEWAY_PORT]: String(gatewayPort), [ENV.MERGER_ADDRESS]: `127.0.0.1:${grpcPort}`, [ENV.GATEWAY_ADMIN_KEY]: this.adminKey, [ENV.LOG_LEVEL]: 'warn' },
+        {
+          [ENV.REDIS_URL]: this.redisUrl,
+          [ENV.GATEWAY_PORT]: String(gatewayPort),
+          [ENV.MERGER_ADDRESS]: `127.0.0.1:${grpcPort}`,
+          [ENV.GATEWAY_ADMIN_KEY]: this.adminKey,
+          [ENV.LOG_LEVEL]: 'warn',
+        },
         this.apiUrl,
         // /readyz: the gateway, Redis and the merger all answer.
         '/readyz',
@@ -132,7 +149,10 @@ export class LocalStack {
     const dir = mkdtempSync(join(tmpdir(), 'cola-stack-redis-'));
     this.redisDir = dir;
     const bin = this.opts.redisServerBin ?? 'redis-server';
-    const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     this.redisChild = child;
     await new Promise<void>((resolve, reject) => {
       let out = '';
@@ -152,7 +172,9 @@ export class LocalStack {
         clearTimeout(timer);
         reject(
           err.code === 'ENOENT'
-            ? new RedisUnavailableError(`redis-server was not found (tried "${bin}"). Install it with \`apt-get install -y redis-server\` (Debian/Ubuntu) or \`brew install redis\` (macOS), or point REDIS_URL at a running Redis.`)
+            ? new RedisUnavailableError(
+                `redis-server was not found (tried "${bin}"). Install it with \`apt-get install -y redis-server\` (Debian/Ubuntu) or \`brew install redis\` (macOS), or point REDIS_URL at a running Redis.`,
+              )
             : err,
         );
       });

@@ -56,7 +56,14 @@ export class PipelineStack {
     const service = new ServiceProcess({
       name,
       app,
-      env: { [ENV.REDIS_URL]: this.opts.redisUrl, [ENV.MODEL_DIR]: this.opts.modelDir, [ENV.METRICS_PORT]: String(metricsPort), [ENV.LOG_LEVEL]: 'info', ...this.opts.env, ...env },
+      env: {
+        [ENV.REDIS_URL]: this.opts.redisUrl,
+        [ENV.MODEL_DIR]: this.opts.modelDir,
+        [ENV.METRICS_PORT]: String(metricsPort),
+        [ENV.LOG_LEVEL]: 'info',
+        ...this.opts.env,
+        ...env,
+      },
       healthUrl: `http://127.0.0.1:${metricsPort}/healthz`,
       log: verbose ? undefined : () => undefined,
     });

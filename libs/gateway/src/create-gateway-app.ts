@@ -21,9 +21,16 @@ import { httpMetricsMiddleware } from './metrics/http-metrics';
  */
 export async function createGatewayApp(input: GatewayOptions): Promise<NestExpressApplication> {
   const options = resolveGatewayOptions(input);
-  const logger = options.logLevels === false ? false : new ConsoleLogger({ prefix: 'gateway', json: options.jsonLogs, logLevels: [...options.logLevels] });
+  const logger =
+    options.logLevels === false
+      ? false
+      : new ConsoleLogger({ prefix: 'gateway', json: options.jsonLogs, logLevels: [...options.logLevels] });
   // bodyParser off: ours below has the configured limit and answers errors in the API's shape.
-  const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(options), { bodyParser: false, logger, abortOnError: false });
+  const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(options), {
+    bodyParser: false,
+    logger,
+    abortOnError: false,
+  });
   app.disable('x-powered-by');
   app.use(requestIdMiddleware);
   app.use(httpMetricsMiddleware(app.get<Registry>(METRICS_REGISTRY)));

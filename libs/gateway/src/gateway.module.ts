@@ -21,7 +21,16 @@ export class GatewayModule {
   static forRoot(options: ResolvedGatewayOptions): DynamicModule {
     return {
       module: GatewayModule,
-      imports: [CoreModule.forRoot(options), TenantsModule, FilesModule, JobsModule, InferenceModule, HealthModule, MetricsModule, StatusModule],
+      imports: [
+        CoreModule.forRoot(options),
+        TenantsModule,
+        FilesModule,
+        JobsModule,
+        InferenceModule,
+        HealthModule,
+        MetricsModule,
+        StatusModule,
+      ],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: RateLimitGuard },

@@ -26,7 +26,11 @@ describe('when a service creates its registry and metrics', () => {
     assert.match(text, /^process_cpu_user_seconds_total\{service="gpu-host"\} /m, 'default metrics carry the service label');
     for (const spec of Object.values(METRICS)) {
       const has = text.includes(`# TYPE ${spec.name} ${spec.type}`);
-      assert.equal(has, (spec.services as readonly string[]).includes('gpu-host'), `${spec.name} ${has ? 'must not' : 'must'} be registered by the gpu-host`);
+      assert.equal(
+        has,
+        (spec.services as readonly string[]).includes('gpu-host'),
+        `${spec.name} ${has ? 'must not' : 'must'} be registered by the gpu-host`,
+      );
     }
     assert.equal(sample(text, 'cola_host_steps_total', { service: 'gpu-host' }), 0, 'an unlabelled counter is scraped as 0 from the start');
   });

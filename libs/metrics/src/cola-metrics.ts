@@ -104,7 +104,13 @@ export class ColaMetrics {
     let h = this.histograms.get(spec.name);
     if (!h) {
       const buckets = key === 'hostStaleness' ? STALENESS_BUCKETS : SECONDS_BUCKETS;
-      h = new Histogram({ name: spec.name, help: spec.help, labelNames: [...spec.labels], buckets: [...buckets], registers: [this.registry] });
+      h = new Histogram({
+        name: spec.name,
+        help: spec.help,
+        labelNames: [...spec.labels],
+        buckets: [...buckets],
+        registers: [this.registry],
+      });
       this.histograms.set(spec.name, h);
     }
     return h;

@@ -12,7 +12,8 @@ export class TenantLabels {
   constructor(allowlist: Iterable<string> | string | undefined = undefined) {
     const ids = typeof allowlist === 'string' ? allowlist.split(',') : [...(allowlist ?? [])];
     this.allowed = new Set(ids.map((s) => s.trim()).filter((s) => s.length > 0));
-    if (this.allowed.has(OTHER_TENANT)) throw new RangeError(`metrics tenant allowlist: "${OTHER_TENANT}" is the label of every unlisted tenant; remove it from the list`);
+    if (this.allowed.has(OTHER_TENANT))
+      throw new RangeError(`metrics tenant allowlist: "${OTHER_TENANT}" is the label of every unlisted tenant; remove it from the list`);
   }
 
   /** The label value for a tenant. */

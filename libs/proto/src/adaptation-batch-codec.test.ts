@@ -19,7 +19,13 @@ const ACT = TransferMode.TRANSFER_MODE_ACTIVATIONS;
 const GRAM = TransferMode.TRANSFER_MODE_GRAM;
 
 function taskFor(blob: Uint8Array, batch: AdaptationBatch): AdaptationTask {
-  return { jobId: batch.jobId, tenantId: batch.tenantId, seq: batch.seq, auxVersion: batch.auxVersion, payload: tensorRefFor(`cola:adapt:${batch.jobId}:${batch.seq}`, blob) };
+  return {
+    jobId: batch.jobId,
+    tenantId: batch.tenantId,
+    seq: batch.seq,
+    auxVersion: batch.auxVersion,
+    payload: tensorRefFor(`cola:adapt:${batch.jobId}:${batch.seq}`, blob),
+  };
 }
 
 function isWireError(pattern: RegExp): (e: unknown) => boolean {
@@ -48,7 +54,10 @@ describe('when the blob is truncated', () => {
 
   it('should fail at every cut length with a readable "truncated" reason when the task reference is given', () => {
     for (let cut = 0; cut < blob.byteLength; cut++) {
-      assert.throws(() => decodeAdaptationBatch(blob.subarray(0, cut), task), isWireError(new RegExp(`is ${cut} bytes but its reference says ${blob.byteLength}: the payload is truncated`)));
+      assert.throws(
+        () => decodeAdaptationBatch(blob.subarray(0, cut), task),
+        isWireError(new RegExp(`is ${cut} bytes but its reference says ${blob.byteLength}: the payload is truncated`)),
+      );
     }
   });
 
@@ -59,7 +68,10 @@ describe('when the blob is truncated', () => {
     const start = blob.indexOf(g);
     assert.ok(start > 0, 'the last tensor bytes are found in the blob');
     for (let cut = start; cut < start + g.byteLength; cut++) {
-      assert.throws(() => decodeAdaptationBatch(blob.subarray(0, cut)), isWireError(/^cannot decode cola\.v1\.AdaptationBatch from \d+ bytes \(premature EOF\): the payload is truncated or corrupt$/));
+      assert.throws(
+        () => decodeAdaptationBatch(blob.subarray(0, cut)),
+        isWireError(/^cannot decode cola\.v1\.AdaptationBatch from \d+ bytes \(premature EOF\): the payload is truncated or corrupt$/),
+      );
     }
   });
 
@@ -96,14 +108,19 @@ describe('when the blob is corrupt, missing or someone else’s', () => {
     assert.throws(() => decodeAdaptationBatch(flipped, task), isWireError(/is corrupt: sha256 [0-9a-f]{64} does not match its reference/));
     assert.throws(() => decodeAdaptationBatch(null, task), isWireError(/is missing: its TTL expired or it was never written/));
     assert.throws(() => decodeAdaptationBatch(Buffer.concat([blob, Buffer.from([0])]), task), isWireError(/longer than written/));
-    assert.throws(() => decodeAdaptationBatch(blob, { ...task, payload: { ...task.payload!, sha256: 'abc' } }), isWireError(/invalid sha256 "abc"/));
+    assert.throws(
+      () => decodeAdaptationBatch(blob, { ...task, payload: { ...task.payload!, sha256: 'abc' } }),
+      isWireError(/invalid sha256 "abc"/),
+    );
     assert.throws(() => decodeAdaptationBatch(Buffer.alloc(64, 0xff)), WireFormatError);
   });
 
   it('should refuse a valid blob that is not the batch its task announces', () => {
     assert.throws(
       () => decodeAdaptationBatch(blob, { ...task, seq: 8 }),
-      isWireError(/holds job "ftjob-1" tenant "tenant-a" seq 7 aux_version 6 but its task announces job "ftjob-1" tenant "tenant-a" seq 8 aux_version 6/),
+      isWireError(
+        /holds job "ftjob-1" tenant "tenant-a" seq 7 aux_version 6 but its task announces job "ftjob-1" tenant "tenant-a" seq 8 aux_version 6/,
+      ),
     );
   });
 });
@@ -125,7 +142,10 @@ describe('when a well-formed protobuf carries inconsistent adaptation data', () 
     const batch = sampleBatch(GRAM, { taps: ['h.0.attn.q', 'h.0.attn.q', 'head'] });
     batch.numBatches = 0;
     batch.transfer = { mode: GRAM, dtype: DType.DTYPE_FP16 };
-    batch.layers[2]!.payload = { $case: 'activations', value: { x: float32ToTensor([4, 5], seededFloats(20, 1)), g: float32ToTensor([3, 2], seededFloats(6, 2)) } };
+    batch.layers[2]!.payload = {
+      $case: 'activations',
+      value: { x: float32ToTensor([4, 5], seededFloats(20, 1)), g: float32ToTensor([3, 2], seededFloats(6, 2)) },
+    };
     assert.throws(
       () => validateAdaptationBatch(batch),
       isWireError(
@@ -146,7 +166,10 @@ describe('when a well-formed protobuf carries inconsistent adaptation data', () 
     const empty = { ...sampleBatch(ACT), transfer: undefined, layers: [] };
     assert.throws(() => validateAdaptationBatch(empty), isWireError(/transfer is missing: set its mode and dtype; layers is empty/));
     const gram = sampleBatch(GRAM, { taps: ['head'] });
-    gram.layers[0]!.payload = { $case: 'gram', value: { xtg: float32ToTensor([5, 3], seededFloats(15, 1)), colsumG: float32ToTensor([4], seededFloats(4, 2)), rows: 4 } };
+    gram.layers[0]!.payload = {
+      $case: 'gram',
+      value: { xtg: float32ToTensor([5, 3], seededFloats(15, 1)), colsumG: float32ToTensor([4], seededFloats(4, 2)), rows: 4 },
+    };
     assert.throws(() => validateAdaptationBatch(gram), isWireError(/gram has xtg \[5, 3\] but colsum_g \[4\]: colsum_g is \[d_out\]/));
   });
 });

@@ -20,7 +20,8 @@ export function encodeAdaptationBatch(batch: AdaptationBatch): Buffer {
  */
 export function decodeAdaptationBatch(bytes: Uint8Array | null | undefined, task?: AdaptationTask): AdaptationBatch {
   if (task !== undefined) {
-    if (task.payload === undefined) throw new WireFormatError(`adaptation task (job "${task.jobId}", seq ${task.seq}) has no payload reference`);
+    if (task.payload === undefined)
+      throw new WireFormatError(`adaptation task (job "${task.jobId}", seq ${task.seq}) has no payload reference`);
     verifyTensorRef(task.payload, bytes);
   }
   if (bytes === null || bytes === undefined) throw new WireFormatError('adaptation batch payload is missing');

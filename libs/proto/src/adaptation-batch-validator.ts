@@ -30,7 +30,10 @@ export function validateAdaptationBatch(batch: AdaptationBatch): AdaptationBatch
   const dtype = transfer !== undefined && TRANSFER_DTYPES.has(transfer.dtype) ? transfer.dtype : undefined;
   if (transfer === undefined) problems.push('transfer is missing: set its mode and dtype');
   else {
-    if (expectedCase === undefined) problems.push(`transfer.mode is ${TransferMode[transfer.mode] ?? transfer.mode}: use TRANSFER_MODE_ACTIVATIONS or TRANSFER_MODE_GRAM`);
+    if (expectedCase === undefined)
+      problems.push(
+        `transfer.mode is ${TransferMode[transfer.mode] ?? transfer.mode}: use TRANSFER_MODE_ACTIVATIONS or TRANSFER_MODE_GRAM`,
+      );
     if (dtype === undefined) problems.push(`transfer.dtype is ${describeDtype(transfer.dtype)}: use DTYPE_FP32, DTYPE_FP16 or DTYPE_BF16`);
   }
 

@@ -25,6 +25,8 @@ export function decodeMessage<T>(codec: MessageCodec<T>, typeName: string, bytes
     return codec.decode(bytes);
   } catch (e) {
     const cause = e instanceof Error ? e.message : String(e);
-    throw new WireFormatError(`cannot decode ${typeName} from ${bytes.byteLength} bytes (${cause}): the payload is truncated or corrupt`, { cause: e });
+    throw new WireFormatError(`cannot decode ${typeName} from ${bytes.byteLength} bytes (${cause}): the payload is truncated or corrupt`, {
+      cause: e,
+    });
   }
 }

@@ -20,7 +20,11 @@ const echo: InferenceServer = {
       return;
     }
     const n = texts.length;
-    callback(null, { model, version: 3, results: texts.map((text) => ({ label: `n=${n}`, scores: [{ label: `n=${n}`, score: text.length / 100 }] })) });
+    callback(null, {
+      model,
+      version: 3,
+      results: texts.map((text) => ({ label: `n=${n}`, scores: [{ label: `n=${n}`, score: text.length / 100 }] })),
+    });
   },
   generate(call, callback) {
     const r = call.request;
@@ -81,15 +85,21 @@ describe('when the Inference service runs over a real gRPC connection', () => {
     });
     assert.deepStrictEqual(gen, { model: 'base', version: 0, text: 'CALL ME ISHMAEL', completionTokens: 5 });
     const st = await unary<Parameters<typeof client.status>[0], StatusResponse>(client.status.bind(client), {});
-    assert.deepStrictEqual(st.models.map((m) => [m.name, m.baseModel]), [['base', 'cola-gpt-small']]);
+    assert.deepStrictEqual(
+      st.models.map((m) => [m.name, m.baseModel]),
+      [['base', 'cola-gpt-small']],
+    );
   });
 
   it('should carry a handler error to the client as a gRPC status', async () => {
-    await assert.rejects(unary<ClassifyRequest, ClassifyResponse>(client.classify.bind(client), { model: 'nope', texts: [] }), (e: ServiceError) => {
-      assert.equal(e.code, status.NOT_FOUND);
-      assert.equal(e.details, 'model "nope" is not served');
-      return true;
-    });
+    await assert.rejects(
+      unary<ClassifyRequest, ClassifyResponse>(client.classify.bind(client), { model: 'nope', texts: [] }),
+      (e: ServiceError) => {
+        assert.equal(e.code, status.NOT_FOUND);
+        assert.equal(e.details, 'model "nope" is not served');
+        return true;
+      },
+    );
     assert.equal(InferenceService.classify.path, '/cola.v1.Inference/Classify');
   });
 });

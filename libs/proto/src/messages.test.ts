@@ -104,7 +104,13 @@ describe('when every cola.v1 message is encoded and decoded', () => {
       checkAll(AdaptationBatch, sampleBatch(mode));
     }
     const blob = AdaptationBatch.encode(sampleBatch(TransferMode.TRANSFER_MODE_GRAM)).finish();
-    const task: AdaptationTask = { jobId: 'ftjob-1', tenantId: 'tenant-a', seq: 7, auxVersion: 6, payload: tensorRefFor('cola:adapt:ftjob-1:7', blob) };
+    const task: AdaptationTask = {
+      jobId: 'ftjob-1',
+      tenantId: 'tenant-a',
+      seq: 7,
+      auxVersion: 6,
+      payload: tensorRefFor('cola:adapt:ftjob-1:7', blob),
+    };
     checkAll(AdaptationTask, task);
   });
 
@@ -172,12 +178,29 @@ describe('when every cola.v1 message is encoded and decoded', () => {
     checkAll(ClassifyResponse, {
       model: 'ft:cola-gpt-small:tenant-a:ftjob-1',
       version: 13,
-      results: [{ label: 'spam', scores: [{ label: 'ham', score: 0.25 }, { label: 'spam', score: 0.75 }] }],
+      results: [
+        {
+          label: 'spam',
+          scores: [
+            { label: 'ham', score: 0.25 },
+            { label: 'spam', score: 0.75 },
+          ],
+        },
+      ],
     });
     checkAll(GenerateRequest, { model: 'base', prompt: 'Call me', maxNewTokens: 16, temperature: 0.8, seed: 7 });
     checkAll(GenerateResponse, { model: 'base', version: 1, text: ' Ishmael.', completionTokens: 3 });
     checkAll(StatusResponse, {
-      models: [{ name: 'ft:cola-gpt-small:tenant-a:ftjob-1', baseModel: 'cola-gpt-small', version: 13, merged: true, mergeGroup: 'col-1', updatedAtMs: 1_700_000_000_000 }],
+      models: [
+        {
+          name: 'ft:cola-gpt-small:tenant-a:ftjob-1',
+          baseModel: 'cola-gpt-small',
+          version: 13,
+          merged: true,
+          mergeGroup: 'col-1',
+          updatedAtMs: 1_700_000_000_000,
+        },
+      ],
     });
     // StatusRequest has no fields: it encodes to zero bytes and decodes back to an empty message.
     assert.equal(StatusRequest.encode({}).finish().byteLength, 0);
@@ -186,7 +209,13 @@ describe('when every cola.v1 message is encoded and decoded', () => {
 
   it('should keep 64-bit counters exact up to 2^53 - 1 and negative int64 timestamps', () => {
     const big = Number.MAX_SAFE_INTEGER;
-    const decoded = roundTrip(AuxPublished, { ...AuxPublished.create(), jobId: 'j', version: big, seq: big - 1, publishedAtMs: -86_400_000 });
+    const decoded = roundTrip(AuxPublished, {
+      ...AuxPublished.create(),
+      jobId: 'j',
+      version: big,
+      seq: big - 1,
+      publishedAtMs: -86_400_000,
+    });
     assert.equal(decoded.version, big);
     assert.equal(decoded.publishedAtMs, -86_400_000);
   });

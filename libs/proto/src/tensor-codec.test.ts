@@ -68,7 +68,10 @@ describe('when typed arrays become tensors and back', () => {
     const t = bytesToTensor(DType.DTYPE_FP16, [3], bytes);
     assert.deepStrictEqual([...t.data], [...bytes]);
     assert.throws(() => bytesToTensor(DType.DTYPE_FP16, [4], bytes), /needs 8.*truncated/);
-    assert.throws(() => tensorToFloat32(t, 'w'), (e: unknown) => e instanceof WireFormatError && /w is DTYPE_FP16 but DTYPE_FP32 was expected/.test(e.message));
+    assert.throws(
+      () => tensorToFloat32(t, 'w'),
+      (e: unknown) => e instanceof WireFormatError && /w is DTYPE_FP16 but DTYPE_FP32 was expected/.test(e.message),
+    );
   });
 });
 
@@ -79,7 +82,10 @@ describe('when a tensor does not match its own shape and dtype', () => {
     const short: Tensor = { ...good, data: good.data.subarray(0, 22) };
     assert.throws(
       () => validateTensor(short, 'layers[0].x'),
-      (e: unknown) => e instanceof WireFormatError && e.message === 'layers[0].x holds 22 bytes but shape [2, 3] of DTYPE_FP32 needs 24 (6 elements × 4 bytes): the payload is truncated or corrupt',
+      (e: unknown) =>
+        e instanceof WireFormatError &&
+        e.message ===
+          'layers[0].x holds 22 bytes but shape [2, 3] of DTYPE_FP32 needs 24 (6 elements × 4 bytes): the payload is truncated or corrupt',
     );
     const long: Tensor = { ...good, data: Buffer.concat([good.data, Buffer.alloc(4)]) };
     assert.throws(() => tensorToFloat32(long), /holds 28 bytes .* padded or corrupt/);
@@ -97,7 +103,10 @@ describe('when a tensor does not match its own shape and dtype', () => {
   });
 
   it('should refuse a typed array whose length disagrees with the shape, saying how to fix it', () => {
-    assert.throws(() => float32ToTensor([2, 3], new Float32Array(5)), (e: unknown) => e instanceof RangeError && /needs 6 values but the array holds 5; pass the array's own shape/.test(e.message));
+    assert.throws(
+      () => float32ToTensor([2, 3], new Float32Array(5)),
+      (e: unknown) => e instanceof RangeError && /needs 6 values but the array holds 5; pass the array's own shape/.test(e.message),
+    );
     assert.throws(() => int32ToTensor([1.5], new Int32Array(1)), RangeError);
   });
 });

@@ -42,7 +42,9 @@ export function elementCount(shape: readonly number[]): number {
   let n = 1;
   for (const [i, d] of shape.entries()) {
     if (!Number.isInteger(d) || d < 0 || d > MAX_DIM) {
-      throw new WireFormatError(`shape [${shape.join(', ')}] has an invalid dimension ${d} at index ${i}: dimensions are integers in [0, 2^32)`);
+      throw new WireFormatError(
+        `shape [${shape.join(', ')}] has an invalid dimension ${d} at index ${i}: dimensions are integers in [0, 2^32)`,
+      );
     }
     n *= d;
   }
@@ -140,7 +142,9 @@ function typedToTensor(fn: string, dtype: DType, shape: readonly number[], value
     throw new RangeError(`${fn}: ${(e as Error).message}`, { cause: e });
   }
   if (values.length !== count) {
-    throw new RangeError(`${fn}: shape [${shape.join(', ')}] needs ${count} values but the array holds ${values.length}; pass the array's own shape`);
+    throw new RangeError(
+      `${fn}: shape [${shape.join(', ')}] needs ${count} values but the array holds ${values.length}; pass the array's own shape`,
+    );
   }
   return { dtype, shape: [...shape], data: Buffer.from(values.buffer, values.byteOffset, values.byteLength) };
 }
@@ -148,7 +152,9 @@ function typedToTensor(fn: string, dtype: DType, shape: readonly number[], value
 function expectDtype(tensor: Tensor | undefined, dtype: DType, what: string): Tensor {
   const t = validateTensor(tensor, what);
   if (t.dtype !== dtype) {
-    throw new WireFormatError(`${what} is ${describeDtype(t.dtype)} but ${describeDtype(dtype)} was expected; convert it with @cola/gl io/dtype first`);
+    throw new WireFormatError(
+      `${what} is ${describeDtype(t.dtype)} but ${describeDtype(dtype)} was expected; convert it with @cola/gl io/dtype first`,
+    );
   }
   return t;
 }

@@ -24,7 +24,9 @@ export function tensorRefFor(key: string, bytes: Uint8Array): TensorRef {
  */
 export function verifyTensorRef(ref: TensorRef, bytes: Uint8Array | null | undefined): void {
   if (!/^[0-9a-f]{64}$/.test(ref.sha256)) {
-    throw new WireFormatError(`reference to "${ref.key}" has an invalid sha256 "${ref.sha256}": expected 64 lowercase hex characters (use tensorRefFor)`);
+    throw new WireFormatError(
+      `reference to "${ref.key}" has an invalid sha256 "${ref.sha256}": expected 64 lowercase hex characters (use tensorRefFor)`,
+    );
   }
   if (bytes === null || bytes === undefined) {
     throw new WireFormatError(`payload "${ref.key}" is missing: its TTL expired or it was never written`);

@@ -37,7 +37,7 @@ describe('when aux state lives in a real Redis', () => {
       assert.deepEqual(await store.loadHead('job-init'), { version: 0, bytes: await store.load('job-init', 0) });
     });
 
-    it('should refuse ids that could alias another job\'s keys', async () => {
+    it("should refuse ids that could alias another job's keys", async () => {
       await assert.rejects(store.init('job:1', bytesOf('x')), InvalidIdError);
       await assert.rejects(store.head('job:1'), InvalidIdError);
     });
@@ -151,7 +151,10 @@ describe('when aux state lives in a real Redis', () => {
         assert.equal(await store.appliedVersion(jobId, seqs[seqs.length - 1]!), v);
         previous = seqs;
       }
-      assert.deepEqual([...previous].sort((x, y) => x - y), Array.from({ length: racers }, (_, i) => i));
+      assert.deepEqual(
+        [...previous].sort((x, y) => x - y),
+        Array.from({ length: racers }, (_, i) => i),
+      );
       assert.equal(await raw.hlen(keys.auxApplied(jobId)), racers);
       console.log(`# 50 racers: ${committed} commits, ${conflicts} conflicts retried`);
     });

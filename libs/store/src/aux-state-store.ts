@@ -148,7 +148,13 @@ export class AuxStateStore {
     const scriptKeys = [keys.auxHead(jobId), keys.auxApplied(jobId), keys.auxVersion(jobId, next)];
     if (falling >= 0) scriptKeys.push(keys.auxVersion(jobId, falling));
     const { frame } = encodeFrame(newBytes);
-    const result = await COMMIT.run(this.redis, scriptKeys, [String(expectedVersion), String(seq), frame, String(next), this.supersededTtlSeconds]);
+    const result = await COMMIT.run(this.redis, scriptKeys, [
+      String(expectedVersion),
+      String(seq),
+      frame,
+      String(next),
+      this.supersededTtlSeconds,
+    ]);
     switch (result) {
       case 'committed':
       case 'duplicate':

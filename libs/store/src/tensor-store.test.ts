@@ -71,7 +71,10 @@ describe('when a payload is damaged in Redis', () => {
       await assert.rejects(store.get(key, expected), (err: unknown) => {
         assert.ok(err instanceof PayloadCorruptError);
         assert.equal(err.key, key);
-        assert.match(err.message, new RegExp(`payload ${key} is corrupt: checksum mismatch: sha256 of the data is [0-9a-f]{64}, the header says ${ref.sha256}`));
+        assert.match(
+          err.message,
+          new RegExp(`payload ${key} is corrupt: checksum mismatch: sha256 of the data is [0-9a-f]{64}, the header says ${ref.sha256}`),
+        );
         return true;
       });
     }

@@ -72,7 +72,7 @@ describe('when redis-server cannot start', () => {
     });
   });
 
-  it('should report redis-server\'s own output when the requested port is taken', async () => {
+  it("should report redis-server's own output when the requested port is taken", async () => {
     const port = await freePort();
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));

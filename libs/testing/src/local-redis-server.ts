@@ -154,11 +154,7 @@ function spawnAndWaitReady(bin: string, args: string[], timeoutMs: number): Prom
     child.stdout?.on('data', onData);
     child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString('utf8')).slice(-4000)));
     child.once('error', (err: NodeJS.ErrnoException) =>
-      finish(
-        err.code === 'ENOENT'
-          ? new RedisServerNotFoundError(`redis-server was not found (tried "${bin}"): ${INSTALL_HINT}`)
-          : err,
-      ),
+      finish(err.code === 'ENOENT' ? new RedisServerNotFoundError(`redis-server was not found (tried "${bin}"): ${INSTALL_HINT}`) : err),
     );
     child.once('exit', (code, signal) =>
       finish(new Error(`redis-server exited early (code ${code}, signal ${signal}). Output:\n${output}`)),

@@ -55,6 +55,9 @@ describe('when REDIS_URL is not set', () => {
   });
 
   it('should reject an unknown COLA_TEST_REDIS value with the allowed ones', async () => {
-    await assert.rejects(startRedis({ env: { COLA_TEST_REDIS: 'docker' } }), /COLA_TEST_REDIS="docker" is invalid: use one of auto, testcontainers, redis-server/);
+    await assert.rejects(
+      startRedis({ env: { COLA_TEST_REDIS: 'docker' } }),
+      /COLA_TEST_REDIS="docker" is invalid: use one of auto, testcontainers, redis-server/,
+    );
   });
 });

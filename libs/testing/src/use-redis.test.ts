@@ -29,7 +29,7 @@ describe('when test files share one REDIS_URL', () => {
     await shared.stop();
   });
 
-  it('should give the fixture a leased database other than the URL\'s own', async () => {
+  it("should give the fixture a leased database other than the URL's own", async () => {
     assert.equal(fixture.source, 'env');
     const db = Number(new URL(fixture.url).pathname.slice(1));
     assert.ok(db === 1 || db === 2, fixture.url);

@@ -44,7 +44,12 @@ export function metricNamesIn(expr: string): string[] {
   const names = new Set<string>();
   for (const m of expr.matchAll(/\b([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?=\{|\[|\)|$|\s*[/*+-]|\s+(?:>|<|=|and|or|unless))/g)) {
     const name = m[1]!;
-    if (/^(sum|rate|increase|delta|deriv|max|min|avg|count|by|without|le|histogram_quantile|and|or|unless|bool|on|ignoring|group_left|group_right|max_over_time|min_over_time|avg_over_time)$/.test(name)) continue;
+    if (
+      /^(sum|rate|increase|delta|deriv|max|min|avg|count|by|without|le|histogram_quantile|and|or|unless|bool|on|ignoring|group_left|group_right|max_over_time|min_over_time|avg_over_time)$/.test(
+        name,
+      )
+    )
+      continue;
     if (/^[a-z]+(_[a-z0-9]+)+$/.test(name) || /^[a-z]+$/.test(name)) names.add(name);
   }
   return [...names].filter((n) => n.includes('_'));

@@ -23,7 +23,9 @@ export function ensurePrometheus(): string {
     spawnSync('sh', ['-c', 'command -v service >/dev/null && service prometheus stop || true'], { stdio: 'ignore' });
     if (res.status === 0 && existsSync(PROMETHEUS_BIN)) return PROMETHEUS_BIN;
   }
-  throw new Error(`${PROMETHEUS_BIN} not found: install it with "sudo apt-get install -y prometheus" (Debian/Ubuntu), or set COLA_PROMETHEUS_BIN`);
+  throw new Error(
+    `${PROMETHEUS_BIN} not found: install it with "sudo apt-get install -y prometheus" (Debian/Ubuntu), or set COLA_PROMETHEUS_BIN`,
+  );
 }
 
 /** Options of {@link PrometheusServer.start}. */
@@ -89,7 +91,13 @@ export class PrometheusServer {
     writeFileSync(join(dir, 'prometheus.yml'), JSON.stringify(config, null, 2));
     const child = spawn(
       bin,
-      [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn', '--web.enable-lifecycle'],
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--log.level=warn',
+        '--web.enable-lifecycle',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const server = new PrometheusServer(child, dir, `http://127.0.0.1:${port}`);
@@ -133,7 +141,12 @@ export class PrometheusServer {
 
   /** A range query over [startSec, endSec] at `stepSec`. */
   async range(expr: string, startSec: number, endSec: number, stepSec: number): Promise<MatrixSeries[]> {
-    const r = await this.api<{ result: MatrixSeries[] }>('query_range', { query: expr, start: String(startSec), end: String(endSec), step: String(stepSec) });
+    const r = await this.api<{ result: MatrixSeries[] }>('query_range', {
+      query: expr,
+      start: String(startSec),
+      end: String(endSec),
+      step: String(stepSec),
+    });
     if (r.status !== 'success') throw new Error(`${r.errorType}: ${r.error} in ${expr}`);
     return r.data.result;
   }

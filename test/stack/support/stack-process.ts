@@ -7,7 +7,10 @@ export class StackProcess {
   private readonly exit: Promise<number | null>;
 
   constructor(args: readonly string[], env: Record<string, string | undefined>) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'tools/start.ts', ...args], { env: { ...process.env, ...env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, ['--import', 'tsx', 'tools/start.ts', ...args], {
+      env: { ...process.env, ...env, FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.exit = new Promise((r) => this.child.once('exit', (code) => r(code)));
     for (const s of [this.child.stdout!, this.child.stderr!]) {
       s.setEncoding('utf8');
@@ -31,7 +34,11 @@ export class StackProcess {
   }
 
   tail(lines: number): string {
-    return this.output.split('\n').filter((l) => !l.startsWith('var Module')).slice(-lines).join('\n');
+    return this.output
+      .split('\n')
+      .filter((l) => !l.startsWith('var Module'))
+      .slice(-lines)
+      .join('\n');
   }
 
   exited(): Promise<number | null> {

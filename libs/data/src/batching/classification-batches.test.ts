@@ -24,7 +24,10 @@ describe('when batching classification rows in input order', () => {
 
   it('should yield ceil(n / batchSize) batches with a short last one', () => {
     assert.equal(batches.length, 3);
-    assert.deepEqual(batches.map((b) => b.batch), [2, 2, 1]);
+    assert.deepEqual(
+      batches.map((b) => b.batch),
+      [2, 2, 1],
+    );
     assert.equal(classificationBatches(rows, tok, { batchSize: 2, maxLength: 8, labels }).numBatches, 3);
   });
 
@@ -47,8 +50,14 @@ describe('when batching classification rows in input order', () => {
   });
 
   it('should give each row the index of its label and of its input row', () => {
-    assert.deepEqual(batches.flatMap((b) => [...b.labels]), [1, 0, 0, 1, 0]);
-    assert.deepEqual(batches.flatMap((b) => [...b.indices]), [0, 1, 2, 3, 4]);
+    assert.deepEqual(
+      batches.flatMap((b) => [...b.labels]),
+      [1, 0, 0, 1, 0],
+    );
+    assert.deepEqual(
+      batches.flatMap((b) => [...b.indices]),
+      [0, 1, 2, 3, 4],
+    );
   });
 
   it('should pad every batch to maxLength when asked for one shape', () => {
@@ -72,8 +81,14 @@ describe('when shuffling classification rows', () => {
 
   it('should visit every row once in a seed-determined order', () => {
     const a = order(3);
-    assert.deepEqual([...a].sort((x, y) => x - y), Array.from({ length: 50 }, (_, i) => i));
-    assert.notDeepEqual(a, Array.from({ length: 50 }, (_, i) => i));
+    assert.deepEqual(
+      [...a].sort((x, y) => x - y),
+      Array.from({ length: 50 }, (_, i) => i),
+    );
+    assert.notDeepEqual(
+      a,
+      Array.from({ length: 50 }, (_, i) => i),
+    );
     assert.deepEqual(order(3), a);
     assert.notDeepEqual(order(4), a);
   });
@@ -106,20 +121,37 @@ describe('when shuffling classification rows', () => {
 describe('when classification inputs are wrong', () => {
   it('should say which row has an unknown label', () => {
     assert.throws(
-      () => classificationBatches([{ text: 'x', label: 'ham' }, { text: 'y', label: 'eggs' }], tok, { batchSize: 1, maxLength: 4, labels }),
+      () =>
+        classificationBatches(
+          [
+            { text: 'x', label: 'ham' },
+            { text: 'y', label: 'eggs' },
+          ],
+          tok,
+          { batchSize: 1, maxLength: 4, labels },
+        ),
       /row 1 has label "eggs", which is not in labels \["ham","spam"\]/,
     );
   });
 
   it('should not confuse the label 1 with the label "1"', () => {
-    assert.throws(() => classificationBatches([{ text: 'x', label: 1 }], tok, { batchSize: 1, maxLength: 4, labels: ['1'] }), /not in labels/);
+    assert.throws(
+      () => classificationBatches([{ text: 'x', label: 1 }], tok, { batchSize: 1, maxLength: 4, labels: ['1'] }),
+      /not in labels/,
+    );
   });
 
   it('should reject empty texts, empty or repeated labels and bad sizes', () => {
-    assert.throws(() => classificationBatches([{ text: '', label: 'ham' }], tok, { batchSize: 1, maxLength: 4, labels }), /row 0 has an empty text/);
+    assert.throws(
+      () => classificationBatches([{ text: '', label: 'ham' }], tok, { batchSize: 1, maxLength: 4, labels }),
+      /row 0 has an empty text/,
+    );
     assert.throws(() => classificationBatches(rows, tok, { batchSize: 1, maxLength: 4, labels: [] }), /labels is empty/);
     assert.throws(() => classificationBatches(rows, tok, { batchSize: 1, maxLength: 4, labels: ['ham', 'ham'] }), /appears twice/);
-    assert.throws(() => classificationBatches(rows, tok, { batchSize: 0, maxLength: 4, labels }), /batchSize must be an integer >= 1, got 0/);
+    assert.throws(
+      () => classificationBatches(rows, tok, { batchSize: 0, maxLength: 4, labels }),
+      /batchSize must be an integer >= 1, got 0/,
+    );
     assert.throws(() => classificationBatches(rows, tok, { batchSize: 2, maxLength: 2.5, labels }), /maxLength must be an integer/);
     assert.throws(() => classificationBatches(rows, tok, { batchSize: 2, maxLength: 4, labels, shuffleSeed: -1 }), /shuffleSeed/);
   });

@@ -41,9 +41,7 @@ export function classificationBatches(
   const targets = rows.map((row, i) => {
     const id = classId.get(row.label);
     if (id === undefined) {
-      throw new RangeError(
-        `${fn}: row ${i} has label ${JSON.stringify(row.label)}, which is not in labels ${JSON.stringify(opts.labels)}`,
-      );
+      throw new RangeError(`${fn}: row ${i} has label ${JSON.stringify(row.label)}, which is not in labels ${JSON.stringify(opts.labels)}`);
     }
     if (row.text.length === 0) throw new RangeError(`${fn}: row ${i} has an empty text; a row needs at least one token`);
     return id;

@@ -41,7 +41,9 @@ describe('when batching prompt/completion rows', () => {
   });
 
   it('should never mark padding or position 0 as a target', () => {
-    const [c] = [...completionBatches([{ prompt: 'a', completion: 'b' }, ...rows], tok, { batchSize: 3, maxLength: 8 })] as CompletionBatch[];
+    const [c] = [
+      ...completionBatches([{ prompt: 'a', completion: 'b' }, ...rows], tok, { batchSize: 3, maxLength: 8 }),
+    ] as CompletionBatch[];
     assert.ok(c);
     assert.deepEqual(row(c, 0).ids, [97, 98, EOS, PAD, PAD]);
     assert.deepEqual(row(c, 0).loss, [0, 1, 1, 0, 0]);
@@ -68,7 +70,10 @@ describe('when a completion row is longer than maxLength', () => {
   });
 
   it('should refuse a maxLength that cannot hold a prompt token and a target', () => {
-    assert.throws(() => completionBatches([{ prompt: 'a', completion: 'b' }], tok, { batchSize: 1, maxLength: 1 }), /maxLength must be an integer >= 2/);
+    assert.throws(
+      () => completionBatches([{ prompt: 'a', completion: 'b' }], tok, { batchSize: 1, maxLength: 1 }),
+      /maxLength must be an integer >= 2/,
+    );
   });
 });
 
@@ -77,7 +82,13 @@ describe('when shuffling completion rows', () => {
     const rows = Array.from({ length: 20 }, (_, i) => ({ prompt: `p${i}:`, completion: `c${i}` }));
     const run = () => [...completionBatches(rows, tok, { batchSize: 6, maxLength: 12, shuffleSeed: 11 })].flatMap((b) => [...b.indices]);
     assert.deepEqual(run(), run());
-    assert.deepEqual([...run()].sort((a, b) => a - b), rows.map((_, i) => i));
-    assert.notDeepEqual(run(), rows.map((_, i) => i));
+    assert.deepEqual(
+      [...run()].sort((a, b) => a - b),
+      rows.map((_, i) => i),
+    );
+    assert.notDeepEqual(
+      run(),
+      rows.map((_, i) => i),
+    );
   });
 });

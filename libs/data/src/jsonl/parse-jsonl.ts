@@ -140,7 +140,12 @@ export function parseJsonl(input: string | Uint8Array, opts: ParseJsonlOptions =
   if (opts.maxBytes !== undefined) {
     const size = typeof input === 'string' ? Buffer.byteLength(input, 'utf8') : input.byteLength;
     if (size > opts.maxBytes) {
-      throw new JsonlError('too_large', 0, null, `the file is ${size} bytes, above the limit of ${opts.maxBytes}; split it or sample fewer rows`);
+      throw new JsonlError(
+        'too_large',
+        0,
+        null,
+        `the file is ${size} bytes, above the limit of ${opts.maxBytes}; split it or sample fewer rows`,
+      );
     }
   }
   const lines = nonBlankLines(input);

@@ -6,9 +6,7 @@ import type { ClassificationRow, CompletionRow } from './jsonl-types';
  */
 export function toJsonl(rows: readonly (ClassificationRow | CompletionRow)[]): string {
   return rows
-    .map((row) =>
-      JSON.stringify('text' in row ? { text: row.text, label: row.label } : { prompt: row.prompt, completion: row.completion }),
-    )
+    .map((row) => JSON.stringify('text' in row ? { text: row.text, label: row.label } : { prompt: row.prompt, completion: row.completion }))
     .map((line) => `${line}\n`)
     .join('');
 }

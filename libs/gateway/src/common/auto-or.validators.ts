@@ -80,7 +80,8 @@ export function IsTextOrTexts(maxItems: number, maxLength: number, options?: Val
       options,
       validator: {
         validate: (v: unknown) => ok(v) || (Array.isArray(v) && v.length > 0 && v.length <= maxItems && v.every(ok)),
-        defaultMessage: () => `must be a non-empty string or a list of 1 to ${maxItems} non-empty strings, each at most ${maxLength} characters`,
+        defaultMessage: () =>
+          `must be a non-empty string or a list of 1 to ${maxItems} non-empty strings, each at most ${maxLength} characters`,
       },
     });
   };

@@ -37,12 +37,23 @@ export interface Page<T> {
 
 /** Wraps items as a {@link Page}; `idOf` gives the cursor of an item. */
 export function page<T>(data: T[], hasMore: boolean, idOf: (item: T) => string): Page<T> {
-  return { object: 'list', data, has_more: hasMore, first_id: data.length ? idOf(data[0]!) : null, last_id: data.length ? idOf(data.at(-1)!) : null };
+  return {
+    object: 'list',
+    data,
+    has_more: hasMore,
+    first_id: data.length ? idOf(data[0]!) : null,
+    last_id: data.length ? idOf(data.at(-1)!) : null,
+  };
 }
 
 /** The error of a cursor that is not an id of the list. */
 export function invalidCursor(after: string): ApiError {
-  return new ApiError(400, 'invalid_cursor', `after=${JSON.stringify(after)} is not an id in this list; pass the last_id of a previous page, or omit it to start at the beginning`, 'after');
+  return new ApiError(
+    400,
+    'invalid_cursor',
+    `after=${JSON.stringify(after)} is not an id in this list; pass the last_id of a previous page, or omit it to start at the beginning`,
+    'after',
+  );
 }
 
 /**
@@ -50,7 +61,12 @@ export function invalidCursor(after: string): ApiError {
  * looked up at read time, so items added meanwhile neither repeat nor get skipped. A cursor that
  * is not in the set (unknown, deleted, or another tenant's id) is a 400, never a leak.
  */
-export async function pageOfSortedSet(redis: Redis, key: string, after: string | undefined, limit: number): Promise<{ ids: string[]; hasMore: boolean }> {
+export async function pageOfSortedSet(
+  redis: Redis,
+  key: string,
+  after: string | undefined,
+  limit: number,
+): Promise<{ ids: string[]; hasMore: boolean }> {
   let start = 0;
   if (after !== undefined) {
     const rank = await redis.zrevrank(key, after);

@@ -25,7 +25,9 @@ export function gatewayOptionsFromEnv(source: Record<string, string | undefined>
       redisUrl: env.REDIS_URL,
       mergerAddress: env.MERGER_ADDRESS,
       adminKey: env.GATEWAY_ADMIN_KEY,
-      baseModels: env.GATEWAY_BASE_MODELS.split(',').map((s) => s.trim()).filter(Boolean),
+      baseModels: env.GATEWAY_BASE_MODELS.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
       uploadMaxBytes: env.UPLOAD_MAX_BYTES,
       bodyMaxBytes: env.GATEWAY_BODY_MAX_BYTES,
       rateLimit: { limit: env.GATEWAY_RATE_LIMIT, windowSeconds: env.GATEWAY_RATE_WINDOW_SECONDS },

@@ -87,15 +87,29 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     jsonLogs: o.jsonLogs ?? DEFAULTS.jsonLogs,
   };
   const problems: string[] = [];
-  if (!/^rediss?:\/\//.test(r.redisUrl ?? '')) problems.push(`redisUrl ${JSON.stringify(r.redisUrl)} must start with redis:// or rediss://, e.g. redis://127.0.0.1:6379`);
-  if (!/^[^\s:]+:\d{1,5}$/.test(r.mergerAddress)) problems.push(`mergerAddress ${JSON.stringify(r.mergerAddress)} must be host:port, e.g. 127.0.0.1:50051`);
-  if (r.adminKey !== undefined && r.adminKey.length < 16) problems.push('adminKey must be at least 16 characters (use e.g. `openssl rand -hex 24`), or unset it to disable the admin routes');
+  if (!/^rediss?:\/\//.test(r.redisUrl ?? ''))
+    problems.push(`redisUrl ${JSON.stringify(r.redisUrl)} must start with redis:// or rediss://, e.g. redis://127.0.0.1:6379`);
+  if (!/^[^\s:]+:\d{1,5}$/.test(r.mergerAddress))
+    problems.push(`mergerAddress ${JSON.stringify(r.mergerAddress)} must be host:port, e.g. 127.0.0.1:50051`);
+  if (r.adminKey !== undefined && r.adminKey.length < 16)
+    problems.push('adminKey must be at least 16 characters (use e.g. `openssl rand -hex 24`), or unset it to disable the admin routes');
   if (r.baseModels.length === 0) problems.push('baseModels must name at least one base model, e.g. ["cola-tiny"]');
-  for (const m of r.baseModels) if (!BASE_MODEL_PATTERN.test(m) || m === 'base') problems.push(`base model name ${JSON.stringify(m)} is invalid: use letters, digits, '_', '-' and '.', and not the reserved name "base"`);
-  if (!positiveInt(r.uploadMaxBytes) || r.uploadMaxBytes > LIMITS.uploadMaxBytes) problems.push(`uploadMaxBytes must be an integer from 1 to ${LIMITS.uploadMaxBytes} (what the pipeline reads back), got ${r.uploadMaxBytes}`);
+  for (const m of r.baseModels)
+    if (!BASE_MODEL_PATTERN.test(m) || m === 'base')
+      problems.push(
+        `base model name ${JSON.stringify(m)} is invalid: use letters, digits, '_', '-' and '.', and not the reserved name "base"`,
+      );
+  if (!positiveInt(r.uploadMaxBytes) || r.uploadMaxBytes > LIMITS.uploadMaxBytes)
+    problems.push(
+      `uploadMaxBytes must be an integer from 1 to ${LIMITS.uploadMaxBytes} (what the pipeline reads back), got ${r.uploadMaxBytes}`,
+    );
   if (!positiveInt(r.bodyMaxBytes)) problems.push(`bodyMaxBytes must be a positive integer, got ${r.bodyMaxBytes}`);
-  if (r.rateLimit !== false && (!positiveInt(r.rateLimit.limit) || !positiveInt(r.rateLimit.windowSeconds))) problems.push(`rateLimit needs a positive integer limit and windowSeconds, got ${JSON.stringify(r.rateLimit)}; or pass false to turn it off`);
-  for (const k of ['inferenceTimeoutMs', 'readinessTimeoutMs', 'eventsPollMs', 'heartbeatMs'] as const) if (!positiveInt(r[k])) problems.push(`${k} must be a positive integer of milliseconds, got ${r[k]}`);
+  if (r.rateLimit !== false && (!positiveInt(r.rateLimit.limit) || !positiveInt(r.rateLimit.windowSeconds)))
+    problems.push(
+      `rateLimit needs a positive integer limit and windowSeconds, got ${JSON.stringify(r.rateLimit)}; or pass false to turn it off`,
+    );
+  for (const k of ['inferenceTimeoutMs', 'readinessTimeoutMs', 'eventsPollMs', 'heartbeatMs'] as const)
+    if (!positiveInt(r[k])) problems.push(`${k} must be a positive integer of milliseconds, got ${r[k]}`);
   if (problems.length) throw new GatewayOptionsError(problems);
   return r;
 }

@@ -2,13 +2,22 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiResponse } from '@nestjs/swagger';
 
 export class ApiErrorDetailDto {
-  @ApiProperty({ type: String, description: 'Machine-readable code, e.g. `invalid_request`, `not_found`, `rate_limit_exceeded`.', example: 'invalid_request' })
+  @ApiProperty({
+    type: String,
+    description: 'Machine-readable code, e.g. `invalid_request`, `not_found`, `rate_limit_exceeded`.',
+    example: 'invalid_request',
+  })
   code!: string;
 
   @ApiProperty({ type: String, description: 'What went wrong and how to fix it.' })
   message!: string;
 
-  @ApiProperty({ type: String, nullable: true, description: 'The request field at fault, as a dotted path.', example: 'hyperparameters.batch_size' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'The request field at fault, as a dotted path.',
+    example: 'hyperparameters.batch_size',
+  })
   param!: string | null;
 }
 
@@ -33,5 +42,7 @@ const DESCRIPTIONS: Readonly<Record<number, string>> = {
 
 /** Documents the error responses of a route, all with {@link ApiErrorDto}. 429 is added for tenant routes by the caller. */
 export function ApiErrorResponses(...statuses: number[]): MethodDecorator & ClassDecorator {
-  return applyDecorators(...statuses.map((status) => ApiResponse({ status, description: DESCRIPTIONS[status] ?? 'Error', type: ApiErrorDto })));
+  return applyDecorators(
+    ...statuses.map((status) => ApiResponse({ status, description: DESCRIPTIONS[status] ?? 'Error', type: ApiErrorDto })),
+  );
 }

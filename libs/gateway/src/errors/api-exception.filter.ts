@@ -18,7 +18,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const requestId = res.getHeader(REQUEST_ID_HEADER)?.toString();
     const err = toApiError(exception, requestId);
     if (err.status >= 500) {
-      this.logger.error(`${req.method} ${req.originalUrl} failed (request id ${requestId ?? '-'}): ${exception instanceof Error ? (exception.stack ?? exception.message) : String(exception)}`);
+      this.logger.error(
+        `${req.method} ${req.originalUrl} failed (request id ${requestId ?? '-'}): ${exception instanceof Error ? (exception.stack ?? exception.message) : String(exception)}`,
+      );
     }
     // A stream (SSE, a download) that already started cannot change its status: just end it.
     if (res.headersSent) {

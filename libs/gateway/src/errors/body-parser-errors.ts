@@ -12,8 +12,10 @@ export function bodyParserErrorHandler(maxBytes: number) {
     const type = (err as { type?: unknown } | null)?.type;
     let api: ApiError | undefined;
     if (type === 'entity.too.large') api = new ApiError(413, 'request_too_large', `The request body is larger than ${maxBytes} bytes`);
-    else if (type === 'entity.parse.failed') api = new ApiError(400, 'invalid_json', `The request body is not valid JSON: ${(err as Error).message}`);
-    else if (type === 'encoding.unsupported' || type === 'charset.unsupported') api = new ApiError(415, 'unsupported_media_type', `Unsupported body encoding: ${(err as Error).message}; send UTF-8 JSON`);
+    else if (type === 'entity.parse.failed')
+      api = new ApiError(400, 'invalid_json', `The request body is not valid JSON: ${(err as Error).message}`);
+    else if (type === 'encoding.unsupported' || type === 'charset.unsupported')
+      api = new ApiError(415, 'unsupported_media_type', `Unsupported body encoding: ${(err as Error).message}; send UTF-8 JSON`);
     else if (typeof type === 'string') api = new ApiError(400, 'invalid_request', 'The request body could not be read');
     if (!api) {
       next(err);

@@ -53,5 +53,9 @@ export function toApiError(e: unknown, requestId?: string): ApiError {
   }
   if (isRedisUnavailable(e)) return new ApiError(503, 'storage_unavailable', 'The platform storage (Redis) is unavailable; retry shortly');
   const ref = requestId ? ` (request id ${requestId})` : '';
-  return new ApiError(500, 'internal_error', `The server failed to process the request${ref}; it has been logged. Retry later, or report the request id.`);
+  return new ApiError(
+    500,
+    'internal_error',
+    `The server failed to process the request${ref}; it has been logged. Retry later, or report the request id.`,
+  );
 }

@@ -22,7 +22,12 @@ export function validationErrorToApiError(errors: ValidationError[]): ApiError {
   if (!leaf) return new ApiError(400, 'invalid_request', 'the request is invalid');
   const constraints = leaf.error.constraints!;
   if (constraints.whitelistValidation) {
-    return new ApiError(400, 'unknown_parameter', `Unknown parameter "${leaf.path}": remove it or check its spelling against /docs`, leaf.path);
+    return new ApiError(
+      400,
+      'unknown_parameter',
+      `Unknown parameter "${leaf.path}": remove it or check its spelling against /docs`,
+      leaf.path,
+    );
   }
   const messages = Object.values(constraints);
   return new ApiError(400, 'invalid_request', `${leaf.path}: ${messages.join('; ')}`, leaf.path);

@@ -1,4 +1,18 @@
-import { Body, Controller, Delete, Get, Header, HttpCode, Inject, Param, Post, Query, StreamableFile, UploadedFile, UseInterceptors } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Header,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  Query,
+  StreamableFile,
+  UploadedFile,
+  UseInterceptors,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { ParamTypes } from '../common/param-types.decorator';
 import { Tenant, type TenantContext } from '../auth/auth.decorators';
@@ -17,7 +31,10 @@ export class FilesController {
   @Post()
   @HttpCode(200)
   @UseInterceptors(UploadInterceptor)
-  @ApiOperation({ summary: 'Upload a JSONL file', description: 'Validated on upload with line-numbered errors (code = the JSONL rule broken, param = file).' })
+  @ApiOperation({
+    summary: 'Upload a JSONL file',
+    description: 'Validated on upload with line-numbered errors (code = the JSONL rule broken, param = file).',
+  })
   @ApiConsumes('multipart/form-data')
   @ApiBody({ type: UploadFileBodyDto })
   @ApiOkResponse({ type: FileDto })

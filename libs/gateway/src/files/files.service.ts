@@ -43,16 +43,36 @@ export class FilesService {
   ) {}
 
   async upload(tenantId: string, file: UploadedJsonl | undefined, purpose: FilePurpose): Promise<FileDto> {
-    if (!file) throw new ApiError(400, 'missing_file', `No file: send multipart/form-data with the JSONL in the "${UPLOAD_FIELD}" field`, UPLOAD_FIELD);
-    if (file.size > this.options.uploadMaxBytes) throw new ApiError(413, 'file_too_large', `The file is ${file.size} bytes, above the limit of ${this.options.uploadMaxBytes}`, UPLOAD_FIELD);
+    if (!file)
+      throw new ApiError(
+        400,
+        'missing_file',
+        `No file: send multipart/form-data with the JSONL in the "${UPLOAD_FIELD}" field`,
+        UPLOAD_FIELD,
+      );
+    if (file.size > this.options.uploadMaxBytes)
+      throw new ApiError(
+        413,
+        'file_too_large',
+        `The file is ${file.size} bytes, above the limit of ${this.options.uploadMaxBytes}`,
+        UPLOAD_FIELD,
+      );
     const id = newId.file();
     const now = Date.now();
     const body = new Uint8Array(file.buffer.buffer, file.buffer.byteOffset, file.buffer.byteLength);
     try {
       // putUpload parses first and writes nothing for a file that does not parse.
-      const meta: UploadMeta = { tenant_id: tenantId, filename: file.originalname || 'upload.jsonl', purpose, created_at: String(now), sha256: createHash('sha256').update(body).digest('hex'), labels: '[]' };
+      const meta: UploadMeta = {
+        tenant_id: tenantId,
+        filename: file.originalname || 'upload.jsonl',
+        purpose,
+        created_at: String(now),
+        sha256: createHash('sha256').update(body).digest('hex'),
+        labels: '[]',
+      };
       const dataset = await putUpload(this.redis, id, body, { ...meta });
-      if (dataset.kind === 'classification') await this.redis.hset(keys.uploadMeta(id), 'labels', JSON.stringify(dataset.labels.map(String)));
+      if (dataset.kind === 'classification')
+        await this.redis.hset(keys.uploadMeta(id), 'labels', JSON.stringify(dataset.labels.map(String)));
     } catch (e) {
       if (e instanceof JsonlError) {
         if (e.code === 'too_large') throw new ApiError(413, 'file_too_large', e.message, UPLOAD_FIELD);
@@ -70,7 +90,9 @@ export class FilesService {
    */
   async list(tenantId: string, after: string | undefined, limit = DEFAULT_PAGE_SIZE, purpose?: FilePurpose): Promise<Page<FileDto>> {
     const { ids, hasMore } = await pageOfSortedSet(this.redis, keys.tenantUploads(tenantId), after, limit);
-    const files = (await Promise.all(ids.map((id) => this.find(tenantId, id)))).filter((f): f is FileDto => f !== null && (purpose === undefined || f.purpose === purpose));
+    const files = (await Promise.all(ids.map((id) => this.find(tenantId, id)))).filter(
+      (f): f is FileDto => f !== null && (purpose === undefined || f.purpose === purpose),
+    );
     return page(files, hasMore, (f) => f.id);
   }
 
@@ -83,7 +105,13 @@ export class FilesService {
   /** The file for a job, or a 400 naming the request field (a missing or foreign file is one error). */
   async forJob(tenantId: string, fileId: string, param: string): Promise<StoredFile> {
     const f = await this.find(tenantId, fileId);
-    if (!f) throw new ApiError(400, 'file_not_found', `No file with id ${JSON.stringify(fileId)} exists (or it is not yours); upload it with POST /v1/files`, param);
+    if (!f)
+      throw new ApiError(
+        400,
+        'file_not_found',
+        `No file with id ${JSON.stringify(fileId)} exists (or it is not yours); upload it with POST /v1/files`,
+        param,
+      );
     return { id: f.id, kind: f.kind, labels: f.labels ?? [], rows: f.rows };
   }
 

@@ -1,4 +1,12 @@
-import { HttpException, Inject, Injectable, PayloadTooLargeException, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import {
+  HttpException,
+  Inject,
+  Injectable,
+  PayloadTooLargeException,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
 import type { Observable } from 'rxjs';
 import { ApiError } from '../errors/api-error';
@@ -36,9 +44,20 @@ export class UploadInterceptor implements NestInterceptor {
       return await this.inner.intercept(ctx, next);
     } catch (e) {
       if (e instanceof PayloadTooLargeException) {
-        throw new ApiError(413, 'file_too_large', `The file is larger than the limit of ${this.maxBytes} bytes; split it or sample fewer rows`, UPLOAD_FIELD);
+        throw new ApiError(
+          413,
+          'file_too_large',
+          `The file is larger than the limit of ${this.maxBytes} bytes; split it or sample fewer rows`,
+          UPLOAD_FIELD,
+        );
       }
-      if (e instanceof HttpException) throw new ApiError(400, 'invalid_upload', `Invalid multipart upload (${e.message}); send multipart/form-data with the JSONL in the "${UPLOAD_FIELD}" field`, UPLOAD_FIELD);
+      if (e instanceof HttpException)
+        throw new ApiError(
+          400,
+          'invalid_upload',
+          `Invalid multipart upload (${e.message}); send multipart/form-data with the JSONL in the "${UPLOAD_FIELD}" field`,
+          UPLOAD_FIELD,
+        );
       throw e;
     }
   }

@@ -43,7 +43,12 @@ export class InferenceService {
     for (const id of ids) {
       const rec = await this.store.get(id);
       if (rec?.status === 'succeeded' && rec.spec.tenantId === tenantId) {
-        tuned.push({ id: fineTunedModelName(rec.spec), object: 'model', created: rec.finishedAt === null ? null : unixSeconds(rec.finishedAt), owned_by: tenantId });
+        tuned.push({
+          id: fineTunedModelName(rec.spec),
+          object: 'model',
+          created: rec.finishedAt === null ? null : unixSeconds(rec.finishedAt),
+          owned_by: tenantId,
+        });
       }
     }
     return page([...base, ...tuned], false, (m) => m.id);
@@ -65,11 +70,23 @@ export class InferenceService {
       created: unixSeconds(Date.now()),
       model,
       model_version: res.version,
-      data: res.results.map((r, index) => ({ object: 'classification.result', index, label: r.label, scores: r.scores.map((s) => ({ label: s.label, score: s.score })) })),
+      data: res.results.map((r, index) => ({
+        object: 'classification.result',
+        index,
+        label: r.label,
+        scores: r.scores.map((s) => ({ label: s.label, score: s.score })),
+      })),
     };
   }
 
-  async complete(tenantId: string, model: string, prompt: string, maxTokens = 16, temperature = 1, seed?: number): Promise<TextCompletionDto> {
+  async complete(
+    tenantId: string,
+    model: string,
+    prompt: string,
+    maxTokens = 16,
+    temperature = 1,
+    seed?: number,
+  ): Promise<TextCompletionDto> {
     const resolved = await this.resolve(tenantId, model);
     const res = await this.merger.generate({ model: resolved.merger, prompt, maxNewTokens: maxTokens, temperature, seed: seed ?? 0 });
     return {
@@ -92,16 +109,27 @@ export class InferenceService {
     if (this.options.baseModels.includes(name)) return { merger: MERGER_BASE };
     const parts = name.split(':');
     const [ft, base, owner, jobId] = parts;
-    if (parts.length !== 4 || ft !== 'ft' || !BASE_MODEL_PATTERN.test(base ?? '') || owner !== tenantId || !ID_PATTERN.test(jobId ?? '')) throw modelNotFound(name);
+    if (parts.length !== 4 || ft !== 'ft' || !BASE_MODEL_PATTERN.test(base ?? '') || owner !== tenantId || !ID_PATTERN.test(jobId ?? ''))
+      throw modelNotFound(name);
     const rec = await this.store.get(jobId!);
     if (!rec || rec.spec.tenantId !== tenantId || rec.spec.baseModel !== base) throw modelNotFound(name);
     if (rec.status !== 'succeeded') {
-      throw new ApiError(409, 'model_not_ready', `Model ${name} is not ready: its job is ${rec.status}; it can be used once the job succeeded`, 'model');
+      throw new ApiError(
+        409,
+        'model_not_ready',
+        `Model ${name} is not ready: its job is ${rec.status}; it can be used once the job succeeded`,
+        'model',
+      );
     }
     return { merger: name };
   }
 }
 
 function modelNotFound(name: string): ApiError {
-  return new ApiError(404, 'model_not_found', `The model ${JSON.stringify(name)} does not exist or you do not have access to it; see GET /v1/models`, 'model');
+  return new ApiError(
+    404,
+    'model_not_found',
+    `The model ${JSON.stringify(name)} does not exist or you do not have access to it; see GET /v1/models`,
+    'model',
+  );
 }

@@ -20,11 +20,19 @@ export class MergerClient {
   ) {}
 
   classify(req: ClassifyRequest): Promise<ClassifyResponse> {
-    return this.call<ClassifyRequest, ClassifyResponse>(this.client.classify.bind(this.client) as Unary<ClassifyRequest, ClassifyResponse>, req, this.options.inferenceTimeoutMs);
+    return this.call<ClassifyRequest, ClassifyResponse>(
+      this.client.classify.bind(this.client) as Unary<ClassifyRequest, ClassifyResponse>,
+      req,
+      this.options.inferenceTimeoutMs,
+    );
   }
 
   generate(req: GenerateRequest): Promise<GenerateResponse> {
-    return this.call<GenerateRequest, GenerateResponse>(this.client.generate.bind(this.client) as Unary<GenerateRequest, GenerateResponse>, req, this.options.inferenceTimeoutMs);
+    return this.call<GenerateRequest, GenerateResponse>(
+      this.client.generate.bind(this.client) as Unary<GenerateRequest, GenerateResponse>,
+      req,
+      this.options.inferenceTimeoutMs,
+    );
   }
 
   /** The served models; `timeoutMs` defaults to the inference deadline. */
@@ -47,7 +55,12 @@ function toApiError(err: ServiceError): ApiError {
       return new ApiError(504, 'inference_timeout', 'The inference service did not answer in time; retry with fewer inputs or later');
     case GrpcStatus.NOT_FOUND:
       // The gateway checked the model is the tenant's: the merger not knowing it means not yet.
-      return new ApiError(409, 'model_not_ready', `The model is not served yet (${err.details}); retry once the merger has loaded it`, 'model');
+      return new ApiError(
+        409,
+        'model_not_ready',
+        `The model is not served yet (${err.details}); retry once the merger has loaded it`,
+        'model',
+      );
     case GrpcStatus.FAILED_PRECONDITION:
       // e.g. Classify on a causal language model: the merger's message says what to use instead.
       return new ApiError(400, 'unsupported_for_model', `The model cannot answer this request: ${err.details}`, 'model');

@@ -83,7 +83,9 @@ export function exportAdapter(auxState: Uint8Array, job: ValidatedJobSpec): Expo
   const loraTargets = new Set<string>();
   for (const l of state.layers) {
     const cfg = auxConfigFromWire(l.config);
-    const params = new Map(l.params.map((p) => [p.name, { shape: p.tensor?.shape ?? [], values: tensorToFloat32(p.tensor, `${l.tap}.${p.name}`) }]));
+    const params = new Map(
+      l.params.map((p) => [p.name, { shape: p.tensor?.shape ?? [], values: tensorToFloat32(p.tensor, `${l.tap}.${p.name}`) }]),
+    );
     const names: string[] = [];
     const put = (name: string, shape: number[], values: Float32Array): void => {
       tensors[name] = f32Tensor(shape, values);
@@ -113,9 +115,16 @@ export function exportAdapter(auxState: Uint8Array, job: ValidatedJobSpec): Expo
     'Tensors named cola_aux.<module>.<param> are ColA aux models without a PEFT form, in ColA layout: linear a = X V (+ b) with V [d_in, d_out]; mlp a = W_n(act(...act(X W0 + b0)...)) + b_n with W_i [in, out]. Add a to the output of <module>.',
   ];
   if (job.task === 'classification') {
-    notes.push(`The classifier head "score" starts from the base checkpoint's head when it has ${job.spec.labels.length} labels, else from a seeded initialisation (seed ${job.options.seed}); its aux delta is cola_aux.score.*.`);
+    notes.push(
+      `The classifier head "score" starts from the base checkpoint's head when it has ${job.spec.labels.length} labels, else from a seeded initialisation (seed ${job.options.seed}); its aux delta is cola_aux.score.*.`,
+    );
   }
-  const weights = encodeSafetensors(tensors, { format: 'pt', cola_job_id: job.spec.jobId, cola_aux_version: String(version), base_model: job.spec.baseModel });
+  const weights = encodeSafetensors(tensors, {
+    format: 'pt',
+    cola_job_id: job.spec.jobId,
+    cola_aux_version: String(version),
+    base_model: job.spec.baseModel,
+  });
   return {
     weights,
     config: {
@@ -132,7 +141,13 @@ export function exportAdapter(auxState: Uint8Array, job: ValidatedJobSpec): Expo
       init_lora_weights: true,
       modules_to_save: null,
       revision: null,
-      cola: { job_id: state.jobId, aux_version: version, labels: job.task === 'classification' ? [...job.spec.labels] : null, layers, notes },
+      cola: {
+        job_id: state.jobId,
+        aux_version: version,
+        labels: job.task === 'classification' ? [...job.spec.labels] : null,
+        layers,
+        notes,
+      },
     },
   };
 }

@@ -35,7 +35,13 @@ export class JobEventStreamService implements BeforeApplicationShutdown {
     return done;
   }
 
-  private async run(jobId: string, after: string | undefined, req: Request, res: Response, onStop: (stop: () => void) => void): Promise<void> {
+  private async run(
+    jobId: string,
+    after: string | undefined,
+    req: Request,
+    res: Response,
+    onStop: (stop: () => void) => void,
+  ): Promise<void> {
     res.status(200);
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('Cache-Control', 'no-cache, no-transform');

@@ -69,12 +69,14 @@ function optimizerToWire(h: HyperparametersDto | undefined): NonNullable<JobSpec
   const weightDecay = given(h.weight_decay);
   const momentum = given(h.momentum);
   const named = given(h.optimizer);
-  if (lr === undefined && multiplier === undefined && weightDecay === undefined && momentum === undefined && named === undefined) return undefined;
+  if (lr === undefined && multiplier === undefined && weightDecay === undefined && momentum === undefined && named === undefined)
+    return undefined;
   if (lr !== undefined && multiplier !== undefined) {
     throw invalid('hyperparameters.learning_rate_multiplier', 'give learning_rate or learning_rate_multiplier, not both');
   }
   const type = named ?? 'adamw';
-  if (type === 'adamw' && momentum !== undefined) throw invalid('hyperparameters.momentum', 'momentum applies to optimizer "sgd" only; AdamW has betas');
+  if (type === 'adamw' && momentum !== undefined)
+    throw invalid('hyperparameters.momentum', 'momentum applies to optimizer "sgd" only; AdamW has betas');
   const input: Record<string, unknown> = { type, lr: lr ?? defaultLr(type) * (multiplier ?? 1) };
   if (weightDecay !== undefined) input.weightDecay = weightDecay;
   else if (type === 'adamw') input.weightDecay = validateFinetuneOptions({ method: 'cola', task: 'classification' }).optimizer.weightDecay;
@@ -82,7 +84,8 @@ function optimizerToWire(h: HyperparametersDto | undefined): NonNullable<JobSpec
   try {
     return optimizerConfigToWire(validateOptimizerConfig(input));
   } catch (e) {
-    if (e instanceof OptimizerConfigError) throw invalid(PARAM_NAMES[`hyperparameters.optimizer.${e.field}`] ?? `hyperparameters.${e.field}`, e.message);
+    if (e instanceof OptimizerConfigError)
+      throw invalid(PARAM_NAMES[`hyperparameters.optimizer.${e.field}`] ?? `hyperparameters.${e.field}`, e.message);
     throw e;
   }
 }
@@ -98,7 +101,10 @@ export function buildJobSpec(dto: CreateJobDto, ctx: JobSpecContext): { spec: Jo
   const h = dto.hyperparameters;
   for (const [i, t] of (m?.target_modules ?? []).entries()) {
     if (!isKnownTarget(t)) {
-      throw invalid(`method.target_modules.${i}`, `unknown target module ${JSON.stringify(t)}: use c_attn, attn.c_proj, c_fc, mlp.c_proj, c_proj, score, or a full name such as h.0.attn.c_attn`);
+      throw invalid(
+        `method.target_modules.${i}`,
+        `unknown target module ${JSON.stringify(t)}: use c_attn, attn.c_proj, c_fc, mlp.c_proj, c_proj, score, or a full name such as h.0.attn.c_attn`,
+      );
     }
   }
   const transfer = m?.transfer;

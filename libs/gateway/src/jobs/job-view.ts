@@ -69,7 +69,16 @@ export function jobView(rec: JobRecord, progress: JobProgress | null, result: Jo
     error: rec.error,
     trained_tokens: progress ? progress.tokens : null,
     progress: progress
-      ? { step: progress.step, total_steps: progress.totalSteps, epoch: progress.epoch, loss: progress.loss, tokens: progress.tokens, bytes_transferred: progress.bytes, aux_version: progress.auxVersion, fit_tasks: progress.seq }
+      ? {
+          step: progress.step,
+          total_steps: progress.totalSteps,
+          epoch: progress.epoch,
+          loss: progress.loss,
+          tokens: progress.tokens,
+          bytes_transferred: progress.bytes,
+          aux_version: progress.auxVersion,
+          fit_tasks: progress.seq,
+        }
       : null,
     result: result ? { metric: result.metric, value: result.value, count: result.count } : null,
     estimated_finish: null,
@@ -80,7 +89,15 @@ export function jobView(rec: JobRecord, progress: JobProgress | null, result: Jo
 /** One event as the API shows it. */
 export function eventView(e: JobEventEntry): JobEventDto {
   const data = e.metrics && Object.keys(e.metrics).length > 0 ? { ...e.metrics } : null;
-  return { object: 'fine_tuning.job.event', id: `${EVENT_ID_PREFIX}${e.id}`, created_at: unixSeconds(e.createdAt), level: e.level, message: e.message, type: data ? 'metrics' : 'message', data };
+  return {
+    object: 'fine_tuning.job.event',
+    id: `${EVENT_ID_PREFIX}${e.id}`,
+    created_at: unixSeconds(e.createdAt),
+    level: e.level,
+    message: e.message,
+    type: data ? 'metrics' : 'message',
+    data,
+  };
 }
 
 /** One checkpoint as the API shows it. */

@@ -23,7 +23,10 @@ export class JobsController {
 
   @Post()
   @HttpCode(200)
-  @ApiOperation({ summary: 'Create a fine-tuning job', description: 'Validated at once (files, model, method, hyperparameters); the job is queued for the gpu-host.' })
+  @ApiOperation({
+    summary: 'Create a fine-tuning job',
+    description: 'Validated at once (files, model, method, hyperparameters); the job is queued for the gpu-host.',
+  })
   @ApiOkResponse({ type: JobDto })
   @ApiErrorResponses(400, 401, 413, 429)
   @ParamTypes(Object, CreateJobDto)
@@ -51,7 +54,11 @@ export class JobsController {
 
   @Post(':job_id/cancel')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Cancel a fine-tuning job', description: 'A queued job is cancelled at once; a running one goes to `cancelling` until the gpu-host has stopped it and freed its queued data.' })
+  @ApiOperation({
+    summary: 'Cancel a fine-tuning job',
+    description:
+      'A queued job is cancelled at once; a running one goes to `cancelling` until the gpu-host has stopped it and freed its queued data.',
+  })
   @ApiOkResponse({ type: JobDto })
   @ApiErrorResponses(401, 404, 409, 429)
   @ParamTypes(Object, String)
@@ -62,14 +69,22 @@ export class JobsController {
   @Get(':job_id/events')
   @ApiOperation({
     summary: "List a job's events, or stream them (SSE)",
-    description: 'Oldest first, paginated with `after`. With `stream=true` or `Accept: text/event-stream` the answer is a server-sent-events stream (resumable with Last-Event-ID) that ends with `event: done` when the job does.',
+    description:
+      'Oldest first, paginated with `after`. With `stream=true` or `Accept: text/event-stream` the answer is a server-sent-events stream (resumable with Last-Event-ID) that ends with `event: done` when the job does.',
   })
   @ApiProduces('application/json', 'text/event-stream')
   @ApiOkResponse({ type: JobEventListDto })
   @ApiErrorResponses(400, 401, 404, 429)
   @ParamTypes(Object, String, JobEventsQueryDto, Object, Object)
-  async events(@Tenant() t: TenantContext, @Param('job_id') id: string, @Query() q: JobEventsQueryDto, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const stream = q.stream === 'true' || q.stream === '1' || (q.stream === undefined && (req.header('accept') ?? '').includes('text/event-stream'));
+  async events(
+    @Tenant() t: TenantContext,
+    @Param('job_id') id: string,
+    @Query() q: JobEventsQueryDto,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    const stream =
+      q.stream === 'true' || q.stream === '1' || (q.stream === undefined && (req.header('accept') ?? '').includes('text/event-stream'));
     if (!stream) {
       res.status(200).json(await this.jobs.events(t.tenantId, id, q.after, q.limit));
       return;
@@ -91,7 +106,8 @@ export class JobsController {
   @Get(':job_id/adapter')
   @ApiOperation({
     summary: "Download the job's adapter (safetensors)",
-    description: 'PEFT LoRA tensor names for lowrank layers (base_model.model.transformer.h.N.attn.c_attn.lora_A.weight ...), cola_aux.* for the rest; see .../adapter/config.',
+    description:
+      'PEFT LoRA tensor names for lowrank layers (base_model.model.transformer.h.N.attn.c_attn.lora_A.weight ...), cola_aux.* for the rest; see .../adapter/config.',
   })
   @ApiProduces('application/octet-stream')
   @ApiOkResponse({ schema: { type: 'string', format: 'binary' } })
@@ -99,7 +115,11 @@ export class JobsController {
   @ParamTypes(Object, String, AdapterQueryDto)
   async adapter(@Tenant() t: TenantContext, @Param('job_id') id: string, @Query() q: AdapterQueryDto): Promise<StreamableFile> {
     const { weights } = await this.jobs.adapter(t.tenantId, id, q.checkpoint);
-    return new StreamableFile(weights, { type: 'application/octet-stream', disposition: 'attachment; filename="adapter_model.safetensors"', length: weights.byteLength });
+    return new StreamableFile(weights, {
+      type: 'application/octet-stream',
+      disposition: 'attachment; filename="adapter_model.safetensors"',
+      length: weights.byteLength,
+    });
   }
 
   @Get(':job_id/adapter/config')

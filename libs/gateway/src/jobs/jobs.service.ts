@@ -39,7 +39,12 @@ export class JobsService {
   async create(tenantId: string, dto: CreateJobDto): Promise<JobDto> {
     if (!this.options.baseModels.includes(dto.model)) {
       const hint = dto.model.startsWith('ft:') ? 'fine-tuning a fine-tuned model is not supported; ' : '';
-      throw new ApiError(400, 'unknown_model', `Unknown base model ${JSON.stringify(dto.model)}: ${hint}use one of ${this.options.baseModels.join(', ')} (GET /v1/models)`, 'model');
+      throw new ApiError(
+        400,
+        'unknown_model',
+        `Unknown base model ${JSON.stringify(dto.model)}: ${hint}use one of ${this.options.baseModels.join(', ')} (GET /v1/models)`,
+        'model',
+      );
     }
     const training = await this.files.forJob(tenantId, dto.training_file, 'training_file');
     const validation = dto.validation_file ? await this.files.forJob(tenantId, dto.validation_file, 'validation_file') : null;
@@ -48,7 +53,12 @@ export class JobsService {
     if (validation && task === 'classification') {
       const unknown = validation.labels.filter((l) => !labels.includes(l));
       if (unknown.length) {
-        throw new ApiError(400, 'invalid_validation_file', `The validation file has labels the training file lacks: ${unknown.map((l) => JSON.stringify(l)).join(', ')}; every validation label must occur in training`, 'validation_file');
+        throw new ApiError(
+          400,
+          'invalid_validation_file',
+          `The validation file has labels the training file lacks: ${unknown.map((l) => JSON.stringify(l)).join(', ')}; every validation label must occur in training`,
+          'validation_file',
+        );
       }
     }
     const jobId = newId.job();
@@ -76,7 +86,12 @@ export class JobsService {
   async cancel(tenantId: string, jobId: string): Promise<JobDto> {
     const rec = await this.record(tenantId, jobId);
     if (FINAL_STATUSES.has(rec.status)) {
-      throw new ApiError(409, 'job_not_cancellable', `Job ${jobId} already ${rec.status}; only queued or running jobs can be cancelled`, null);
+      throw new ApiError(
+        409,
+        'job_not_cancellable',
+        `Job ${jobId} already ${rec.status}; only queued or running jobs can be cancelled`,
+        null,
+      );
     }
     if (rec.status !== 'cancelling') {
       // `remove` refuses a job a gpu-host holds (locked): that one is cancelled through its status.
@@ -107,7 +122,12 @@ export class JobsService {
   }
 
   /** A page of checkpoints, newest first. */
-  async checkpoints(tenantId: string, jobId: string, after: string | undefined, limit = DEFAULT_PAGE_SIZE): Promise<Page<JobCheckpointDto>> {
+  async checkpoints(
+    tenantId: string,
+    jobId: string,
+    after: string | undefined,
+    limit = DEFAULT_PAGE_SIZE,
+  ): Promise<Page<JobCheckpointDto>> {
     const rec = await this.record(tenantId, jobId);
     let member: string | undefined;
     if (after !== undefined) {
@@ -116,7 +136,11 @@ export class JobsService {
       member = String(step);
     }
     const { ids, hasMore } = await pageOfSortedSet(this.redis, keys.jobCheckpoints(jobId), member, limit);
-    return page(ids.map((s) => checkpointView(rec.spec, Number(s))), hasMore, (c) => c.id);
+    return page(
+      ids.map((s) => checkpointView(rec.spec, Number(s))),
+      hasMore,
+      (c) => c.id,
+    );
   }
 
   /** The adapter at the latest aux version, or at a checkpoint (`ftckpt-<step>`). */
@@ -126,13 +150,24 @@ export class JobsService {
     if (checkpoint !== undefined) {
       const step = checkpointStepOf(checkpoint);
       const b = step === undefined ? null : await this.redis.getBuffer(keys.jobCheckpoint(jobId, step));
-      if (!b) throw new ApiError(404, 'not_found', `Job ${jobId} has no checkpoint ${JSON.stringify(checkpoint)}; list them with GET /v1/fine_tuning/jobs/${jobId}/checkpoints`, 'checkpoint');
+      if (!b)
+        throw new ApiError(
+          404,
+          'not_found',
+          `Job ${jobId} has no checkpoint ${JSON.stringify(checkpoint)}; list them with GET /v1/fine_tuning/jobs/${jobId}/checkpoints`,
+          'checkpoint',
+        );
       bytes = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
     } else {
       bytes = (await this.auxStore.loadHead(jobId))?.bytes ?? null;
     }
     if (!bytes) {
-      throw new ApiError(409, 'adapter_not_ready', `Job ${jobId} has no adapter yet (status ${rec.status}); it exists once the gpu-host started the job`, null);
+      throw new ApiError(
+        409,
+        'adapter_not_ready',
+        `Job ${jobId} has no adapter yet (status ${rec.status}); it exists once the gpu-host started the job`,
+        null,
+      );
     }
     return exportAdapter(bytes, validateJobSpec(rec.spec));
   }
@@ -160,10 +195,20 @@ export class JobsService {
     const task = !dto.task || dto.task === 'auto' ? fromFile : dto.task;
     if (task !== fromFile) {
       const shape = task === 'classification' ? '{"text","label"}' : '{"prompt","completion"}';
-      throw new ApiError(400, 'invalid_training_file', `A ${task} job needs ${shape} rows, but ${training.id} holds ${training.kind} rows; upload a matching file or set task to "auto"`, 'training_file');
+      throw new ApiError(
+        400,
+        'invalid_training_file',
+        `A ${task} job needs ${shape} rows, but ${training.id} holds ${training.kind} rows; upload a matching file or set task to "auto"`,
+        'training_file',
+      );
     }
     if (validation && validation.kind !== training.kind) {
-      throw new ApiError(400, 'invalid_validation_file', `The validation file holds ${validation.kind} rows but the training file ${training.kind} rows; both must have the same shape`, 'validation_file');
+      throw new ApiError(
+        400,
+        'invalid_validation_file',
+        `The validation file holds ${validation.kind} rows but the training file ${training.kind} rows; both must have the same shape`,
+        'validation_file',
+      );
     }
     return task;
   }

@@ -30,7 +30,13 @@ export class RateLimitGuard implements CanActivate {
     res.setHeader('x-ratelimit-remaining-requests', String(d.remaining));
     res.setHeader('x-ratelimit-reset-requests', `${resetSeconds}s`);
     if (!d.allowed) {
-      throw new ApiError(429, 'rate_limit_exceeded', `Rate limit of ${d.limit} requests per window reached; retry in ${resetSeconds} s`, null, { 'Retry-After': String(resetSeconds) });
+      throw new ApiError(
+        429,
+        'rate_limit_exceeded',
+        `Rate limit of ${d.limit} requests per window reached; retry in ${resetSeconds} s`,
+        null,
+        { 'Retry-After': String(resetSeconds) },
+      );
     }
     return true;
   }

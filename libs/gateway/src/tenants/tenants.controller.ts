@@ -33,7 +33,10 @@ export class TenantsController {
   }
 
   @Post(':tenant_id/api_keys')
-  @ApiOperation({ summary: 'Issue an API key for a tenant', description: 'The key is in this response only; the gateway stores its SHA-256.' })
+  @ApiOperation({
+    summary: 'Issue an API key for a tenant',
+    description: 'The key is in this response only; the gateway stores its SHA-256.',
+  })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   @ApiErrorResponses(400, 401, 403, 404)
   @ParamTypes(String, CreateApiKeyDto)

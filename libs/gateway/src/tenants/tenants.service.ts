@@ -33,7 +33,13 @@ export class TenantsService {
     const tenantId = id ?? newId.tenant();
     const now = Date.now();
     const created = await this.redis.hsetnx(keys.tenant(tenantId), 'created_at', String(now));
-    if (!created) throw new ApiError(409, 'tenant_exists', `A tenant with id ${JSON.stringify(tenantId)} already exists; choose another id or omit it`, 'id');
+    if (!created)
+      throw new ApiError(
+        409,
+        'tenant_exists',
+        `A tenant with id ${JSON.stringify(tenantId)} already exists; choose another id or omit it`,
+        'id',
+      );
     if (name) await this.redis.hset(keys.tenant(tenantId), 'name', name);
     return { object: 'tenant', id: tenantId, name: name ?? null, created_at: unixSeconds(now) };
   }
@@ -46,8 +52,19 @@ export class TenantsService {
   async createKey(tenantId: string, name: string | undefined): Promise<CreatedApiKeyDto> {
     await this.record(tenantId);
     const key = mintApiKey();
-    const stored: StoredApiKey = { id: newId.apiKey(), name: name ?? null, sha256: hashApiKey(key), redacted: redactKey(key), createdAt: Date.now(), revokedAt: null };
-    await this.redis.multi().set(keys.apiKey(stored.sha256), tenantId).hset(keys.tenant(tenantId), `${KEY_FIELD}${stored.id}`, JSON.stringify(stored)).exec();
+    const stored: StoredApiKey = {
+      id: newId.apiKey(),
+      name: name ?? null,
+      sha256: hashApiKey(key),
+      redacted: redactKey(key),
+      createdAt: Date.now(),
+      revokedAt: null,
+    };
+    await this.redis
+      .multi()
+      .set(keys.apiKey(stored.sha256), tenantId)
+      .hset(keys.tenant(tenantId), `${KEY_FIELD}${stored.id}`, JSON.stringify(stored))
+      .exec();
     return { ...this.view(tenantId, stored), key };
   }
 
@@ -69,7 +86,11 @@ export class TenantsService {
     const stored = JSON.parse(raw) as StoredApiKey;
     if (stored.revokedAt === null) {
       stored.revokedAt = Date.now();
-      await this.redis.multi().del(keys.apiKey(stored.sha256)).hset(keys.tenant(tenantId), `${KEY_FIELD}${keyId}`, JSON.stringify(stored)).exec();
+      await this.redis
+        .multi()
+        .del(keys.apiKey(stored.sha256))
+        .hset(keys.tenant(tenantId), `${KEY_FIELD}${keyId}`, JSON.stringify(stored))
+        .exec();
     }
     return this.view(tenantId, stored);
   }
@@ -81,6 +102,14 @@ export class TenantsService {
   }
 
   private view(tenantId: string, k: StoredApiKey): ApiKeyDto {
-    return { object: 'api_key', id: k.id, tenant_id: tenantId, name: k.name, redacted_key: k.redacted, created_at: unixSeconds(k.createdAt), revoked_at: k.revokedAt === null ? null : unixSeconds(k.revokedAt) };
+    return {
+      object: 'api_key',
+      id: k.id,
+      tenant_id: tenantId,
+      name: k.name,
+      redacted_key: k.redacted,
+      created_at: unixSeconds(k.createdAt),
+      revoked_at: k.revokedAt === null ? null : unixSeconds(k.revokedAt),
+    };
   }
 }

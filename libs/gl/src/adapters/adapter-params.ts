@@ -26,14 +26,17 @@ export function createParams(owner: string, specs: readonly ParamSpec[], opts: C
   if (given) {
     const expected = specs.map((s) => s.name);
     for (const name of Object.keys(given)) {
-      if (!expected.includes(name)) throw new Error(`${owner}: unexpected initial parameter "${name}"; this adapter has ${expected.join(', ')}`);
+      if (!expected.includes(name))
+        throw new Error(`${owner}: unexpected initial parameter "${name}"; this adapter has ${expected.join(', ')}`);
     }
     for (const spec of specs) {
       const p = given[spec.name];
       if (!p) throw new Error(`${owner}: initial parameter "${spec.name}" is missing; this adapter has ${expected.join(', ')}`);
       assertPlainTensor(p, `${owner}.${spec.name}`);
       if (!sameShape(p.shape, spec.shape)) {
-        throw new Error(`${owner}: initial parameter "${spec.name}" has shape [${p.shape.join(', ')}], expected [${spec.shape.join(', ')}]; was it saved for other layer sizes or another config?`);
+        throw new Error(
+          `${owner}: initial parameter "${spec.name}" has shape [${p.shape.join(', ')}], expected [${spec.shape.join(', ')}]; was it saved for other layer sizes or another config?`,
+        );
       }
     }
   }

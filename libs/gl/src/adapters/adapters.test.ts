@@ -56,7 +56,10 @@ describe('when an adapter is created', () => {
     const A = values(a.params.get('A')!);
     const bound = 1 / Math.sqrt(D_IN);
     assert.ok(Math.abs(kaimingUniformBound(D_IN) - bound) < 1e-15);
-    assert.ok(A.every((v) => Math.abs(v) <= bound), 'A leaves the kaiming bound');
+    assert.ok(
+      A.every((v) => Math.abs(v) <= bound),
+      'A leaves the kaiming bound',
+    );
     // A uniform sample of 64 values reaches well past half the bound and has both signs.
     assert.ok(Math.max(...A) > bound / 2 && Math.min(...A) < -bound / 2, 'A does not spread over the bound');
     assert.ok(values(a.params.get('B')!).every((v) => v === 0));
@@ -80,10 +83,21 @@ describe('when an adapter is created', () => {
     assert.deepEqual([...m.params.keys()], ['W0', 'b0', 'W1', 'b1', 'W2', 'b2']);
     assert.deepEqual(m.params.get('W1')!.shape, [8, 10]);
     assert.deepEqual(m.params.get('W2')!.shape, [10, D_OUT]);
-    for (const [name, fanIn] of [['W0', D_IN], ['b0', D_IN], ['W1', 8], ['b1', 8]] as const) {
+    for (const [name, fanIn] of [
+      ['W0', D_IN],
+      ['b0', D_IN],
+      ['W1', 8],
+      ['b1', 8],
+    ] as const) {
       const v = values(m.params.get(name)!);
-      assert.ok(v.every((x) => Math.abs(x) <= 1 / Math.sqrt(fanIn)), `${name} leaves its bound`);
-      assert.ok(v.some((x) => x !== 0), `${name} is all zeros`);
+      assert.ok(
+        v.every((x) => Math.abs(x) <= 1 / Math.sqrt(fanIn)),
+        `${name} leaves its bound`,
+      );
+      assert.ok(
+        v.some((x) => x !== 0),
+        `${name} is all zeros`,
+      );
     }
     assert.ok(values(m.params.get('W2')!).every((x) => x === 0));
     assert.ok(values(m.params.get('b2')!).every((x) => x === 0));
@@ -109,7 +123,10 @@ describe('when an adapter is created', () => {
       const a = createAdapter(config, D_IN, D_OUT, { seed: 9 });
       const y = a.forward(x);
       assert.deepEqual(y.shape, [5, D_OUT]);
-      assert.ok(values(y).every((v) => v === 0), `${config.type} is not zero at init`);
+      assert.ok(
+        values(y).every((v) => v === 0),
+        `${config.type} is not zero at init`,
+      );
       y.dispose();
       a.dispose();
     }
@@ -171,7 +188,10 @@ describe('when an adapter is created', () => {
     assert.throws(() => createAdapter({ type: 'linear' }, 4, 2.5), /dOut must be a positive integer/);
     const before = tf.memory().numTensors;
     assert.throws(
-      () => createAdapter({ type: 'lowrank', rank: 2 }, 4, 3, { params: { A: { shape: [4, 2], values: new Float32Array(8) }, B: { shape: [3, 2], values: new Float32Array(6) } } }),
+      () =>
+        createAdapter({ type: 'lowrank', rank: 2 }, 4, 3, {
+          params: { A: { shape: [4, 2], values: new Float32Array(8) }, B: { shape: [3, 2], values: new Float32Array(6) } },
+        }),
       /"B" has shape \[3, 2\], expected \[2, 3\]/,
     );
     assert.throws(() => createAdapter({ type: 'linear' }, 4, 3, { params: {} }), /"V" is missing/);

@@ -10,8 +10,17 @@ describe('when an aux config is valid', () => {
   });
 
   it('should keep the values given', () => {
-    assert.deepEqual(validateAuxConfig({ type: 'lowrank', rank: 4, scale: 0.5, dropout: 0.1 }), { type: 'lowrank', rank: 4, scale: 0.5, dropout: 0.1 });
-    assert.deepEqual(validateAuxConfig({ type: 'mlp', hidden: [32], activation: 'gelu' }), { type: 'mlp', hidden: [32], activation: 'gelu' });
+    assert.deepEqual(validateAuxConfig({ type: 'lowrank', rank: 4, scale: 0.5, dropout: 0.1 }), {
+      type: 'lowrank',
+      rank: 4,
+      scale: 0.5,
+      dropout: 0.1,
+    });
+    assert.deepEqual(validateAuxConfig({ type: 'mlp', hidden: [32], activation: 'gelu' }), {
+      type: 'mlp',
+      hidden: [32],
+      activation: 'gelu',
+    });
   });
 
   it('should return a copy, so changing the result does not change the defaults', () => {
@@ -32,12 +41,27 @@ describe('when an aux config is wrong', () => {
     ['no type', { rank: 8 }, 'type', /aux\.type is required; set it to one of "lowrank", "linear", "mlp"/],
     ['not an object', 'lowrank', '(root)', /aux config must be an object/],
     ['null', null, '(root)', /aux config must be an object/],
-    ['a misspelt field', { type: 'lowrank', rnak: 4 }, 'rnak', /lowrank\.rnak is not a field of a lowrank config; remove it \(known fields: type, rank, scale, dropout\)/],
+    [
+      'a misspelt field',
+      { type: 'lowrank', rnak: 4 },
+      'rnak',
+      /lowrank\.rnak is not a field of a lowrank config; remove it \(known fields: type, rank, scale, dropout\)/,
+    ],
     ['linear bias as a string', { type: 'linear', bias: 'yes' }, 'bias', /linear\.bias must be true or false, got "yes"/],
     ['mlp hidden []', { type: 'mlp', hidden: [] }, 'hidden', /mlp\.hidden must be an array of 1 to 2 numbers, got \[\]/],
-    ['mlp hidden with a negative width', { type: 'mlp', hidden: [128, -3] }, 'hidden[1]', /mlp\.hidden\[1\] must be an integer >= 1, got -3/],
+    [
+      'mlp hidden with a negative width',
+      { type: 'mlp', hidden: [128, -3] },
+      'hidden[1]',
+      /mlp\.hidden\[1\] must be an integer >= 1, got -3/,
+    ],
     ['mlp with 3 hidden layers', { type: 'mlp', hidden: [8, 8, 8] }, 'hidden', /mlp\.hidden must be an array of 1 to 2 numbers/],
-    ['an unknown activation', { type: 'mlp', activation: 'swish' }, 'activation', /mlp\.activation must be one of "relu", "gelu", "tanh", got "swish"/],
+    [
+      'an unknown activation',
+      { type: 'mlp', activation: 'swish' },
+      'activation',
+      /mlp\.activation must be one of "relu", "gelu", "tanh", got "swish"/,
+    ],
     ['a NaN scale', { type: 'lowrank', scale: Number.NaN }, 'scale', /lowrank\.scale must be a finite number/],
   ];
 

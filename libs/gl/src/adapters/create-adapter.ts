@@ -5,7 +5,8 @@ import { LowRankAdapter } from './lowrank/lowrank-adapter';
 import { MlpAdapter } from './mlp/mlp-adapter';
 
 function assertWidth(name: string, v: number): void {
-  if (!Number.isInteger(v) || v < 1) throw new Error(`createAdapter: ${name} must be a positive integer (the adapted layer's width), got ${v}`);
+  if (!Number.isInteger(v) || v < 1)
+    throw new Error(`createAdapter: ${name} must be a positive integer (the adapted layer's width), got ${v}`);
 }
 
 /**

@@ -41,14 +41,18 @@ export function assertAdaptationData(data: AdaptationData, owner: string): { dIn
     case 'raw': {
       const { x, g } = data;
       if (x.rank !== 2 || g.rank !== 2 || x.shape[0] !== g.shape[0]) {
-        throw new Error(`${owner}: raw data needs x [N, dIn] and g [N, dOut] with the same N, got x [${x.shape.join(', ')}] and g [${g.shape.join(', ')}]`);
+        throw new Error(
+          `${owner}: raw data needs x [N, dIn] and g [N, dOut] with the same N, got x [${x.shape.join(', ')}] and g [${g.shape.join(', ')}]`,
+        );
       }
       return { dIn: x.shape[1], dOut: g.shape[1] };
     }
     case 'gram': {
       const { xtg, colsumG } = data;
       if (xtg.rank !== 2 || colsumG.rank !== 1 || xtg.shape[1] !== colsumG.shape[0]) {
-        throw new Error(`${owner}: gram data needs xtg [dIn, dOut] and colsumG [dOut], got xtg [${xtg.shape.join(', ')}] and colsumG [${colsumG.shape.join(', ')}]`);
+        throw new Error(
+          `${owner}: gram data needs xtg [dIn, dOut] and colsumG [dOut], got xtg [${xtg.shape.join(', ')}] and colsumG [${colsumG.shape.join(', ')}]`,
+        );
       }
       return { dIn: xtg.shape[0], dOut: xtg.shape[1] };
     }
@@ -61,7 +65,9 @@ export function assertAdaptationData(data: AdaptationData, owner: string): { dIn
 export function assertDataFits(data: AdaptationData, dIn: number, dOut: number, owner: string): void {
   const dims = assertAdaptationData(data, owner);
   if (dims.dIn !== dIn || dims.dOut !== dOut) {
-    throw new Error(`${owner}: data is for a [${dims.dIn} → ${dims.dOut}] layer but the adapter is [${dIn} → ${dOut}]; was it routed to the wrong layer?`);
+    throw new Error(
+      `${owner}: data is for a [${dims.dIn} → ${dims.dOut}] layer but the adapter is [${dIn} → ${dOut}]; was it routed to the wrong layer?`,
+    );
   }
 }
 

@@ -1,6 +1,16 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createAdapter, createOptimizer, glFitStep, glGradients, gramOf, initBackend, tf, type AuxAdapter, type AuxConfigInput } from '../index';
+import {
+  createAdapter,
+  createOptimizer,
+  glFitStep,
+  glGradients,
+  gramOf,
+  initBackend,
+  tf,
+  type AuxAdapter,
+  type AuxConfigInput,
+} from '../index';
 import { mulberry32 } from '@cola/data';
 
 const N = 10;
@@ -42,7 +52,10 @@ describe('when a fit step runs', () => {
       assert.equal(tf.memory().numTensors, warm);
       assert.equal(optimizer.stepCount, 11);
       const after = snapshot(adapter);
-      assert.ok([...after].some(([n, v]) => v.some((x, i) => x !== initial.get(n)![i])), 'the parameters did not move');
+      assert.ok(
+        [...after].some(([n, v]) => v.some((x, i) => x !== initial.get(n)![i])),
+        'the parameters did not move',
+      );
       if (data.kind === 'gram') [data.xtg, data.colsumG].forEach((t) => t.dispose());
       [x, g].forEach((t) => t.dispose());
       adapter.dispose();

@@ -42,7 +42,16 @@ function makeTask(seed: number) {
   const w = tf.tensor2d(randn(D_IN * D_OUT, seed + 1, 0.25), [D_IN, D_OUT]);
   const b = tf.tensor1d(randn(D_OUT, seed + 2, 0.1));
   const next = mulberry32(seed + 3);
-  const labels = tf.cast(tf.oneHot(tf.tensor1d(Array.from({ length: N }, () => Math.floor(next() * D_OUT)), 'int32'), D_OUT), 'float32');
+  const labels = tf.cast(
+    tf.oneHot(
+      tf.tensor1d(
+        Array.from({ length: N }, () => Math.floor(next() * D_OUT)),
+        'int32',
+      ),
+      D_OUT,
+    ),
+    'float32',
+  );
   const lossOf = (hTilde: tf.Tensor2D): tf.Scalar => tf.neg(tf.mean<tf.Scalar>(tf.sum(tf.mul(labels, tf.logSoftmax(hTilde)), 1)));
   const base = (): tf.Tensor2D => tf.add(tf.matMul(x, w), b);
   return { x, lossOf, base, dispose: () => [x, w, b, labels].forEach((t) => t.dispose()) };

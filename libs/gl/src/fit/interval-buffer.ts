@@ -73,7 +73,17 @@ export class IntervalBuffer {
       out =
         rows.length === 1
           ? { kind: 'raw', x: rows[0]!.x, g: rows[0]!.g }
-          : tf.tidy(() => ({ kind: 'raw' as const, x: tf.concat(rows.map((r) => r.x), 0), g: tf.concat(rows.map((r) => r.g), 0) }));
+          : tf.tidy(() => ({
+              kind: 'raw' as const,
+              x: tf.concat(
+                rows.map((r) => r.x),
+                0,
+              ),
+              g: tf.concat(
+                rows.map((r) => r.g),
+                0,
+              ),
+            }));
       if (rows.length > 1) rows.forEach((r) => disposeAdaptationData({ kind: 'raw', ...r }));
     }
     this.rows = [];

@@ -27,7 +27,10 @@ describe('when tensors are written to safetensors and read back', () => {
 describe('when a safetensors buffer is truncated or wrong', () => {
   it('should throw a SafetensorsError that says so', () => {
     const bytes = encodeSafetensors({ w: f32Tensor([8], new Float32Array(8).fill(1)) });
-    assert.throws(() => decodeSafetensors(bytes.subarray(0, bytes.byteLength - 4)), (e: unknown) => e instanceof SafetensorsError && /truncated/.test(e.message));
+    assert.throws(
+      () => decodeSafetensors(bytes.subarray(0, bytes.byteLength - 4)),
+      (e: unknown) => e instanceof SafetensorsError && /truncated/.test(e.message),
+    );
     assert.throws(() => decodeSafetensors(new Uint8Array(4)), SafetensorsError);
     assert.throws(() => f32Tensor([3], new Float32Array(2)), /needs 3 values/);
   });

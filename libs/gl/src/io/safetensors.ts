@@ -114,13 +114,17 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Record<string, 
     }
     if (!isRecord(entry)) throw new SafetensorsError(`tensor "${name}" has no header entry object`);
     const { dtype, shape, data_offsets: offsets } = entry;
-    if (typeof dtype !== 'string' || !(dtype in ITEM_SIZE)) throw new SafetensorsError(`tensor "${name}" has unsupported dtype ${String(dtype)}`);
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw new SafetensorsError(`tensor "${name}" has a bad shape`);
+    if (typeof dtype !== 'string' || !(dtype in ITEM_SIZE))
+      throw new SafetensorsError(`tensor "${name}" has unsupported dtype ${String(dtype)}`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
+      throw new SafetensorsError(`tensor "${name}" has a bad shape`);
     if (!Array.isArray(offsets) || offsets.length !== 2) throw new SafetensorsError(`tensor "${name}" has bad data_offsets`);
     const [begin, end] = offsets as [number, number];
     const dt = dtype as StDtype;
     if (end > body.byteLength || begin > end || end - begin !== numel(shape as number[]) * ITEM_SIZE[dt]) {
-      throw new SafetensorsError(`tensor "${name}" bytes [${begin}, ${end}) do not fit its shape or the file (${body.byteLength} data bytes): truncated or corrupt`);
+      throw new SafetensorsError(
+        `tensor "${name}" bytes [${begin}, ${end}) do not fit its shape or the file (${body.byteLength} data bytes): truncated or corrupt`,
+      );
     }
     tensors[name] = { dtype: dt, shape: shape as number[], data: body.subarray(begin, end) };
   }

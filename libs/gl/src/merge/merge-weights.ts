@@ -26,7 +26,8 @@ function assertFits(w: tf.Tensor2D, b: tf.Tensor1D | undefined, delta: AdapterDe
     throw new Error(`${owner}: dW [${delta.dW.shape.join(', ')}] does not fit W [${dIn}, ${dOut}]`);
   }
   if (b && b.shape[0] !== dOut) throw new Error(`${owner}: b [${b.shape.join(', ')}] does not fit W [${dIn}, ${dOut}]`);
-  if (delta.db && delta.db.shape[0] !== dOut) throw new Error(`${owner}: db [${delta.db.shape.join(', ')}] does not fit W [${dIn}, ${dOut}]`);
+  if (delta.db && delta.db.shape[0] !== dOut)
+    throw new Error(`${owner}: db [${delta.db.shape.join(', ')}] does not fit W [${dIn}, ${dOut}]`);
 }
 
 function combine(w: tf.Tensor2D, b: tf.Tensor1D | undefined, delta: AdapterDelta, sign: 1 | -1, scale: number): LayerWeights {

@@ -25,7 +25,11 @@ export class AdamWOptimizer implements Optimizer {
 
   step(params: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>, lr: number): void {
     assertStepInputs('adamw', params, grads, lr);
-    const { betas: [beta1, beta2], eps, weightDecay } = this.config;
+    const {
+      betas: [beta1, beta2],
+      eps,
+      weightDecay,
+    } = this.config;
     const t = this.steps + 1;
     const stepSize = lr / (1 - beta1 ** t);
     const bc2Sqrt = Math.sqrt(1 - beta2 ** t);
@@ -51,7 +55,8 @@ export class AdamWOptimizer implements Optimizer {
   }
 
   importSlots(slots: Readonly<Record<string, PlainTensor>>, stepCount: number): void {
-    if (!Number.isInteger(stepCount) || stepCount < 0) throw new Error(`adamw.importSlots: stepCount must be an integer >= 0, got ${stepCount}`);
+    if (!Number.isInteger(stepCount) || stepCount < 0)
+      throw new Error(`adamw.importSlots: stepCount must be an integer >= 0, got ${stepCount}`);
     this.slots.import(slots);
     this.steps = stepCount;
   }

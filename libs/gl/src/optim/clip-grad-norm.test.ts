@@ -9,7 +9,11 @@ describe('when gradients are clipped by their global norm', () => {
 
   const values = { a: [3, 0, 0, 4], b: [12] };
   const norm = Math.sqrt(9 + 16 + 144); // 13
-  const make = () => new Map([['a', tf.tensor2d(values.a, [2, 2])], ['b', tf.tensor1d(values.b)]] as [string, tf.Tensor][]);
+  const make = () =>
+    new Map([
+      ['a', tf.tensor2d(values.a, [2, 2])],
+      ['b', tf.tensor1d(values.b)],
+    ] as [string, tf.Tensor][]);
 
   it('should scale every gradient by maxNorm / norm when the norm is larger, and report the norm before clipping', () => {
     const grads = make();

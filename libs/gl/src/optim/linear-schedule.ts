@@ -40,7 +40,12 @@ export class LinearSchedule {
       throw r.error('warmupSteps', 'and warmupFraction are both set; give only one of them');
     }
     if (config.warmupSteps !== undefined) {
-      this.warmupSteps = r.number('warmupSteps', 0, { integer: true, min: 0, max: this.totalSteps, example: Math.ceil(this.totalSteps * DEFAULT_WARMUP_FRACTION) });
+      this.warmupSteps = r.number('warmupSteps', 0, {
+        integer: true,
+        min: 0,
+        max: this.totalSteps,
+        example: Math.ceil(this.totalSteps * DEFAULT_WARMUP_FRACTION),
+      });
     } else {
       const fraction = r.number('warmupFraction', DEFAULT_WARMUP_FRACTION, { min: 0, below: 1, example: DEFAULT_WARMUP_FRACTION });
       this.warmupSteps = Math.ceil(this.totalSteps * fraction);

@@ -4,8 +4,21 @@ import { OptimizerConfigError, validateOptimizerConfig } from '../index';
 
 describe('when an optimizer config is valid', () => {
   it('should fill in the paper AdamW defaults and torch SGD defaults', () => {
-    assert.deepEqual(validateOptimizerConfig({ type: 'adamw' }), { type: 'adamw', lr: 3e-4, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 5e-4 });
-    assert.deepEqual(validateOptimizerConfig({ type: 'sgd' }), { type: 'sgd', lr: 1e-3, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0 });
+    assert.deepEqual(validateOptimizerConfig({ type: 'adamw' }), {
+      type: 'adamw',
+      lr: 3e-4,
+      betas: [0.9, 0.999],
+      eps: 1e-8,
+      weightDecay: 5e-4,
+    });
+    assert.deepEqual(validateOptimizerConfig({ type: 'sgd' }), {
+      type: 'sgd',
+      lr: 1e-3,
+      momentum: 0,
+      dampening: 0,
+      nesterov: false,
+      weightDecay: 0,
+    });
   });
 
   it('should accept nesterov with momentum', () => {
@@ -22,8 +35,18 @@ describe('when an optimizer config is wrong', () => {
     ['three betas', { type: 'adamw', betas: [0.9, 0.99, 0.999] }, 'betas', /adamw\.betas must be an array of 2 to 2 numbers/],
     ['eps 0', { type: 'adamw', eps: 0 }, 'eps', /adamw\.eps must be a finite number > 0/],
     ['a negative weight decay', { type: 'adamw', weightDecay: -1 }, 'weightDecay', /adamw\.weightDecay must be a finite number >= 0/],
-    ['nesterov without momentum', { type: 'sgd', nesterov: true }, 'nesterov', /sgd\.nesterov needs momentum > 0 and dampening = 0 \(got momentum 0, dampening 0\)/],
-    ['nesterov with dampening', { type: 'sgd', momentum: 0.9, dampening: 0.1, nesterov: true }, 'nesterov', /needs momentum > 0 and dampening = 0/],
+    [
+      'nesterov without momentum',
+      { type: 'sgd', nesterov: true },
+      'nesterov',
+      /sgd\.nesterov needs momentum > 0 and dampening = 0 \(got momentum 0, dampening 0\)/,
+    ],
+    [
+      'nesterov with dampening',
+      { type: 'sgd', momentum: 0.9, dampening: 0.1, nesterov: true },
+      'nesterov',
+      /needs momentum > 0 and dampening = 0/,
+    ],
     ['momentum 1', { type: 'sgd', momentum: 1 }, 'momentum', /sgd\.momentum must be a finite number >= 0 and < 1/],
     ['an unknown type', { type: 'adam' }, 'type', /optimizer\.type must be one of "adamw", "sgd", got "adam"/],
     ['a field of the other optimizer', { type: 'sgd', betas: [0.9, 0.99] }, 'betas', /sgd\.betas is not a field of a sgd config/],

@@ -38,15 +38,29 @@ export interface SgdConfig {
 export type OptimizerConfig = AdamWConfig | SgdConfig;
 
 /** What a caller may pass: `type` plus any subset of that type's fields. */
-export type OptimizerConfigInput = ({ type: 'adamw' } & Partial<Omit<AdamWConfig, 'type'>>) | ({ type: 'sgd' } & Partial<Omit<SgdConfig, 'type'>>);
+export type OptimizerConfigInput =
+  ({ type: 'adamw' } & Partial<Omit<AdamWConfig, 'type'>>) | ({ type: 'sgd' } & Partial<Omit<SgdConfig, 'type'>>);
 
 export const OPTIMIZER_TYPES = ['adamw', 'sgd'] as const satisfies readonly OptimizerConfig['type'][];
 
 /** The paper's optimizer (DESIGN.md section 1). */
-export const ADAMW_DEFAULTS: Readonly<AdamWConfig> = Object.freeze<AdamWConfig>({ type: 'adamw', lr: 3e-4, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 5e-4 });
+export const ADAMW_DEFAULTS: Readonly<AdamWConfig> = Object.freeze<AdamWConfig>({
+  type: 'adamw',
+  lr: 3e-4,
+  betas: [0.9, 0.999],
+  eps: 1e-8,
+  weightDecay: 5e-4,
+});
 
 /** torch.optim.SGD's defaults. */
-export const SGD_DEFAULTS: Readonly<SgdConfig> = Object.freeze({ type: 'sgd', lr: 1e-3, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0 });
+export const SGD_DEFAULTS: Readonly<SgdConfig> = Object.freeze({
+  type: 'sgd',
+  lr: 1e-3,
+  momentum: 0,
+  dampening: 0,
+  nesterov: false,
+  weightDecay: 0,
+});
 
 const LR_RULE = { min: 0, example: 3e-4 } as const;
 const DECAY_RULE = { min: 0, example: 5e-4 } as const;
@@ -75,7 +89,10 @@ function validateSgd(r: ConfigReader): SgdConfig {
   };
   // torch raises the same: Nesterov looks one momentum step ahead, which needs an undamped momentum.
   if (config.nesterov && (config.momentum === 0 || config.dampening !== 0)) {
-    throw r.error('nesterov', `needs momentum > 0 and dampening = 0 (got momentum ${config.momentum}, dampening ${config.dampening}); set momentum to e.g. 0.9 and dampening to 0, or nesterov to false`);
+    throw r.error(
+      'nesterov',
+      `needs momentum > 0 and dampening = 0 (got momentum ${config.momentum}, dampening ${config.dampening}); set momentum to e.g. 0.9 and dampening to 0, or nesterov to false`,
+    );
   }
   return config;
 }

@@ -27,7 +27,12 @@ export interface Optimizer {
 }
 
 /** Checks the arguments of {@link Optimizer.step}, so a missing gradient is not silently skipped. */
-export function assertStepInputs(owner: string, params: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>, lr: number): void {
+export function assertStepInputs(
+  owner: string,
+  params: ReadonlyMap<string, tf.Variable>,
+  grads: ReadonlyMap<string, tf.Tensor>,
+  lr: number,
+): void {
   if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
     throw new Error(`${owner}.step: lr must be a finite number >= 0, got ${lr}`);
   }

@@ -172,10 +172,55 @@ describe('when an optimizer is misused', () => {
     const gu = g('u');
     const wrong = tf.zeros([4]);
     assert.throws(() => opt.step(params, new Map([['w', gw]]), 0.1), /no gradient for parameter "u"/);
-    assert.throws(() => opt.step(params, new Map([['w', gw], ['u', gu], ['z', gu]]), 0.1), /gradient "z" has no parameter/);
-    assert.throws(() => opt.step(params, new Map([['w', gw], ['u', wrong]]), 0.1), /gradient of "u" has shape \[4\], parameter has \[3\]/);
-    assert.throws(() => opt.step(params, new Map([['w', gw], ['u', gu]]), -1), /lr must be a finite number >= 0/);
-    assert.throws(() => opt.step(params, new Map([['w', gw], ['u', gu]]), Number.NaN), /lr must be a finite number >= 0/);
+    assert.throws(
+      () =>
+        opt.step(
+          params,
+          new Map([
+            ['w', gw],
+            ['u', gu],
+            ['z', gu],
+          ]),
+          0.1,
+        ),
+      /gradient "z" has no parameter/,
+    );
+    assert.throws(
+      () =>
+        opt.step(
+          params,
+          new Map([
+            ['w', gw],
+            ['u', wrong],
+          ]),
+          0.1,
+        ),
+      /gradient of "u" has shape \[4\], parameter has \[3\]/,
+    );
+    assert.throws(
+      () =>
+        opt.step(
+          params,
+          new Map([
+            ['w', gw],
+            ['u', gu],
+          ]),
+          -1,
+        ),
+      /lr must be a finite number >= 0/,
+    );
+    assert.throws(
+      () =>
+        opt.step(
+          params,
+          new Map([
+            ['w', gw],
+            ['u', gu],
+          ]),
+          Number.NaN,
+        ),
+      /lr must be a finite number >= 0/,
+    );
     assert.equal(opt.stepCount, 0);
     assert.deepEqual(Array.from(params.get('u')!.dataSync()), Array.from(Float32Array.from(P0.u)));
     [gw, gu, wrong].forEach((t) => t.dispose());
@@ -185,7 +230,10 @@ describe('when an optimizer is misused', () => {
 
   it('should refuse slots of another optimizer type or of another adapter', () => {
     const sgd = createOptimizer({ type: 'sgd', momentum: 0.9 });
-    assert.throws(() => sgd.importSlots({ 'w.exp_avg': { shape: [1], values: new Float32Array(1) } }, 1), /slot "w\.exp_avg" is not "<param>\.<slot>" with slot one of momentum_buffer/);
+    assert.throws(
+      () => sgd.importSlots({ 'w.exp_avg': { shape: [1], values: new Float32Array(1) } }, 1),
+      /slot "w\.exp_avg" is not "<param>\.<slot>" with slot one of momentum_buffer/,
+    );
     assert.throws(() => sgd.importSlots({ 'w.momentum_buffer': { shape: [2], values: new Float32Array(3) } }, 1), /needs 2 values, got 3/);
     sgd.importSlots({ 'w.momentum_buffer': { shape: [5], values: new Float32Array(5) } }, 1);
     const params = makeParams();

@@ -49,7 +49,8 @@ export class SgdOptimizer implements Optimizer {
   }
 
   importSlots(slots: Readonly<Record<string, PlainTensor>>, stepCount: number): void {
-    if (!Number.isInteger(stepCount) || stepCount < 0) throw new Error(`sgd.importSlots: stepCount must be an integer >= 0, got ${stepCount}`);
+    if (!Number.isInteger(stepCount) || stepCount < 0)
+      throw new Error(`sgd.importSlots: stepCount must be an integer >= 0, got ${stepCount}`);
     this.slots.import(slots);
     this.steps = stepCount;
   }

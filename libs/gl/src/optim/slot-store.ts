@@ -33,7 +33,9 @@ export class SlotStore {
     const existing = this.slots.get(key);
     if (existing) {
       if (!sameShape(existing.shape, shape)) {
-        throw new Error(`${this.owner}: slot "${key}" has shape [${existing.shape.join(', ')}] but parameter "${param}" has [${shape.join(', ')}]; the optimizer state belongs to another adapter`);
+        throw new Error(
+          `${this.owner}: slot "${key}" has shape [${existing.shape.join(', ')}] but parameter "${param}" has [${shape.join(', ')}]; the optimizer state belongs to another adapter`,
+        );
       }
       return existing;
     }
@@ -57,7 +59,9 @@ export class SlotStore {
       const dot = key.lastIndexOf('.');
       const slot = key.slice(dot + 1);
       if (dot <= 0 || !this.slotNames.includes(slot)) {
-        throw new Error(`${this.owner}: slot "${key}" is not "<param>.<slot>" with slot one of ${this.slotNames.join(', ')}; was it exported by another optimizer type?`);
+        throw new Error(
+          `${this.owner}: slot "${key}" is not "<param>.<slot>" with slot one of ${this.slotNames.join(', ')}; was it exported by another optimizer type?`,
+        );
       }
       assertPlainTensor(p, `${this.owner} slot ${key}`);
     }

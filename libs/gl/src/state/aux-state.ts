@@ -43,7 +43,8 @@ const PARAM_PREFIX = 'param/';
 const SLOT_PREFIX = 'slot/';
 
 function assertCount(what: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new Error(`aux state: ${what} must be an integer >= 0, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+    throw new Error(`aux state: ${what} must be an integer >= 0, got ${String(v)}`);
   return v;
 }
 
@@ -113,7 +114,9 @@ function parseJson(field: string, text: string | undefined): unknown {
 export function decodeAuxState(bytes: Uint8Array): AuxStateSnapshot {
   const { tensors, metadata } = decodeSafetensors(bytes);
   if (metadata.format !== AUX_STATE_FORMAT) {
-    throw new Error(`aux state blob has format ${JSON.stringify(metadata.format)}, expected "${AUX_STATE_FORMAT}"; it was written by another version or is not aux state`);
+    throw new Error(
+      `aux state blob has format ${JSON.stringify(metadata.format)}, expected "${AUX_STATE_FORMAT}"; it was written by another version or is not aux state`,
+    );
   }
   const params: Record<string, PlainTensor> = {};
   const slots: Record<string, PlainTensor> = {};

@@ -13,7 +13,10 @@ describe('when a GptConfig is validated', () => {
   });
 
   it('should reject nEmbd not divisible by nHead and say which nHead would work', () => {
-    assert.throws(() => validateGptConfig({ ...GOOD, nEmbd: 18, nHead: 4 }), /nEmbd \(18\) must be divisible by nHead \(4\); pick e\.g\. nHead=3/);
+    assert.throws(
+      () => validateGptConfig({ ...GOOD, nEmbd: 18, nHead: 4 }),
+      /nEmbd \(18\) must be divisible by nHead \(4\); pick e\.g\. nHead=3/,
+    );
   });
 
   it('should report every bad field at once', () => {
@@ -39,12 +42,30 @@ describe('when a config goes through GPT-2 config.json', () => {
   it('should use GPT-2 field names and read them back unchanged', () => {
     const cfg = validateGptConfig({ ...GOOD, numLabels: 3 });
     const json = gptConfigToJson(cfg);
-    assert.deepEqual(json, { model_type: 'gpt2', vocab_size: 37, n_positions: 24, n_embd: 16, n_layer: 2, n_head: 2, layer_norm_epsilon: 1e-5, num_labels: 3 });
+    assert.deepEqual(json, {
+      model_type: 'gpt2',
+      vocab_size: 37,
+      n_positions: 24,
+      n_embd: 16,
+      n_layer: 2,
+      n_head: 2,
+      layer_norm_epsilon: 1e-5,
+      num_labels: 3,
+    });
     assert.deepEqual(gptConfigFromJson(JSON.parse(JSON.stringify(json))), cfg);
   });
 
   it('should read a Hugging Face config with extra fields, and reject another model type', () => {
-    const hf = { model_type: 'gpt2', vocab_size: 50257, n_ctx: 1024, n_embd: 768, n_layer: 12, n_head: 12, activation_function: 'gelu_new', id2label: { 0: 'a', 1: 'b' } };
+    const hf = {
+      model_type: 'gpt2',
+      vocab_size: 50257,
+      n_ctx: 1024,
+      n_embd: 768,
+      n_layer: 12,
+      n_head: 12,
+      activation_function: 'gelu_new',
+      id2label: { 0: 'a', 1: 'b' },
+    };
     const cfg = gptConfigFromJson(hf);
     assert.equal(cfg.nPositions, 1024);
     assert.equal(cfg.numLabels, 2);

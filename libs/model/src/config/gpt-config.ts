@@ -70,9 +70,13 @@ export function validateGptConfig(raw: unknown): GptConfig {
   if (typeof nEmbd === 'number' && typeof nHead === 'number' && nHead >= 1 && nEmbd % nHead !== 0) {
     problems.push(`nEmbd (${nEmbd}) must be divisible by nHead (${nHead}); pick e.g. nHead=${largestDivisorUpTo(nEmbd, nHead)}`);
   }
-  const unknownKeys = Object.keys(raw).filter((k) => !(INT_FIELDS as readonly string[]).includes(k) && k !== 'layerNormEpsilon' && k !== 'numLabels');
+  const unknownKeys = Object.keys(raw).filter(
+    (k) => !(INT_FIELDS as readonly string[]).includes(k) && k !== 'layerNormEpsilon' && k !== 'numLabels',
+  );
   if (unknownKeys.length) {
-    problems.push(`unknown field(s) ${unknownKeys.join(', ')}; valid fields are ${[...INT_FIELDS, 'layerNormEpsilon', 'numLabels'].join(', ')}`);
+    problems.push(
+      `unknown field(s) ${unknownKeys.join(', ')}; valid fields are ${[...INT_FIELDS, 'layerNormEpsilon', 'numLabels'].join(', ')}`,
+    );
   }
   if (problems.length) throw new Error(`Invalid GptConfig: ${problems.join('; ')}`);
   const cfg: GptConfig = {
@@ -113,7 +117,8 @@ export function gptConfigToJson(config: GptConfig): Gpt2ConfigJson {
  * dozens of generation settings that do not concern the architecture.
  */
 export function gptConfigFromJson(raw: unknown): GptConfig {
-  if (!isRecord(raw)) throw new Error('config.json must hold a JSON object with GPT-2 fields (vocab_size, n_positions, n_embd, n_layer, n_head)');
+  if (!isRecord(raw))
+    throw new Error('config.json must hold a JSON object with GPT-2 fields (vocab_size, n_positions, n_embd, n_layer, n_head)');
   if (raw.model_type !== undefined && raw.model_type !== 'gpt2') {
     throw new Error(`config.json has model_type "${String(raw.model_type)}"; only "gpt2" is supported`);
   }

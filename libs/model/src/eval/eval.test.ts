@@ -18,7 +18,13 @@ describe('when a model is evaluated', () => {
   it('should report perplexity as exp of the token-weighted mean loss over batches', () => {
     const model = initGptModel(CONFIG, { seed: 31 });
     const b1 = makeTokenBatch([[1, 2, 3, 4, 5, 6]], { padId: 36 });
-    const b2 = makeTokenBatch([[7, 8, 9], [10, 11]], { padId: 36 });
+    const b2 = makeTokenBatch(
+      [
+        [7, 8, 9],
+        [10, 11],
+      ],
+      { padId: 36 },
+    );
     const loss = (b: typeof b1): number => tf.tidy(() => lmLoss(forward(model, b, { head: 'lm' }), b).dataSync()[0]);
     const res = evaluatePerplexity(model, [b1, b2]);
     assert.equal(res.tokens, 5 + 3);
@@ -49,7 +55,14 @@ describe('when a model generates text', () => {
     const greedy = generate(model, [1, 2, 3], { maxNewTokens: 30 });
     assert.equal(greedy.length, 30, 'a context longer than nPositions must be cut, not rejected');
     assert.deepEqual(generate(model, [1, 2, 3], { maxNewTokens: 30 }), greedy);
-    const first = tf.tidy(() => tf.argMax(tf.reshape(tf.slice(forward(model, makeTokenBatch([[1, 2, 3]], { padId: 36 }), { head: 'lm' }), [0, 2, 0], [1, 1, 37]), [37])).dataSync()[0]);
+    const first = tf.tidy(
+      () =>
+        tf
+          .argMax(
+            tf.reshape(tf.slice(forward(model, makeTokenBatch([[1, 2, 3]], { padId: 36 }), { head: 'lm' }), [0, 2, 0], [1, 1, 37]), [37]),
+          )
+          .dataSync()[0],
+    );
     assert.equal(greedy[0], first);
     const s1 = generate(model, [1, 2, 3], { maxNewTokens: 20, temperature: 1.5, seed: 7 });
     assert.deepEqual(generate(model, [1, 2, 3], { maxNewTokens: 20, temperature: 1.5, seed: 7 }), s1);

@@ -26,7 +26,8 @@ export interface GenerateOptions {
 export function generate(model: GptModel, promptIds: readonly number[], opts: GenerateOptions): number[] {
   const { maxNewTokens } = opts;
   const temperature = opts.temperature ?? 0;
-  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) throw new Error(`generate: maxNewTokens must be an integer >= 0 (got ${maxNewTokens})`);
+  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0)
+    throw new Error(`generate: maxNewTokens must be an integer >= 0 (got ${maxNewTokens})`);
   if (!(temperature >= 0)) throw new Error(`generate: temperature must be >= 0 (got ${temperature})`);
   if (promptIds.length === 0) throw new Error('generate: the prompt is empty; pass at least one token (e.g. the eos id)');
   const { nPositions, vocabSize } = model.config;
@@ -37,11 +38,15 @@ export function generate(model: GptModel, promptIds: readonly number[], opts: Ge
     const ctx = ids.slice(-nPositions);
     const T = ctx.length;
     const probs = tf.tidy(() => {
-      const logits = forward(model, { ids: Int32Array.from(ctx), mask: new Int32Array(T).fill(1), batch: 1, seqLen: T }, {
-        head: 'lm',
-        inject: opts.inject,
-        deltas: opts.deltas,
-      });
+      const logits = forward(
+        model,
+        { ids: Int32Array.from(ctx), mask: new Int32Array(T).fill(1), batch: 1, seqLen: T },
+        {
+          head: 'lm',
+          inject: opts.inject,
+          deltas: opts.deltas,
+        },
+      );
       const last = tf.reshape(tf.slice(logits, [0, T - 1, 0], [1, 1, vocabSize]), [vocabSize]);
       return temperature === 0 ? last : tf.softmax(tf.div(last, temperature));
     });

@@ -34,7 +34,10 @@ describe('when the forward pass runs', () => {
   it('should give the same cls logits and real-token LM logits whatever the right padding', () => {
     const model = initGptModel(CONFIG, { seed: 4 });
     initClassificationHead(model, 3, { seed: 1 });
-    const rows = [[5, 6, 7], [8, 9, 10, 11, 12]];
+    const rows = [
+      [5, 6, 7],
+      [8, 9, 10, 11, 12],
+    ];
     const short = makeTokenBatch(rows, { padId: 36 });
     const padded = makeTokenBatch(rows, { padId: 36, seqLen: 9 });
     padded.ids.fill(20, 3, 9); // pad positions hold arbitrary ids: they must not matter
@@ -52,7 +55,13 @@ describe('when the forward pass runs', () => {
   it('should start near the uniform loss ln(V) and leave no tensor behind', () => {
     const model = initGptModel(CONFIG, { seed: 5 });
     initClassificationHead(model, 3, { seed: 2 });
-    const batch = makeTokenBatch([[1, 2, 3, 4, 5], [6, 7, 8]], { padId: 36 });
+    const batch = makeTokenBatch(
+      [
+        [1, 2, 3, 4, 5],
+        [6, 7, 8],
+      ],
+      { padId: 36 },
+    );
     const start = tf.memory().numTensors;
     const lm = tf.tidy(() => lmLoss(forward(model, batch, { head: 'lm' }), batch));
     const cls = tf.tidy(() => classificationLoss(forward(model, batch, { head: 'cls' }), Int32Array.from([0, 2])));
@@ -75,7 +84,10 @@ describe('when the forward pass runs', () => {
     assert.deepEqual(capture.get(tap)!.shape, [4, 64]);
     // A random aux on the last block's output (a constant one would vanish in ln_f's centring).
     const shifted = tf.tidy(() =>
-      forward(model, batch, { head: 'lm', inject: (t, x) => (t === tap ? (seen.push(x.shape), tf.randomNormal([x.shape[0], 16], 0, 1, 'float32', 1) as tf.Tensor2D) : null) }),
+      forward(model, batch, {
+        head: 'lm',
+        inject: (t, x) => (t === tap ? (seen.push(x.shape), tf.randomNormal([x.shape[0], 16], 0, 1, 'float32', 1) as tf.Tensor2D) : null),
+      }),
     );
     assert.deepEqual(seen, [[4, 64]]);
     assert.ok(maxAbsDiff(base.dataSync(), shifted.dataSync()) > 1e-3);
@@ -86,8 +98,14 @@ describe('when the forward pass runs', () => {
   it('should reject bad input with messages that say what to fix', () => {
     const model = initGptModel(CONFIG, { seed: 7 });
     const ok = makeTokenBatch([[1, 2]], { padId: 36 });
-    assert.throws(() => forward(model, makeTokenBatch([Array(30).fill(1)], { padId: 36 }), { head: 'lm' }), /seqLen 30 exceeds the model's nPositions 24/);
-    assert.throws(() => forward(model, { ...ok, ids: Int32Array.from([1, 99]) }, { head: 'lm' }), /id 99 at row 0, position 1 is outside the vocabulary \[0, 37\)/);
+    assert.throws(
+      () => forward(model, makeTokenBatch([Array(30).fill(1)], { padId: 36 }), { head: 'lm' }),
+      /seqLen 30 exceeds the model's nPositions 24/,
+    );
+    assert.throws(
+      () => forward(model, { ...ok, ids: Int32Array.from([1, 99]) }, { head: 'lm' }),
+      /id 99 at row 0, position 1 is outside the vocabulary \[0, 37\)/,
+    );
     assert.throws(() => forward(model, ok, { head: 'cls' }), /call initClassificationHead/);
     const bad = new Map([['h.0.attn.c_attn', { dW: tf.zeros([16, 16]) as tf.Tensor2D }]]);
     assert.throws(() => forward(model, ok, { head: 'lm', deltas: bad }), /dW has shape \[16,16\], expected \[dIn, dOut\] = \[16, 48\]/);
@@ -108,7 +126,10 @@ describe('when target modules are resolved to taps', () => {
   });
 
   it('should reject an unknown target and list the valid ones', () => {
-    assert.throws(() => resolveTaps(CONFIG, ['q_proj']), /Unknown target module\(s\) "q_proj"\. Valid targets: c_attn, attn\.c_proj, c_fc, mlp\.c_proj, c_proj/);
+    assert.throws(
+      () => resolveTaps(CONFIG, ['q_proj']),
+      /Unknown target module\(s\) "q_proj"\. Valid targets: c_attn, attn\.c_proj, c_fc, mlp\.c_proj, c_proj/,
+    );
     assert.throws(() => resolveTaps(CONFIG, ['score']), /no classification head: call initClassificationHead first/);
     assert.throws(() => tapShape(CONFIG, 'h.5.attn.c_attn'), /not a tap of this model/);
     assert.throws(() => resolveTaps(CONFIG, []), /targetModules is empty/);

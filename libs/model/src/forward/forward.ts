@@ -137,9 +137,7 @@ function tap(ctx: TapContext, name: string, x: tf.Tensor2D, w: tf.Tensor, b: tf.
 function scoreTap(ctx: TapContext, x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
   if (ctx.capture && ctx.captureSet?.has(SCORE_TAP)) ctx.capture.set(SCORE_TAP, tf.keep(x));
   const delta = ctx.deltas?.get(SCORE_TAP);
-  const h = delta
-    ? tf.add(matMul(x, tf.add(tf.transpose(w), delta.dW)), delta.db ? tf.add(b, delta.db) : b)
-    : tf.add(matMulBt(x, w), b);
+  const h = delta ? tf.add(matMul(x, tf.add(tf.transpose(w), delta.dW)), delta.db ? tf.add(b, delta.db) : b) : tf.add(matMulBt(x, w), b);
   return addAuxAndHidden(ctx, SCORE_TAP, x, h as tf.Tensor2D);
 }
 

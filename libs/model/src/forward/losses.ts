@@ -17,7 +17,8 @@ export interface LmTokenBatch extends TokenBatch {
  */
 export function nextTokenTargets(batch: LmTokenBatch): { targets: Int32Array; weights: Float32Array; count: number } {
   const { batch: B, seqLen: T, ids, mask, lossMask } = batch;
-  if (lossMask && lossMask.length !== ids.length) throw new Error(`lossMask has ${lossMask.length} entries, ids has ${ids.length}; they must match`);
+  if (lossMask && lossMask.length !== ids.length)
+    throw new Error(`lossMask has ${lossMask.length} entries, ids has ${ids.length}; they must match`);
   const targets = new Int32Array(B * T);
   const weights = new Float32Array(B * T);
   let count = 0;
@@ -100,7 +101,10 @@ export function validateRowGroups(groups: readonly RowGroup[], rows: number, own
     if (!Number.isInteger(g.start) || !Number.isInteger(g.end) || g.start < 0 || g.end > rows || g.start >= g.end) {
       throw new Error(`${owner}: group ${i} is [${g.start}, ${g.end}); a group is a non-empty integer row range inside [0, ${rows})`);
     }
-    if (g.start < prevEnd) throw new Error(`${owner}: group ${i} [${g.start}, ${g.end}) overlaps or precedes group ${i - 1}; list groups in ascending, disjoint row order`);
+    if (g.start < prevEnd)
+      throw new Error(
+        `${owner}: group ${i} [${g.start}, ${g.end}) overlaps or precedes group ${i - 1}; list groups in ascending, disjoint row order`,
+      );
     prevEnd = g.end;
   });
 }
@@ -115,7 +119,8 @@ export function groupedClassificationLoss(logits: tf.Tensor2D, labels: Int32Arra
   const [B, C] = logits.shape;
   if (labels.length !== B) throw new Error(`groupedClassificationLoss: ${labels.length} labels for a batch of ${B}`);
   for (const l of labels) {
-    if (!Number.isInteger(l) || l < 0 || l >= C) throw new Error(`groupedClassificationLoss: label ${l} is outside [0, ${C}); check numLabels`);
+    if (!Number.isInteger(l) || l < 0 || l >= C)
+      throw new Error(`groupedClassificationLoss: label ${l} is outside [0, ${C}); check numLabels`);
   }
   validateRowGroups(groups, B, 'groupedClassificationLoss');
   return tf.tidy(() => {
@@ -138,12 +143,17 @@ export function groupedLmLoss(logits: tf.Tensor3D, batch: LmTokenBatch, groups: 
   const counts = groups.map((g, i) => {
     let n = 0;
     for (let k = g.start * T; k < g.end * T; k++) n += weights[k];
-    if (n === 0) throw new Error(`groupedLmLoss: group ${i} (rows ${g.start}-${g.end - 1}) has no next-token target (every row needs at least 2 real tokens)`);
+    if (n === 0)
+      throw new Error(
+        `groupedLmLoss: group ${i} (rows ${g.start}-${g.end - 1}) has no next-token target (every row needs at least 2 real tokens)`,
+      );
     return n;
   });
   return tf.tidy(() => {
     const weighted = tf.mul(rowNll(tf.reshape(logits, [B * T, V]), targets), tf.tensor1d(weights));
-    const perGroup = tf.stack(groups.map((g, i) => tf.div(tf.sum(tf.slice(weighted, [g.start * T], [(g.end - g.start) * T])), counts[i]!))) as tf.Tensor1D;
+    const perGroup = tf.stack(
+      groups.map((g, i) => tf.div(tf.sum(tf.slice(weighted, [g.start * T], [(g.end - g.start) * T])), counts[i]!)),
+    ) as tf.Tensor1D;
     return { total: tf.sum(perGroup) as tf.Scalar, perGroup };
   });
 }

@@ -18,7 +18,9 @@ export function validateTokenBatch(config: GptConfig, b: TokenBatch): void {
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i];
     if (id < 0 || id >= config.vocabSize) {
-      throw new Error(`TokenBatch id ${id} at row ${Math.floor(i / seqLen)}, position ${i % seqLen} is outside the vocabulary [0, ${config.vocabSize})`);
+      throw new Error(
+        `TokenBatch id ${id} at row ${Math.floor(i / seqLen)}, position ${i % seqLen} is outside the vocabulary [0, ${config.vocabSize})`,
+      );
     }
     if (mask[i] !== 0 && mask[i] !== 1) throw new Error(`TokenBatch mask must hold only 0 and 1 (got ${mask[i]} at index ${i})`);
   }

@@ -11,8 +11,16 @@ const CONFIG = { vocabSize: 37, nPositions: 24, nEmbd: 16, nLayer: 2, nHead: 2, 
 const T = 6;
 // Two tenants with different batch sizes and paddings, so a global batch mean would weight them
 // differently from their solo means.
-const ROWS_A = [[1, 2, 3, 4, 5, 6], [7, 8, 9]];
-const ROWS_B = [[10, 11, 12, 13], [14, 15, 16, 17, 18], [19, 20], [21, 22, 23, 24, 25, 26]];
+const ROWS_A = [
+  [1, 2, 3, 4, 5, 6],
+  [7, 8, 9],
+];
+const ROWS_B = [
+  [10, 11, 12, 13],
+  [14, 15, 16, 17, 18],
+  [19, 20],
+  [21, 22, 23, 24, 25, 26],
+];
 const LABELS_A = Int32Array.from([0, 2]);
 const LABELS_B = Int32Array.from([1, 1, 0, 2]);
 const TAPS = ['h.0.attn.c_attn', 'h.1.mlp.c_proj', 'score'];
@@ -42,7 +50,10 @@ function aux(m: GptModel, taps: readonly string[]): { inject: InjectFn; dispose:
       return [t, tf.randomNormal([dIn, dOut], 0, 0.1, 'float32', 40 + i) as tf.Tensor2D] as const;
     }),
   );
-  return { inject: (tap, x) => (mats.has(tap) ? (tf.matMul(x, mats.get(tap)!) as tf.Tensor2D) : null), dispose: () => tf.dispose([...mats.values()]) };
+  return {
+    inject: (tap, x) => (mats.has(tap) ? (tf.matMul(x, mats.get(tap)!) as tf.Tensor2D) : null),
+    dispose: () => tf.dispose([...mats.values()]),
+  };
 }
 
 function maxRelDiff(a: tf.Tensor, b: tf.Tensor): number {
@@ -69,18 +80,30 @@ describe('when a mixed batch of two tenants runs one host step with row groups',
       const soloA = hostStep(m, a, { head, labels: LABELS_A, taps, inject });
       const soloB = hostStep(m, b, { head, labels: LABELS_B, taps, inject });
       const labels = Int32Array.from([...LABELS_A, ...LABELS_B]);
-      const groups = [{ start: 0, end: a.batch }, { start: a.batch, end: a.batch + b.batch }];
+      const groups = [
+        { start: 0, end: a.batch },
+        { start: a.batch, end: a.batch + b.batch },
+      ];
       const mixed = hostStep(m, concat(a, b), { head, labels, taps, inject, groups });
 
       assert.equal(mixed.groupLosses?.length, 2);
-      assert.ok(Math.abs(mixed.groupLosses![0]! - soloA.loss) <= 1e-6 * soloA.loss, `group A loss ${mixed.groupLosses![0]} vs solo ${soloA.loss}`);
-      assert.ok(Math.abs(mixed.groupLosses![1]! - soloB.loss) <= 1e-6 * soloB.loss, `group B loss ${mixed.groupLosses![1]} vs solo ${soloB.loss}`);
+      assert.ok(
+        Math.abs(mixed.groupLosses![0]! - soloA.loss) <= 1e-6 * soloA.loss,
+        `group A loss ${mixed.groupLosses![0]} vs solo ${soloA.loss}`,
+      );
+      assert.ok(
+        Math.abs(mixed.groupLosses![1]! - soloB.loss) <= 1e-6 * soloB.loss,
+        `group B loss ${mixed.groupLosses![1]} vs solo ${soloB.loss}`,
+      );
       assert.ok(Math.abs(mixed.loss - (soloA.loss + soloB.loss)) <= 1e-6 * mixed.loss, 'the loss is the sum of the group means');
       for (const tap of taps) {
         // Token taps have T rows per sequence, `score` one.
         const per = tap === 'score' ? 1 : T;
         const mx = mixed.taps.get(tap)!;
-        for (const [solo, from, n] of [[soloA, 0, a.batch], [soloB, a.batch, b.batch]] as const) {
+        for (const [solo, from, n] of [
+          [soloA, 0, a.batch],
+          [soloB, a.batch, b.batch],
+        ] as const) {
           const s = solo.taps.get(tap)!;
           const x = tf.slice(mx.x, [from * per, 0], [n * per, -1]);
           const g = tf.slice(mx.g, [from * per, 0], [n * per, -1]);
@@ -108,11 +131,34 @@ describe('when a mixed batch of two tenants runs one host step with row groups',
     const batch = makeTokenBatch(ROWS_B, { padId: 36, seqLen: T });
     const opts = { head: 'lm' as const, taps: ['h.0.attn.c_attn'] };
     assert.throws(() => hostStep(m, batch, { ...opts, groups: [] }), /groups is empty/);
-    assert.throws(() => hostStep(m, batch, { ...opts, groups: [{ start: 0, end: 5 }] }), /group 0 is \[0, 5\); a group is a non-empty integer row range inside \[0, 4\)/);
+    assert.throws(
+      () => hostStep(m, batch, { ...opts, groups: [{ start: 0, end: 5 }] }),
+      /group 0 is \[0, 5\); a group is a non-empty integer row range inside \[0, 4\)/,
+    );
     assert.throws(() => hostStep(m, batch, { ...opts, groups: [{ start: 2, end: 2 }] }), /non-empty/);
-    assert.throws(() => hostStep(m, batch, { ...opts, groups: [{ start: 0, end: 3 }, { start: 2, end: 4 }] }), /overlaps or precedes group 0/);
+    assert.throws(
+      () =>
+        hostStep(m, batch, {
+          ...opts,
+          groups: [
+            { start: 0, end: 3 },
+            { start: 2, end: 4 },
+          ],
+        }),
+      /overlaps or precedes group 0/,
+    );
     const noTarget = makeTokenBatch([[1, 2, 3], [4]], { padId: 36, seqLen: T });
-    assert.throws(() => hostStep(m, noTarget, { ...opts, groups: [{ start: 0, end: 1 }, { start: 1, end: 2 }] }), /group 1 \(rows 1-1\) has no next-token target/);
+    assert.throws(
+      () =>
+        hostStep(m, noTarget, {
+          ...opts,
+          groups: [
+            { start: 0, end: 1 },
+            { start: 1, end: 2 },
+          ],
+        }),
+      /group 1 \(rows 1-1\) has no next-token target/,
+    );
     m.dispose();
   });
 });

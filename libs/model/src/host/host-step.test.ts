@@ -12,7 +12,12 @@ import { hostStep } from './host-step';
 // Sizes chosen so that no activation has the shape of a weight or of a transposed weight:
 // B = 4 rows, B*T = 28, T = 7 < P = 24, V = 37, d = 16, numLabels = 3, lowrank rank 5.
 const CONFIG = { vocabSize: 37, nPositions: 24, nEmbd: 16, nLayer: 2, nHead: 2, layerNormEpsilon: 1e-5 };
-const ROWS = [[1, 2, 3, 4, 5, 6, 7], [8, 9, 10, 11], [12, 13, 14, 15, 16, 17], [20, 21]];
+const ROWS = [
+  [1, 2, 3, 4, 5, 6, 7],
+  [8, 9, 10, 11],
+  [12, 13, 14, 15, 16, 17],
+  [20, 21],
+];
 const LABELS = Int32Array.from([0, 2, 1, 1]);
 const TAPS = ['h.0.attn.c_attn', 'h.1.mlp.c_fc', 'h.1.mlp.c_proj', 'score'];
 
@@ -33,14 +38,18 @@ function lowrankAux(model: GptModel, taps: readonly string[]): { inject: InjectF
   const ab = new Map<string, [tf.Variable, tf.Variable]>();
   taps.forEach((t, i) => {
     const { dIn, dOut } = tapShape(model.config, t);
-    ab.set(t, [tf.variable(tf.randomNormal([dIn, 5], 0, 0.3, 'float32', 100 + i)), tf.variable(tf.randomNormal([5, dOut], 0, 0.3, 'float32', 200 + i))]);
+    ab.set(t, [
+      tf.variable(tf.randomNormal([dIn, 5], 0, 0.3, 'float32', 100 + i)),
+      tf.variable(tf.randomNormal([5, dOut], 0, 0.3, 'float32', 200 + i)),
+    ]);
   });
   const inject: InjectFn = (tap, x) => {
     const p = ab.get(tap);
     return p ? (tf.matMul(tf.matMul(x, p[0]), p[1]) as tf.Tensor2D) : null;
   };
   const deltas = new Map<string, TapDelta>();
-  for (const [t, [a, b]] of ab) deltas.set(t, { dW: tf.matMul(a, b) as tf.Tensor2D, db: tf.fill([tapShape(model.config, t).dOut], 0.01) as tf.Tensor1D });
+  for (const [t, [a, b]] of ab)
+    deltas.set(t, { dW: tf.matMul(a, b) as tf.Tensor2D, db: tf.fill([tapShape(model.config, t).dOut], 0.01) as tf.Tensor1D });
   return { inject, deltas, vars: [...ab.values()].flat() };
 }
 
@@ -60,10 +69,14 @@ describe('when the host step computes adaptation data', () => {
       // Independent route: back-propagate the same loss into the base weights themselves.
       model.trainable = true;
       const weightNames = taps.flatMap((t) => [`${t === 'score' ? 'score' : t}.weight`, `${t}.bias`]);
-      const { value, grads } = tf.variableGrads(() => {
-        const logits = head === 'cls' ? forward(model, batch, { head, inject: aux.inject }) : forward(model, batch, { head, inject: aux.inject });
-        return head === 'cls' ? classificationLoss(logits as tf.Tensor2D, LABELS) : lmLoss(logits as tf.Tensor3D, batch);
-      }, weightNames.map((n) => model.weight(n)));
+      const { value, grads } = tf.variableGrads(
+        () => {
+          const logits =
+            head === 'cls' ? forward(model, batch, { head, inject: aux.inject }) : forward(model, batch, { head, inject: aux.inject });
+          return head === 'cls' ? classificationLoss(logits as tf.Tensor2D, LABELS) : lmLoss(logits as tf.Tensor3D, batch);
+        },
+        weightNames.map((n) => model.weight(n)),
+      );
       model.trainable = false;
       assert.ok(Math.abs(value.dataSync()[0] - res.loss) < 1e-6, `${head}: loss ${res.loss} vs ${value.dataSync()[0]}`);
       for (const t of taps) {
@@ -148,10 +161,10 @@ describe('when the host step computes adaptation data', () => {
     // check above can see a weight gradient when there is one.
     model.trainable = true;
     const full = await outputShapes(() => {
-      const { value, grads } = tf.variableGrads(() => classificationLoss(forward(model, batch, { head: 'cls', inject: aux.inject }), LABELS), [
-        ...model.variables(),
-        ...aux.vars,
-      ]);
+      const { value, grads } = tf.variableGrads(
+        () => classificationLoss(forward(model, batch, { head: 'cls', inject: aux.inject }), LABELS),
+        [...model.variables(), ...aux.vars],
+      );
       tf.dispose([value, ...Object.values(grads)]);
     });
     for (const v of [...model.variables(), ...aux.vars]) {

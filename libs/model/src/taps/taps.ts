@@ -57,7 +57,9 @@ export function tapShape(config: GptConfig, tap: string): TapShape {
   }
   const m = /^h\.(\d+)\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)$/.exec(tap);
   if (!m || Number(m[1]) >= config.nLayer) {
-    throw new Error(`"${tap}" is not a tap of this model; taps look like h.{0..${config.nLayer - 1}}.attn.c_attn|attn.c_proj|mlp.c_fc|mlp.c_proj, or score`);
+    throw new Error(
+      `"${tap}" is not a tap of this model; taps look like h.{0..${config.nLayer - 1}}.attn.c_attn|attn.c_proj|mlp.c_fc|mlp.c_proj, or score`,
+    );
   }
   switch (m[2]) {
     case 'attn.c_attn':

@@ -30,7 +30,13 @@ function numel(shape: number[]): number {
 }
 
 function logitsOf(model: GptModel): Float32Array {
-  const batch = makeTokenBatch([[1, 2, 3, 4, 5], [9, 8, 7]], { padId: 36 });
+  const batch = makeTokenBatch(
+    [
+      [1, 2, 3, 4, 5],
+      [9, 8, 7],
+    ],
+    { padId: 36 },
+  );
   const out = tf.tidy(() => forward(model, batch, { head: model.config.numLabels ? 'cls' : 'lm' }));
   const v = out.dataSync() as Float32Array;
   out.dispose();

@@ -23,7 +23,10 @@ describe('when a job walks its training batches with a cursor', () => {
   const cls = classificationTask('c', loadSpamAssassin().train.slice(0, 18), [], SPAM_ASSASSIN_LABELS);
   const lm = languageModelTask('l', ['the whale, the whale', 'call me Ishmael. Some years ago', 'never mind how long precisely'], []);
 
-  for (const [name, data] of [['classification', cls], ['causal LM', lm]] as const) {
+  for (const [name, data] of [
+    ['classification', cls],
+    ['causal LM', lm],
+  ] as const) {
     it(`should give finetune's batches in finetune's order over epochs (${name})`, () => {
       const perEpoch = data.train({ ...OPTS, epoch: 0 }).numBatches;
       const total = perEpoch * 3 - 1;

@@ -21,7 +21,11 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
  * a long block would starve BullMQ's lock renewal and every other job of the host. The chunks'
  * results combine exactly for accuracy and up to float64 rounding for perplexity.
  */
-export async function evaluateInChunks(model: GptModel, batches: BatchIterable<TaskBatch>, opts: ChunkedEvaluationOptions): Promise<EvalResult> {
+export async function evaluateInChunks(
+  model: GptModel,
+  batches: BatchIterable<TaskBatch>,
+  opts: ChunkedEvaluationOptions,
+): Promise<EvalResult> {
   let metric: EvalResult['metric'] | undefined;
   let count = 0;
   let sum = 0; // correct predictions, or summed NLL
@@ -29,7 +33,11 @@ export async function evaluateInChunks(model: GptModel, batches: BatchIterable<T
   const flush = (): void => {
     if (chunk.length === 0) return;
     const list = chunk;
-    const r = evaluate(model, { numBatches: list.length, [Symbol.iterator]: () => list[Symbol.iterator]() }, { adapters: opts.adapters, merged: opts.merged });
+    const r = evaluate(
+      model,
+      { numBatches: list.length, [Symbol.iterator]: () => list[Symbol.iterator]() },
+      { adapters: opts.adapters, merged: opts.merged },
+    );
     metric = r.metric;
     if (r.count > 0) sum += r.metric === 'accuracy' ? Math.round(r.value * r.count) : Math.log(r.value) * r.count;
     count += r.count;

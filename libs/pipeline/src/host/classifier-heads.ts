@@ -28,7 +28,11 @@ export class ClassifierHeads {
     this.baseLabels = model.config.numLabels;
     if (this.baseLabels !== undefined) {
       const key = ClassifierHeads.baseKey(this.baseLabels);
-      this.heads.set(key, { weight: tf.clone(model.weight('score.weight')) as tf.Tensor2D, bias: tf.clone(model.weight('score.bias')) as tf.Tensor1D, users: 0 });
+      this.heads.set(key, {
+        weight: tf.clone(model.weight('score.weight')) as tf.Tensor2D,
+        bias: tf.clone(model.weight('score.bias')) as tf.Tensor1D,
+        users: 0,
+      });
       this.installed = key;
     }
   }
@@ -47,7 +51,11 @@ export class ClassifierHeads {
     let head = this.heads.get(key);
     if (!head) {
       initClassificationHead(this.model, numLabels, { seed });
-      head = { weight: tf.clone(this.model.weight('score.weight')) as tf.Tensor2D, bias: tf.clone(this.model.weight('score.bias')) as tf.Tensor1D, users: 0 };
+      head = {
+        weight: tf.clone(this.model.weight('score.weight')) as tf.Tensor2D,
+        bias: tf.clone(this.model.weight('score.bias')) as tf.Tensor1D,
+        users: 0,
+      };
       this.heads.set(key, head);
       this.installed = key;
     }
@@ -97,7 +105,8 @@ export class ClassifierHeads {
     const h = this.heads.get(key);
     const b = this.heads.get(base);
     if (!h || !b) throw new Error(`ClassifierHeads: no head "${h ? base : key}"; acquire it first`);
-    if (h.weight.shape[0] !== b.weight.shape[0]) throw new Error(`ClassifierHeads: heads "${key}" and "${base}" have different label counts and cannot share a batch`);
+    if (h.weight.shape[0] !== b.weight.shape[0])
+      throw new Error(`ClassifierHeads: heads "${key}" and "${base}" have different label counts and cannot share a batch`);
     return tf.tidy(() => ({ dW: tf.transpose(tf.sub(h.weight, b.weight)) as tf.Tensor2D, db: tf.sub(h.bias, b.bias) as tf.Tensor1D }));
   }
 

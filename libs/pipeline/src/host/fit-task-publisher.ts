@@ -46,7 +46,15 @@ export class FitTaskPublisher {
     let bytes: Uint8Array;
     try {
       bytes = encodeAdaptation(
-        { jobId: owner.jobId, tenantId: owner.tenantId, seq: p.seq, auxVersion: p.auxVersion, numBatches: p.numBatches, tokens: p.tokens, loss: p.loss },
+        {
+          jobId: owner.jobId,
+          tenantId: owner.tenantId,
+          seq: p.seq,
+          auxVersion: p.auxVersion,
+          numBatches: p.numBatches,
+          tokens: p.tokens,
+          loss: p.loss,
+        },
         p.layers,
         owner.transfer,
       );
@@ -55,7 +63,15 @@ export class FitTaskPublisher {
     }
     const t1 = performance.now();
     const ref = await this.payloads.put(keys.payload(owner.jobId, p.seq), bytes, this.ttlSeconds);
-    const data: AdaptTaskData = { jobId: owner.jobId, tenantId: owner.tenantId, seq: p.seq, auxVersion: p.auxVersion, payloadKey: ref.key, size: ref.size, sha256: ref.sha256 };
+    const data: AdaptTaskData = {
+      jobId: owner.jobId,
+      tenantId: owner.tenantId,
+      seq: p.seq,
+      auxVersion: p.auxVersion,
+      payloadKey: ref.key,
+      size: ref.size,
+      sha256: ref.sha256,
+    };
     await this.queue.add('adapt', data, { jobId: jobIds.adapt(owner.jobId, p.seq) });
     return { bytes: bytes.byteLength, encodeMs: t1 - t0, writeMs: performance.now() - t1 };
   }

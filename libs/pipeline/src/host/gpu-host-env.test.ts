@@ -24,7 +24,10 @@ describe('when the gpu-host reads its environment', () => {
   it('should list every bad variable with how to fix it', () => {
     assert.throws(
       () => gpuHostEnv.load({ COLA_MAX_ACTIVE_JOBS: '0', COLA_MAX_TENANTS_PER_BATCH: 'many', REDIS_URL: 'http://x' }),
-      (e: unknown) => e instanceof EnvConfigError && e.problems.length === 3 && /COLA_MAX_ACTIVE_JOBS="0" is invalid: use an integer between 1 and 1024/.test(e.message),
+      (e: unknown) =>
+        e instanceof EnvConfigError &&
+        e.problems.length === 3 &&
+        /COLA_MAX_ACTIVE_JOBS="0" is invalid: use an integer between 1 and 1024/.test(e.message),
     );
   });
 });
@@ -51,7 +54,6 @@ describe('when the health endpoint is asked', () => {
       await bare.close();
     }
   });
-
 
   it('should answer GET /healthz with 200 and the status, anything else with 404', async () => {
     const server = await startHealthServer(0, () => ({ activeJobs: 2 }), '127.0.0.1');

@@ -16,7 +16,9 @@ export const GPU_HOST_ENV = {
 /** The gpu-host's validated environment; the embedded default needs none of it set. */
 export const gpuHostEnv = defineConfig({
   ...gpuHostConfig.spec,
-  [GPU_HOST_ENV.COLA_BASE_MODEL_DIR]: optional(str({ doc: 'base checkpoint directory (config.json + model.safetensors); overrides MODEL_DIR' })),
+  [GPU_HOST_ENV.COLA_BASE_MODEL_DIR]: optional(
+    str({ doc: 'base checkpoint directory (config.json + model.safetensors); overrides MODEL_DIR' }),
+  ),
   [GPU_HOST_ENV.COLA_MAX_ACTIVE_JOBS]: int({ default: 4, min: 1, max: 1024, doc: 'fine-tuning jobs trained at once' }),
   [GPU_HOST_ENV.COLA_MAX_TENANTS_PER_BATCH]: int({ default: 4, min: 1, max: 1024, doc: 'most tenants in one mixed batch (1 = no mixing)' }),
   [ENV.COLA_METRICS_TENANTS]: optional(str({ doc: 'comma-separated tenant ids allowed as metric labels (others: other)' })),

@@ -15,7 +15,12 @@ export interface HealthServer {
  * from `status()`, and, given a registry, `GET /metrics` in the Prometheus text format (the
  * pods' `prometheus.io/*` annotations point here). Anything else is 404.
  */
-export function startHealthServer(port: number, status: () => Record<string, unknown>, host = '0.0.0.0', registry?: Registry): Promise<HealthServer> {
+export function startHealthServer(
+  port: number,
+  status: () => Record<string, unknown>,
+  host = '0.0.0.0',
+  registry?: Registry,
+): Promise<HealthServer> {
   const server: Server = createServer((req, res) => {
     if (req.method === 'GET' && (req.url === '/healthz' || req.url?.startsWith('/healthz?'))) {
       res.writeHead(200, { 'content-type': 'application/json' });

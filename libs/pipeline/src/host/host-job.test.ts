@@ -14,7 +14,11 @@ const TAPS = ['h.0.attn.c_attn', 'score'];
 const SHAPES: Record<string, [number, number]> = { 'h.0.attn.c_attn': [16, 48], score: [16, 2] };
 
 function auxAt(version: number): JobAux {
-  const adapters = AdapterSet.create({ layers: TAPS.map((tap) => ({ tap, dIn: SHAPES[tap]![0], dOut: SHAPES[tap]![1], aux: { type: 'lowrank', rank: 2 } })), optimizer: { type: 'adamw', lr: 1e-3 }, seed: 1 });
+  const adapters = AdapterSet.create({
+    layers: TAPS.map((tap) => ({ tap, dIn: SHAPES[tap]![0], dOut: SHAPES[tap]![1], aux: { type: 'lowrank', rank: 2 } })),
+    optimizer: { type: 'adamw', lr: 1e-3 },
+    seed: 1,
+  });
   const bytes = encodeJobAuxState(adapters, { jobId: 'j', version, schedule: { peakLr: 1e-3, totalSteps: 10, warmupSteps: 0 } });
   adapters.dispose();
   return JobAux.fromBytes(bytes, { merged: false });
@@ -24,12 +28,36 @@ function job(opts: { interval: number; staleness: number; transfer: TransferSpec
   const data = classificationTask('t', loadSpamAssassin().train.slice(0, 40), [], SPAM_ASSASSIN_LABELS);
   const options = validateFinetuneOptions({ method: 'cola', task: 'classification', interval: opts.interval, batchSize: 4, maxLength: 8 });
   const cursor = new BatchCursor(data, { batchSize: 4, maxLength: 8, seed: 0, total: 10, start: 0 });
-  return new HostJob({ jobId: 'j', tenantId: 't', options, transfer: opts.transfer, staleness: opts.staleness, data, cursor, headKey: 'cls:2:base', taps: TAPS, numTasks: Math.floor(10 / opts.interval), totalBatches: 10, nextSeq: 0, aux: auxAt(0), tokens: 0, bytes: 0 });
+  return new HostJob({
+    jobId: 'j',
+    tenantId: 't',
+    options,
+    transfer: opts.transfer,
+    staleness: opts.staleness,
+    data,
+    cursor,
+    headKey: 'cls:2:base',
+    taps: TAPS,
+    numTasks: Math.floor(10 / opts.interval),
+    totalBatches: 10,
+    nextSeq: 0,
+    aux: auxAt(0),
+    tokens: 0,
+    bytes: 0,
+  });
 }
 
 /** A fake host-step outcome with seeded X and G of `rows` rows per tap. */
 function outcome(seed: number, rows = 3): StepOutcome {
-  const taps = new Map(TAPS.map((tap, i) => [tap, { x: tf.randomNormal([rows, SHAPES[tap]![0]], 0, 1, 'float32', seed * 10 + i) as tf.Tensor2D, g: tf.randomNormal([rows, SHAPES[tap]![1]], 0, 1, 'float32', seed * 10 + i + 5) as tf.Tensor2D }]));
+  const taps = new Map(
+    TAPS.map((tap, i) => [
+      tap,
+      {
+        x: tf.randomNormal([rows, SHAPES[tap]![0]], 0, 1, 'float32', seed * 10 + i) as tf.Tensor2D,
+        g: tf.randomNormal([rows, SHAPES[tap]![1]], 0, 1, 'float32', seed * 10 + i + 5) as tf.Tensor2D,
+      },
+    ]),
+  );
   return { loss: seed, tokens: 10 * seed, taps, timings: { forwardMs: 1, backwardMs: 2 } };
 }
 
@@ -55,7 +83,10 @@ describe('when a job buffers host steps into fit tasks', () => {
     assert.equal(j.absorb(outs[1]!), undefined);
     assert.ok(j.midInterval);
     const p = j.absorb(outs[2]!)!;
-    assert.deepEqual({ seq: p.seq, auxVersion: p.auxVersion, numBatches: p.numBatches, tokens: p.tokens, loss: p.loss }, { seq: 0, auxVersion: 0, numBatches: 3, tokens: 60, loss: 2 });
+    assert.deepEqual(
+      { seq: p.seq, auxVersion: p.auxVersion, numBatches: p.numBatches, tokens: p.tokens, loss: p.loss },
+      { seq: 0, auxVersion: 0, numBatches: 3, tokens: 60, loss: 2 },
+    );
     for (const tap of TAPS) {
       const d = p.layers.get(tap)!;
       assert.equal(d.kind, 'gram');
@@ -92,7 +123,8 @@ describe('when a job buffers host steps into fit tasks', () => {
 
   it('should keep at most K tasks in flight and hold an aux version fixed for a whole interval', () => {
     const j = job({ interval: 2, staleness: 2, transfer: { mode: 'gram', dtype: 'fp32' } });
-    const drop = (p: ReturnType<HostJob['absorb']>): void => p?.layers.forEach((l) => tf.dispose(l.kind === 'raw' ? [l.x, l.g] : [l.xtg, l.colsumG]));
+    const drop = (p: ReturnType<HostJob['absorb']>): void =>
+      p?.layers.forEach((l) => tf.dispose(l.kind === 'raw' ? [l.x, l.g] : [l.xtg, l.colsumG]));
     assert.ok(j.ready);
     j.absorb(outcome(1));
     // A new version arriving mid-interval waits for the interval's end.

@@ -201,7 +201,14 @@ export class HostJob {
     this.lastLoss = outcome.loss;
     if (!ready) return undefined;
     const p = this.pending;
-    const payload: FitPayload = { seq: this.next, auxVersion: this.current.version, layers: ready, numBatches: p.batches, tokens: p.tokens, loss: p.loss / p.batches };
+    const payload: FitPayload = {
+      seq: this.next,
+      auxVersion: this.current.version,
+      layers: ready,
+      numBatches: p.batches,
+      tokens: p.tokens,
+      loss: p.loss / p.batches,
+    };
     this.next++;
     this.pending = { batches: 0, tokens: 0, loss: 0 };
     this.swapStaged();

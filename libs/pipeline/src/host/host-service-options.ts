@@ -53,7 +53,8 @@ export interface HostServiceOptions {
 }
 
 /** {@link HostServiceOptions} with every default filled in. */
-export type ResolvedHostServiceOptions = Required<Omit<HostServiceOptions, 'payloads' | 'auxStore' | 'metrics'>> & Pick<HostServiceOptions, 'payloads' | 'auxStore' | 'metrics'>;
+export type ResolvedHostServiceOptions = Required<Omit<HostServiceOptions, 'payloads' | 'auxStore' | 'metrics'>> &
+  Pick<HostServiceOptions, 'payloads' | 'auxStore' | 'metrics'>;
 
 export const HOST_SERVICE_DEFAULTS = {
   maxActiveJobs: 4,
@@ -80,11 +81,13 @@ export function jsonLogger(min: HostLogLevel = 'info', service = 'gpu-host'): Ho
 export function resolveHostServiceOptions(raw: HostServiceOptions): ResolvedHostServiceOptions {
   const o = { ...HOST_SERVICE_DEFAULTS, log: jsonLogger(), ...stripUndefined(raw) } as ResolvedHostServiceOptions;
   const problems: string[] = [];
-  if (typeof o.redisUrl !== 'string' || !/^rediss?:\/\//.test(o.redisUrl)) problems.push(`redisUrl must be a redis:// or rediss:// URL, got ${JSON.stringify(o.redisUrl)}`);
+  if (typeof o.redisUrl !== 'string' || !/^rediss?:\/\//.test(o.redisUrl))
+    problems.push(`redisUrl must be a redis:// or rediss:// URL, got ${JSON.stringify(o.redisUrl)}`);
   if (!o.model || typeof o.model.weight !== 'function') problems.push('model must be a loaded GptModel (e.g. from loadCheckpoint)');
   const int = (name: keyof typeof HOST_SERVICE_DEFAULTS, min: number, max: number): void => {
     const v = o[name];
-    if (!Number.isInteger(v) || v < min || v > max) problems.push(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    if (!Number.isInteger(v) || v < min || v > max)
+      problems.push(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
   };
   int('maxActiveJobs', 1, 1024);
   int('maxTenantsPerBatch', 1, 1024);

@@ -62,7 +62,15 @@ function spec(jobId: string, o: SpecOptions = {}): JobSpec {
     trainingFileId: o.trainingFileId ?? (lm ? 'moby-train' : 'spam-train'),
     validationFileId: o.validationFileId ?? (lm ? 'moby-val' : 'spam-val'),
     labels: lm ? [] : (o.labels ?? ['ham', 'spam']),
-    method: { aux: o.aux ?? LOWRANK, targetModules: [], merged: o.merged ?? false, interval: o.interval ?? 1, staleness: o.staleness ?? 1, transfer: o.gram ? { mode: TransferMode.TRANSFER_MODE_GRAM, dtype: DType.DTYPE_FP32 } : undefined, mergeGroup: '' },
+    method: {
+      aux: o.aux ?? LOWRANK,
+      targetModules: [],
+      merged: o.merged ?? false,
+      interval: o.interval ?? 1,
+      staleness: o.staleness ?? 1,
+      transfer: o.gram ? { mode: TransferMode.TRANSFER_MODE_GRAM, dtype: DType.DTYPE_FP32 } : undefined,
+      mergeGroup: '',
+    },
     hyperparameters: {
       epochs: o.epochs ?? 1,
       batchSize: 8,
@@ -79,7 +87,11 @@ async function upload(fileId: string, rows: readonly (ClassificationRow | Comple
 }
 
 /** The single-process ColA run the distributed job must equal: same files, same options. */
-async function reference(s: JobSpec, train: readonly (ClassificationRow | CompletionRow)[], val: readonly (ClassificationRow | CompletionRow)[]) {
+async function reference(
+  s: JobSpec,
+  train: readonly (ClassificationRow | CompletionRow)[],
+  val: readonly (ClassificationRow | CompletionRow)[],
+) {
   const v = validateJobSpec(s);
   const data = buildJobTaskData(v, parseJsonl(toJsonl(train)), parseJsonl(toJsonl(val)));
   const model = baseModel();
@@ -114,7 +126,12 @@ function relativeError(a: Map<string, Float32Array>, b: Map<string, Float32Array
 }
 
 /** Resolves with the first event `name` that satisfies `pred`. */
-function waitFor<K extends keyof HostServiceEvents>(host: HostService, name: K, pred: (e: HostServiceEvents[K][0]) => boolean = () => true, timeoutMs = 60_000): Promise<HostServiceEvents[K][0]> {
+function waitFor<K extends keyof HostServiceEvents>(
+  host: HostService,
+  name: K,
+  pred: (e: HostServiceEvents[K][0]) => boolean = () => true,
+  timeoutMs = 60_000,
+): Promise<HostServiceEvents[K][0]> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no "${name}" event within ${timeoutMs} ms`)), timeoutMs);
     const on = (...args: HostServiceEvents[K]): void => {
@@ -143,7 +160,9 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
     const spam = loadSpamAssassin();
     spamTrain = spam.train.slice(0, 40).map((e) => ({ text: e.text, label: e.label }));
     spamVal = spam.test.slice(0, 16).map((e) => ({ text: e.text, label: e.label }));
-    const chapters = loadMobyDick().slice(1, 4).map((c) => c.text.slice(0, 700));
+    const chapters = loadMobyDick()
+      .slice(1, 4)
+      .map((c) => c.text.slice(0, 700));
     moby = chapters.map((t) => ({ prompt: t.slice(0, 40), completion: t.slice(40) }));
   });
 
@@ -251,14 +270,20 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
     await submitJob(jobStore, jobsQueue, b);
     await started;
     host.resume();
-    assert.deepEqual((await done).map((e) => e.status), ['succeeded', 'succeeded']);
+    assert.deepEqual(
+      (await done).map((e) => e.status),
+      ['succeeded', 'succeeded'],
+    );
     await host.close();
     await trainer.close();
     model.dispose();
 
     assert.equal(steps.length, 5);
     for (const s of steps) assert.deepEqual(s.slice().sort(), ['job-merged', 'job-mlp'], 'every step served both tenants in one batch');
-    for (const [id, s] of [['job-merged', a], ['job-mlp', b]] as const) {
+    for (const [id, s] of [
+      ['job-merged', a],
+      ['job-mlp', b],
+    ] as const) {
       const ref = await reference(s, spamTrain, spamVal);
       const err = relativeError(await storedValues(id), ref.values);
       console.log(`${id} in mixed batches vs its solo single-process run: relative error ${err.toExponential(2)}`);
@@ -287,11 +312,16 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
     });
     const finished = Promise.all(jobs.map((s) => ended(host, s.jobId)));
     for (const s of jobs) await submitJob(jobStore, jobsQueue, s);
-    assert.deepEqual((await finished).map((e) => e.status), ['succeeded', 'succeeded']);
+    assert.deepEqual(
+      (await finished).map((e) => e.status),
+      ['succeeded', 'succeeded'],
+    );
     await host.close();
     await trainer.close();
     model.dispose();
-    console.log(`K = ${K}: most fit tasks in flight ${JSON.stringify(Object.fromEntries(maxInFlight))}; largest step gap while both ran ${worstGap}`);
+    console.log(
+      `K = ${K}: most fit tasks in flight ${JSON.stringify(Object.fromEntries(maxInFlight))}; largest step gap while both ran ${worstGap}`,
+    );
     for (const [id, m] of maxInFlight) {
       assert.ok(m <= K, `${id} had ${m} tasks in flight`);
       assert.equal(m, K, `${id} used its K slots (the trainer is slow)`);
@@ -329,7 +359,9 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
     await trainer.close();
     model2.dispose();
 
-    console.log(`restart after ${stepsBefore} batches; resumed at step ${resumed.step} with ${resumed.nextSeq - resumed.auxVersion} task(s) in flight`);
+    console.log(
+      `restart after ${stepsBefore} batches; resumed at step ${resumed.step} with ${resumed.nextSeq - resumed.auxVersion} task(s) in flight`,
+    );
     assert.equal(stepsBefore, 4);
     assert.equal(resumed.step, 2 * resumed.nextSeq, 'data position = next seq x I');
     assert.equal(resumed.nextSeq, 2, 'the two published tasks are applied or in flight, not recomputed');
@@ -357,7 +389,10 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
     const done = ended(host2, 'job-inflight');
     await host2.start();
     const resumed = await started;
-    assert.deepEqual({ step: resumed.step, nextSeq: resumed.nextSeq, auxVersion: resumed.auxVersion }, { step: 2, nextSeq: 1, auxVersion: 0 });
+    assert.deepEqual(
+      { step: resumed.step, nextSeq: resumed.nextSeq, auxVersion: resumed.auxVersion },
+      { step: 2, nextSeq: 1, auxVersion: 0 },
+    );
     const trainer = new InlineFitWorker(redis.url);
     assert.equal((await done).status, 'succeeded');
     await host2.close();
@@ -411,10 +446,14 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
     assert.match(rec!.error!.message, /label "eggs", which is not one of the job's labels \["ham","spam"\]/);
     // A trainer that met a malformed payload marks the job failed: the host stops it.
     await waitFor(host, 'published', (e) => e.jobId === 'job-victim' && e.seq === 2);
-    await jobStore.setStatus('job-victim', 'failed', { code: 'invalid_payload', message: 'payload of fit task 2 is truncated', param: null });
+    await jobStore.setStatus('job-victim', 'failed', {
+      code: 'invalid_payload',
+      message: 'payload of fit task 2 is truncated',
+      param: null,
+    });
     assert.equal((await victim).status, 'failed');
     assert.equal((await good).status, 'succeeded', 'the other job is unaffected');
-    assert.equal((await jobStore.get('job-victim'))?.error?.code, 'invalid_payload', 'the trainer\'s reason is kept');
+    assert.equal((await jobStore.get('job-victim'))?.error?.code, 'invalid_payload', "the trainer's reason is kept");
     assert.equal(await client.exists(keys.payload('job-victim', 4)), 0);
     await host.close();
     await trainer.close();

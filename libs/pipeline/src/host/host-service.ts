@@ -1,7 +1,16 @@
 import { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
 import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
-import { ADAPTATION_TRANSFER_LABELS, BULLMQ_PREFIX, keys, OTHER_TENANT, QUEUES, queueOptions, STATE_TRANSFER, TRANSFER_DIRECTIONS } from '@cola/config';
+import {
+  ADAPTATION_TRANSFER_LABELS,
+  BULLMQ_PREFIX,
+  keys,
+  OTHER_TENANT,
+  QUEUES,
+  queueOptions,
+  STATE_TRANSFER,
+  TRANSFER_DIRECTIONS,
+} from '@cola/config';
 import { ColaMetrics, collectQueueDepth } from '@cola/metrics';
 import { LinearSchedule, tf } from '@cola/gl';
 import { resolveTaps, type GptModel } from '@cola/model';
@@ -71,7 +80,12 @@ return cur or ''`;
 /** Maps what went wrong while opening or running a job to the error the tenant sees. */
 export function jobErrorOf(e: unknown): JobError {
   if (e instanceof JobSpecError) return { code: 'invalid_job_spec', message: e.message, param: e.param };
-  if (e instanceof JobDataError) return { code: e.param === 'validation_file' ? 'invalid_validation_file' : 'invalid_training_file', message: e.message, param: e.param };
+  if (e instanceof JobDataError)
+    return {
+      code: e.param === 'validation_file' ? 'invalid_validation_file' : 'invalid_training_file',
+      message: e.message,
+      param: e.param,
+    };
   if (e instanceof JsonlError) return { code: 'invalid_training_file', message: e.message, param: 'training_file' };
   // The batchers check the rows (labels, empty texts) up front with RangeErrors.
   if (e instanceof RangeError) return { code: 'invalid_training_file', message: e.message, param: 'training_file' };
@@ -173,7 +187,9 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     this.checkpoints = new JobCheckpoints(this.redis);
     this.adaptQueue = new Queue<AdaptTaskData>(QUEUES.adapt, { connection: this.bull, ...queueOptions(QUEUES.adapt) });
     this.publisher = new FitTaskPublisher(this.payloads, this.adaptQueue, this.opts.payloadTtlSeconds);
-    this.depthQueues = [QUEUES.jobs, QUEUES.auxPublishedHost, QUEUES.auxPublishedMerger].map((q) => new Queue(q, { connection: this.bull!, ...queueOptions(q) }));
+    this.depthQueues = [QUEUES.jobs, QUEUES.auxPublishedHost, QUEUES.auxPublishedMerger].map(
+      (q) => new Queue(q, { connection: this.bull!, ...queueOptions(q) }),
+    );
     // The gpu-host is the one service that reports queue depth, so no series is scraped twice.
     collectQueueDepth(this.metrics, [this.adaptQueue, ...this.depthQueues]);
     this.jobsWorker = new Worker<JobsQueueData, HostJobResult>(QUEUES.jobs, (job, token) => this.processJob(job, token), {
@@ -183,8 +199,13 @@ export class HostService extends EventEmitter<HostServiceEvents> {
       // A host that dies mid-job leaves it stalled; the next host resumes it from the store.
       maxStalledCount: 3,
     });
-    this.auxWorker = new Worker(QUEUES.auxPublishedHost, (job) => this.processAuxPublished(job), { connection: this.bull, prefix: BULLMQ_PREFIX, concurrency: 4 });
-    for (const w of [this.jobsWorker, this.auxWorker]) w.on('error', (e) => this.opts.log('error', `worker error: ${e.message}`, { queue: w.name }));
+    this.auxWorker = new Worker(QUEUES.auxPublishedHost, (job) => this.processAuxPublished(job), {
+      connection: this.bull,
+      prefix: BULLMQ_PREFIX,
+      concurrency: 4,
+    });
+    for (const w of [this.jobsWorker, this.auxWorker])
+      w.on('error', (e) => this.opts.log('error', `worker error: ${e.message}`, { queue: w.name }));
     await Promise.all([this.jobsWorker.waitUntilReady(), this.auxWorker.waitUntilReady(), this.adaptQueue.waitUntilReady()]);
     this.loop = this.runLoop();
     this.opts.log('info', 'gpu-host started', { maxActiveJobs: this.opts.maxActiveJobs, maxTenantsPerBatch: this.opts.maxTenantsPerBatch });
@@ -247,7 +268,10 @@ export class HostService extends EventEmitter<HostServiceEvents> {
       job = await this.openJob(record);
     } catch (e) {
       const error = jobErrorOf(e);
-      this.opts.log(error.code === 'internal_error' ? 'error' : 'warn', `job ${jobId} cannot start: ${error.message}`, { jobId, code: error.code });
+      this.opts.log(error.code === 'internal_error' ? 'error' : 'warn', `job ${jobId} cannot start: ${error.message}`, {
+        jobId,
+        code: error.code,
+      });
       await this.jobStore.setStatus(jobId, 'failed', error);
       await this.event(jobId, 'error', `Job failed: ${error.message}`);
       this.emit('ended', { jobId, status: 'failed', error });
@@ -336,7 +360,13 @@ export class HostService extends EventEmitter<HostServiceEvents> {
       try {
         // Tasks past the head still queued or running are in flight: resume after their data.
         const nextSeq = head + (await this.publisher.pendingFrom(jobId, head, numTasks));
-        const cursor = new BatchCursor(data, { batchSize: o.batchSize, maxLength: o.maxLength, seed: o.seed, total: totalBatches, start: Math.min(totalBatches, nextSeq * o.interval) });
+        const cursor = new BatchCursor(data, {
+          batchSize: o.batchSize,
+          maxLength: o.maxLength,
+          seed: o.seed,
+          total: totalBatches,
+          start: Math.min(totalBatches, nextSeq * o.interval),
+        });
         const before = await this.jobStore.progress(jobId);
         const job = new HostJob({
           jobId,
@@ -355,7 +385,15 @@ export class HostService extends EventEmitter<HostServiceEvents> {
           tokens: before?.tokens ?? 0,
           bytes: before?.bytes ?? 0,
         });
-        await this.jobStore.setProgress(jobId, { step: job.step, totalSteps: totalBatches, epoch: cursor.epoch, auxVersion: head, seq: nextSeq, tokens: job.tokens, bytes: job.bytes });
+        await this.jobStore.setProgress(jobId, {
+          step: job.step,
+          totalSteps: totalBatches,
+          epoch: cursor.epoch,
+          auxVersion: head,
+          seq: nextSeq,
+          tokens: job.tokens,
+          bytes: job.bytes,
+        });
         const resumed = head > 0 || nextSeq > 0;
         await this.event(
           jobId,
@@ -417,7 +455,9 @@ export class HostService extends EventEmitter<HostServiceEvents> {
   private joinableSoon(group: readonly HostJob[]): boolean {
     if (this.opts.mixWindowMs === 0 || group.length >= this.opts.maxTenantsPerBatch) return false;
     const key = group[0]!.packKey;
-    return [...this.active.values()].some(({ job }) => job.packKey === key && !group.includes(job) && !job.ready && job.inFlight > 0 && job.nextSeq < job.numTasks);
+    return [...this.active.values()].some(
+      ({ job }) => job.packKey === key && !group.includes(job) && !job.ready && job.inFlight > 0 && job.nextSeq < job.numTasks,
+    );
   }
 
   private idle(ms = this.opts.pollMs): Promise<void> {
@@ -449,7 +489,12 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     const installed = group[0]!.headKey;
     this.heads.install(installed);
     // The other tenants' own classifier heads ride on their rows as a correction at `score`.
-    const stepParts: StepPart[] = parts.map((p) => ({ batch: p.batch, aux: p.job.aux, taps: p.job.taps, headDelta: this.heads.correction(p.job.headKey, installed) }));
+    const stepParts: StepPart[] = parts.map((p) => ({
+      batch: p.batch,
+      aux: p.job.aux,
+      taps: p.job.taps,
+      headDelta: this.heads.correction(p.job.headKey, installed),
+    }));
     let outcomes: (StepOutcome | Error)[];
     try {
       outcomes = runHostStep(this.model, stepParts);
@@ -472,7 +517,11 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     this.stepsRun++;
     const rows = parts.reduce((n, p) => n + p.batch.batch, 0);
     const ms = performance.now() - t0;
-    this.recordStep(parts.map((p) => p.job), outcomes, ms);
+    this.recordStep(
+      parts.map((p) => p.job),
+      outcomes,
+      ms,
+    );
     if (group.length > 1) this.noteMixed(group, rows, ms);
     this.emit('step', { jobIds: group.map((j) => j.jobId), rows, ms });
     for (let k = 0; k < parts.length; k++) {
@@ -543,12 +592,20 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     this.mixedSteps++;
     const first = group.filter((j) => !this.mixedJobs.has(j.jobId));
     for (const j of first) this.mixedJobs.add(j.jobId);
-    if (first.length) this.opts.log('info', `mixed batch: ${group.length} tenants in one host step (${group.map((j) => j.jobId).join(', ')})`, fields);
+    if (first.length)
+      this.opts.log('info', `mixed batch: ${group.length} tenants in one host step (${group.map((j) => j.jobId).join(', ')})`, fields);
     else if (this.mixedSteps % 100 === 0) this.opts.log('debug', `mixed batches: ${this.mixedSteps} so far`, fields);
   }
 
   private async recordProgress(job: HostJob): Promise<void> {
-    await this.jobStore.setProgress(job.jobId, { step: job.step, epoch: job.cursor.epoch, seq: job.nextSeq, tokens: job.tokens, loss: job.lastLoss, bytes: job.bytes });
+    await this.jobStore.setProgress(job.jobId, {
+      step: job.step,
+      epoch: job.cursor.epoch,
+      seq: job.nextSeq,
+      tokens: job.tokens,
+      loss: job.lastLoss,
+      bytes: job.bytes,
+    });
     const entry = this.active.get(job.jobId);
     const last = job.step >= job.numTasks * job.options.interval;
     if (entry && (job.step - entry.lastEventStep >= this.opts.eventEvery || last)) {
@@ -615,7 +672,10 @@ export class HostService extends EventEmitter<HostServiceEvents> {
       if (!job.ready && job.inFlight > 0) {
         // A missed "aux published" (consumed by another host, or lost) must not stall the job.
         const head = await this.auxStore.head(job.jobId);
-        if (head !== null && head > job.auxVersion) await this.refreshAux(job.jobId, head).catch((e: unknown) => this.opts.log('warn', `aux reload: ${(e as Error).message}`, { jobId: job.jobId }));
+        if (head !== null && head > job.auxVersion)
+          await this.refreshAux(job.jobId, head).catch((e: unknown) =>
+            this.opts.log('warn', `aux reload: ${(e as Error).message}`, { jobId: job.jobId }),
+          );
       }
     }
   }
@@ -644,14 +704,24 @@ export class HostService extends EventEmitter<HostServiceEvents> {
       const { adapters } = decodeJobAuxState(bytes, { paramsOnly: true });
       try {
         this.heads.install(job.headKey);
-        const result = await evaluateInChunks(this.model, job.data.evaluation({ batchSize: o.batchSize, maxLength: o.maxLength }), { adapters, merged: o.merged, chunk: this.opts.evalChunk });
+        const result = await evaluateInChunks(this.model, job.data.evaluation({ batchSize: o.batchSize, maxLength: o.maxLength }), {
+          adapters,
+          merged: o.merged,
+          chunk: this.opts.evalChunk,
+        });
         await this.jobStore.setEval(job.jobId, result);
         message += `; validation ${result.metric} ${result.value.toFixed(4)} over ${result.count} ${result.metric === 'accuracy' ? 'examples' : 'tokens'}`;
       } finally {
         adapters.dispose();
       }
     }
-    await this.jobStore.setProgress(job.jobId, { step: job.step, auxVersion: version, seq: job.nextSeq, tokens: job.tokens, bytes: job.bytes });
+    await this.jobStore.setProgress(job.jobId, {
+      step: job.step,
+      auxVersion: version,
+      seq: job.nextSeq,
+      tokens: job.tokens,
+      bytes: job.bytes,
+    });
     await this.event(job.jobId, 'info', message);
     await this.jobStore.setStatus(job.jobId, 'succeeded');
     this.end(job, 'succeeded');
@@ -673,9 +743,18 @@ export class HostService extends EventEmitter<HostServiceEvents> {
         if (!opts.recorded) {
           await this.jobStore.setStatus(job.jobId, reason, error);
           const what = reason === 'cancelled' ? 'Job cancelled' : `Job failed: ${error?.message ?? 'unknown reason'}`;
-          await this.event(job.jobId, reason === 'cancelled' ? 'info' : 'error', `${what} at step ${job.step}; ${withdrawn} queued fit task(s) withdrawn`);
+          await this.event(
+            job.jobId,
+            reason === 'cancelled' ? 'info' : 'error',
+            `${what} at step ${job.step}; ${withdrawn} queued fit task(s) withdrawn`,
+          );
         }
-        this.opts.log(reason === 'failed' ? 'warn' : 'info', `job ${job.jobId} ${reason}`, { jobId: job.jobId, step: job.step, code: error?.code, withdrawn });
+        this.opts.log(reason === 'failed' ? 'warn' : 'info', `job ${job.jobId} ${reason}`, {
+          jobId: job.jobId,
+          step: job.step,
+          code: error?.code,
+          withdrawn,
+        });
       }
     } catch (e) {
       this.opts.log('error', `stopping job ${job.jobId}: ${(e as Error).message}`, { jobId: job.jobId });

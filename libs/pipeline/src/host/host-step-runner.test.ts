@@ -24,7 +24,11 @@ function auxOf(model: GptModel, raw: Omit<FinetuneOptionsInput, 'task'>, seed: n
   const adapters: AdapterSet = createRunAdapters(model, o);
   let i = 0;
   for (const v of adapters.variables().values()) tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.2, 'float32', seed * 100 + i++)));
-  const bytes = encodeJobAuxState(adapters, { jobId: `job-${seed}`, version: 3, schedule: { peakLr: 1e-3, totalSteps: 10, warmupSteps: 1 } });
+  const bytes = encodeJobAuxState(adapters, {
+    jobId: `job-${seed}`,
+    version: 3,
+    schedule: { peakLr: 1e-3, totalSteps: 10, warmupSteps: 1 },
+  });
   const taps = adapters.taps;
   adapters.dispose();
   return { aux: JobAux.fromBytes(bytes, { merged: o.merged }), taps };
@@ -45,10 +49,16 @@ describe('when two tenants share one mixed host step (one lowrank merged, one ml
     const rows = loadSpamAssassin().train.slice(0, 24);
     const data = classificationTask('mix', rows, [], SPAM_ASSASSIN_LABELS);
     batches = [...data.train({ batchSize: 5, maxLength: SEQ, seed: 1, epoch: 0 })].slice(0, 2);
-    batches[1] = { ...batches[1]!, batch: 3, ids: batches[1]!.ids.slice(0, 3 * SEQ), mask: batches[1]!.mask.slice(0, 3 * SEQ), labels: batches[1]!.labels!.slice(0, 3) };
+    batches[1] = {
+      ...batches[1]!,
+      batch: 3,
+      ids: batches[1]!.ids.slice(0, 3 * SEQ),
+      mask: batches[1]!.mask.slice(0, 3 * SEQ),
+      labels: batches[1]!.labels!.slice(0, 3),
+    };
   });
 
-  it("should give each tenant the loss, X and G of its solo host step", () => {
+  it('should give each tenant the loss, X and G of its solo host step', () => {
     const model = tinyModel();
     const a = auxOf(model, { method: 'cola', merged: true, aux: { type: 'lowrank', rank: 4 } }, 1);
     // Tenant B adapts other modules too: a tap only one tenant adapts must still route correctly.
@@ -60,7 +70,10 @@ describe('when two tenants share one mixed host step (one lowrank merged, one ml
     const [soloA] = runHostStep(model, [partA]);
     const [soloB] = runHostStep(model, [partB]);
     const [mixA, mixB] = runHostStep(model, [partA, partB]);
-    for (const [name, solo, mix, taps] of [['A', soloA!, mixA!, a.taps], ['B', soloB!, mixB!, b.taps]] as const) {
+    for (const [name, solo, mix, taps] of [
+      ['A', soloA!, mixA!, a.taps],
+      ['B', soloB!, mixB!, b.taps],
+    ] as const) {
       assert.ok(Math.abs(mix.loss - solo.loss) <= 1e-5 * solo.loss, `tenant ${name}: loss ${mix.loss} vs solo ${solo.loss}`);
       assert.equal(mix.tokens, solo.tokens);
       assert.deepEqual([...mix.taps.keys()], taps, `tenant ${name} gets its own taps in its own order`);
@@ -106,10 +119,17 @@ describe('when two tenants share one mixed host step (one lowrank merged, one ml
     assert.equal(heads.correction(keyA, keyA), undefined);
     const [mixA, mixB] = runHostStep(model, [partA, { ...partB, headDelta }]);
     let worst = 0;
-    for (const [solo, mix] of [[soloA!, mixA!], [soloB!, mixB!]] as const) {
+    for (const [solo, mix] of [
+      [soloA!, mixA!],
+      [soloB!, mixB!],
+    ] as const) {
       assert.ok(Math.abs(mix.loss - solo.loss) <= 1e-5 * solo.loss, `loss ${mix.loss} vs solo ${solo.loss}`);
       for (const tap of mix.taps.keys()) {
-        worst = Math.max(worst, maxRelDiff(mix.taps.get(tap)!.x, solo.taps.get(tap)!.x), maxRelDiff(mix.taps.get(tap)!.g, solo.taps.get(tap)!.g));
+        worst = Math.max(
+          worst,
+          maxRelDiff(mix.taps.get(tap)!.x, solo.taps.get(tap)!.x),
+          maxRelDiff(mix.taps.get(tap)!.g, solo.taps.get(tap)!.g),
+        );
       }
     }
     console.log(`two heads in one mixed step vs solo: worst relative difference of X and G ${worst.toExponential(2)}`);
@@ -119,7 +139,10 @@ describe('when two tenants share one mixed host step (one lowrank merged, one ml
     assert.ok(Math.abs(wrongB!.loss - soloB!.loss) > 1e-6, 'the head correction matters');
     for (const o of [soloA!, soloB!, mixA!, mixB!, wrongA!, wrongB!]) disposeOutcome(o);
     tf.dispose([headDelta.dW, headDelta.db]);
-    assert.throws(() => runHostStep(model, [{ ...partA, headDelta: heads.correction(keyB, keyA) }]), /single tenant runs on its own installed head/);
+    assert.throws(
+      () => runHostStep(model, [{ ...partA, headDelta: heads.correction(keyB, keyA) }]),
+      /single tenant runs on its own installed head/,
+    );
     a.aux.dispose();
     b.aux.dispose();
     heads.dispose();

@@ -38,7 +38,10 @@ export class InlineFitWorker {
     this.bull = new Redis(redisUrl, { maxRetriesPerRequest: null });
     this.tensors = new TensorStore(this.redis);
     this.aux = new AuxStateStore(this.redis);
-    this.published = new Queue<AuxPublishedData>(QUEUES.auxPublishedHost, { connection: this.bull, ...queueOptions(QUEUES.auxPublishedHost) });
+    this.published = new Queue<AuxPublishedData>(QUEUES.auxPublishedHost, {
+      connection: this.bull,
+      ...queueOptions(QUEUES.auxPublishedHost),
+    });
     this.worker = new Worker<AdaptTaskData>(
       QUEUES.adapt,
       async (job) => {
@@ -65,14 +68,27 @@ export class InlineFitWorker {
         const { adapter, optimizer } = state.adapters.layers.get(tap)!;
         glFitStep(adapter, optimizer, data, { lr: schedule.lrAt(optimizer.stepCount), clipNorm: state.clipNorm });
       }
-      bytes = encodeJobAuxState(state.adapters, { jobId: task.jobId, version: head + 1, schedule: state.schedule, clipNorm: state.clipNorm });
+      bytes = encodeJobAuxState(state.adapters, {
+        jobId: task.jobId,
+        version: head + 1,
+        schedule: state.schedule,
+        clipNorm: state.clipNorm,
+      });
     } finally {
       for (const d of layers.values()) disposeAdaptationData(d);
       state.adapters.dispose();
     }
     if ((await this.aux.commit(task.jobId, head, bytes, { seq: task.seq })) !== 'committed') return;
     this.committed.set(task.jobId, (this.committed.get(task.jobId) ?? 0) + 1);
-    const event: AuxPublishedData = { jobId: task.jobId, tenantId: task.tenantId, version: head + 1, seq: task.seq, stateKey: keys.auxVersion(task.jobId, head + 1), mergeable, publishedAtMs: Date.now() };
+    const event: AuxPublishedData = {
+      jobId: task.jobId,
+      tenantId: task.tenantId,
+      version: head + 1,
+      seq: task.seq,
+      stateKey: keys.auxVersion(task.jobId, head + 1),
+      mergeable,
+      publishedAtMs: Date.now(),
+    };
     await this.published.add('aux-published', event, { jobId: jobIds.auxPublished(task.jobId, head + 1) });
     await this.tensors.delete(task.payloadKey);
   }

@@ -30,7 +30,10 @@ function checkLabels(rows: readonly ClassificationRow[], labels: readonly (strin
   const known = new Set(labels);
   const bad = rows.findIndex((r) => !known.has(r.label));
   if (bad >= 0) {
-    throw new JobDataError(param, `row ${bad + 1} has label ${JSON.stringify(rows[bad]!.label)}, which is not one of the job's labels ${JSON.stringify(labels)}; fix the file or the job's labels`);
+    throw new JobDataError(
+      param,
+      `row ${bad + 1} has label ${JSON.stringify(rows[bad]!.label)}, which is not one of the job's labels ${JSON.stringify(labels)}; fix the file or the job's labels`,
+    );
   }
 }
 
@@ -42,12 +45,22 @@ function checkLabels(rows: readonly ClassificationRow[], labels: readonly (strin
  * - causal LM: `{"prompt","completion"}` rows as documents `prompt + completion`.
  * A missing validation file gives an empty evaluation set.
  */
-export function buildJobTaskData(job: Pick<ValidatedJobSpec, 'task' | 'spec'>, train: JsonlDataset, validation: JsonlDataset | null): TaskData {
+export function buildJobTaskData(
+  job: Pick<ValidatedJobSpec, 'task' | 'spec'>,
+  train: JsonlDataset,
+  validation: JsonlDataset | null,
+): TaskData {
   const name = job.spec.jobId;
   if (job.task === 'classification') {
-    for (const [f, param] of [[train, 'training_file'], [validation, 'validation_file']] as const) {
+    for (const [f, param] of [
+      [train, 'training_file'],
+      [validation, 'validation_file'],
+    ] as const) {
       if (f && f.kind !== 'classification') {
-        throw new JobDataError(param, 'a classification job needs {"text": ..., "label": ...} rows, but the file holds {"prompt","completion"} rows');
+        throw new JobDataError(
+          param,
+          'a classification job needs {"text": ..., "label": ...} rows, but the file holds {"prompt","completion"} rows',
+        );
       }
     }
     const labels = classList(job.spec.labels, validation ? [train, validation] : [train]);
@@ -57,9 +70,15 @@ export function buildJobTaskData(job: Pick<ValidatedJobSpec, 'task' | 'spec'>, t
     checkLabels(evalRows, labels, 'validation_file');
     return classificationTask(name, trainRows, evalRows, labels);
   }
-  for (const [f, param] of [[train, 'training_file'], [validation, 'validation_file']] as const) {
+  for (const [f, param] of [
+    [train, 'training_file'],
+    [validation, 'validation_file'],
+  ] as const) {
     if (f && f.kind !== 'completion') {
-      throw new JobDataError(param, 'a causal_lm job needs {"prompt": ..., "completion": ...} rows, but the file holds {"text","label"} rows');
+      throw new JobDataError(
+        param,
+        'a causal_lm job needs {"prompt": ..., "completion": ...} rows, but the file holds {"text","label"} rows',
+      );
     }
   }
   const docs = (d: JsonlDataset | null): string[] => (d?.kind === 'completion' ? d.rows.map((r) => r.prompt + r.completion) : []);

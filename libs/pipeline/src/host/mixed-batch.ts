@@ -29,7 +29,10 @@ export function packBatches(parts: readonly TaskBatch[]): MixedBatch {
   if (parts.length === 0) throw new Error('packBatches: no batches to pack');
   const seqLen = parts[0]!.seqLen;
   const withLabels = parts.filter((p) => p.labels).length;
-  if (parts.some((p) => p.seqLen !== seqLen)) throw new Error(`packBatches: sequence lengths differ (${parts.map((p) => p.seqLen).join(', ')}); only jobs with one max length share a batch`);
+  if (parts.some((p) => p.seqLen !== seqLen))
+    throw new Error(
+      `packBatches: sequence lengths differ (${parts.map((p) => p.seqLen).join(', ')}); only jobs with one max length share a batch`,
+    );
   if (withLabels !== 0 && withLabels !== parts.length) throw new Error('packBatches: classification and LM batches cannot share a batch');
   const groups: RowGroup[] = [];
   let rows = 0;
@@ -37,7 +40,12 @@ export function packBatches(parts: readonly TaskBatch[]): MixedBatch {
     groups.push({ start: rows, end: rows + p.batch });
     rows += p.batch;
   }
-  const batch: TaskBatch & { lossMask?: Int32Array } = { ids: stack(parts.map((p) => p.ids)), mask: stack(parts.map((p) => p.mask)), batch: rows, seqLen };
+  const batch: TaskBatch & { lossMask?: Int32Array } = {
+    ids: stack(parts.map((p) => p.ids)),
+    mask: stack(parts.map((p) => p.mask)),
+    batch: rows,
+    seqLen,
+  };
   if (withLabels) batch.labels = stack(parts.map((p) => p.labels!));
   const masks = parts.map((p) => (p as { lossMask?: Int32Array }).lossMask);
   // A batch without a lossMask counts every real next token: all ones says the same.

@@ -36,11 +36,24 @@ describe('when the scheduler picks the jobs of the next host step', () => {
     const s = new RoundRobinScheduler(3);
     const jobs = [job('a', 'cls'), job('b', 'lm'), job('c', 'cls'), job('d', 'cls'), job('e', 'cls')];
     jobs.forEach((j) => s.add(j));
-    assert.deepEqual(s.pick().map((j) => j.jobId), ['a', 'c', 'd']);
-    assert.deepEqual(s.pick().map((j) => j.jobId), ['b']);
-    assert.deepEqual(s.pick().map((j) => j.jobId), ['c', 'd', 'e']);
+    assert.deepEqual(
+      s.pick().map((j) => j.jobId),
+      ['a', 'c', 'd'],
+    );
+    assert.deepEqual(
+      s.pick().map((j) => j.jobId),
+      ['b'],
+    );
+    assert.deepEqual(
+      s.pick().map((j) => j.jobId),
+      ['c', 'd', 'e'],
+    );
     jobs[3]!.ready = false;
-    assert.deepEqual(s.pick().map((j) => j.jobId), ['e', 'a', 'c'], 'the fourth job is not ready, the scan wraps around');
+    assert.deepEqual(
+      s.pick().map((j) => j.jobId),
+      ['e', 'a', 'c'],
+      'the fourth job is not ready, the scan wraps around',
+    );
   });
 
   it('should keep its place when jobs leave', () => {
@@ -52,7 +65,10 @@ describe('when the scheduler picks the jobs of the next host step', () => {
     assert.equal(s.pick()[0]!.jobId, 'c');
     s.remove('d');
     assert.equal(s.pick()[0]!.jobId, 'b');
-    assert.deepEqual(s.jobs.map((j) => j.jobId), ['b', 'c']);
+    assert.deepEqual(
+      s.jobs.map((j) => j.jobId),
+      ['b', 'c'],
+    );
     assert.throws(() => s.add(job('b', 'b')), /already scheduled/);
     assert.throws(() => new RoundRobinScheduler(0), /maxTenants must be an integer >= 1/);
   });

@@ -18,7 +18,8 @@ export class RoundRobinScheduler<J extends Schedulable> {
   private cursor = 0;
 
   constructor(private readonly maxTenants: number) {
-    if (!Number.isInteger(maxTenants) || maxTenants < 1) throw new RangeError(`RoundRobinScheduler: maxTenants must be an integer >= 1, got ${maxTenants}`);
+    if (!Number.isInteger(maxTenants) || maxTenants < 1)
+      throw new RangeError(`RoundRobinScheduler: maxTenants must be an integer >= 1, got ${maxTenants}`);
   }
 
   /** Jobs in registration order. */

@@ -12,7 +12,15 @@ function spec(over: Partial<JobSpec> = {}): JobSpec {
     trainingFileId: 'file-1',
     validationFileId: 'file-2',
     labels: ['ham', 'spam'],
-    method: { aux: { kind: { $case: 'lowrank', value: { rank: 4, scale: 1, dropout: 0 } } }, targetModules: [], merged: false, interval: 0, staleness: 0, transfer: undefined, mergeGroup: '' },
+    method: {
+      aux: { kind: { $case: 'lowrank', value: { rank: 4, scale: 1, dropout: 0 } } },
+      targetModules: [],
+      merged: false,
+      interval: 0,
+      staleness: 0,
+      transfer: undefined,
+      mergeGroup: '',
+    },
     hyperparameters: undefined,
     seed: 7,
     ...over,
@@ -20,7 +28,10 @@ function spec(over: Partial<JobSpec> = {}): JobSpec {
 }
 
 function expectParam(s: JobSpec, param: string, message: RegExp): void {
-  assert.throws(() => validateJobSpec(s), (e: unknown) => e instanceof JobSpecError && e.param === param && message.test(e.message));
+  assert.throws(
+    () => validateJobSpec(s),
+    (e: unknown) => e instanceof JobSpecError && e.param === param && message.test(e.message),
+  );
 }
 
 describe('when a job spec is validated', () => {
@@ -38,7 +49,11 @@ describe('when a job spec is validated', () => {
 
   it('should refuse gram transfer with an mlp aux, naming the field', () => {
     const s = spec();
-    s.method = { ...s.method!, aux: { kind: { $case: 'mlp', value: { hidden: [8], activation: 'relu' } } }, transfer: { mode: TransferMode.TRANSFER_MODE_GRAM, dtype: DType.DTYPE_FP16 } };
+    s.method = {
+      ...s.method!,
+      aux: { kind: { $case: 'mlp', value: { hidden: [8], activation: 'relu' } } },
+      transfer: { mode: TransferMode.TRANSFER_MODE_GRAM, dtype: DType.DTYPE_FP16 },
+    };
     expectParam(s, 'method.transfer.mode', /gram transfer is not possible with a mlp aux/);
   });
 
@@ -52,8 +67,20 @@ describe('when a job spec is validated', () => {
     const mergedMlp = spec();
     mergedMlp.method = { ...mergedMlp.method!, merged: true, aux: { kind: { $case: 'mlp', value: { hidden: [8], activation: 'relu' } } } };
     expectParam(mergedMlp, 'method.merged', /mergeable/);
-    expectParam(spec({ hyperparameters: { epochs: 0, batchSize: 100000, maxLength: 0, optimizer: undefined, warmupFraction: 0 } }), 'hyperparameters.batch_size', /4096/);
-    const lr = spec({ hyperparameters: { epochs: 1, batchSize: 8, maxLength: 64, optimizer: { kind: { $case: 'adamw', value: { lr: -1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 } } }, warmupFraction: 0 } });
+    expectParam(
+      spec({ hyperparameters: { epochs: 0, batchSize: 100000, maxLength: 0, optimizer: undefined, warmupFraction: 0 } }),
+      'hyperparameters.batch_size',
+      /4096/,
+    );
+    const lr = spec({
+      hyperparameters: {
+        epochs: 1,
+        batchSize: 8,
+        maxLength: 64,
+        optimizer: { kind: { $case: 'adamw', value: { lr: -1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 } } },
+        warmupFraction: 0,
+      },
+    });
     expectParam(lr, 'hyperparameters.optimizer.lr', /lr/);
     const stale = spec();
     stale.method = { ...stale.method!, staleness: 1000 };

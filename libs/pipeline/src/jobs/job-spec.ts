@@ -35,9 +35,22 @@ function reraise(e: unknown): never {
   if (e instanceof JobSpecError) throw e;
   if (e instanceof TransferSpecError) throw new JobSpecError(e.param, e.message);
   if (e instanceof AuxConfigError) throw new JobSpecError(e.field === '(root)' ? 'method.aux' : `method.aux.${e.field}`, e.message);
-  if (e instanceof OptimizerConfigError) throw new JobSpecError(e.field === '(root)' ? 'hyperparameters.optimizer' : `hyperparameters.optimizer.${e.field}`, e.message);
+  if (e instanceof OptimizerConfigError)
+    throw new JobSpecError(e.field === '(root)' ? 'hyperparameters.optimizer' : `hyperparameters.optimizer.${e.field}`, e.message);
   if (e instanceof FinetuneOptionsError) {
-    const param = ({ batchSize: 'hyperparameters.batch_size', epochs: 'hyperparameters.epochs', maxLength: 'hyperparameters.max_length', interval: 'method.interval', targetModules: 'method.target_modules', merged: 'method.merged', warmupFraction: 'hyperparameters.warmup_fraction', seed: 'seed' } as Record<string, string>)[e.field] ?? e.field;
+    const param =
+      (
+        {
+          batchSize: 'hyperparameters.batch_size',
+          epochs: 'hyperparameters.epochs',
+          maxLength: 'hyperparameters.max_length',
+          interval: 'method.interval',
+          targetModules: 'method.target_modules',
+          merged: 'method.merged',
+          warmupFraction: 'hyperparameters.warmup_fraction',
+          seed: 'seed',
+        } as Record<string, string>
+      )[e.field] ?? e.field;
     throw new JobSpecError(param, e.message);
   }
   throw e;
@@ -52,9 +65,11 @@ export function validateJobSpec(spec: JobSpec): ValidatedJobSpec {
     if (!spec.jobId) throw new JobSpecError('job_id', 'job_id is required');
     if (!spec.tenantId) throw new JobSpecError('tenant_id', 'tenant_id is required');
     if (!spec.trainingFileId) throw new JobSpecError('training_file', 'training_file is required');
-    const task: FinetuneTask | undefined = spec.task === Task.TASK_CLASSIFICATION ? 'classification' : spec.task === Task.TASK_CAUSAL_LM ? 'causal_lm' : undefined;
+    const task: FinetuneTask | undefined =
+      spec.task === Task.TASK_CLASSIFICATION ? 'classification' : spec.task === Task.TASK_CAUSAL_LM ? 'causal_lm' : undefined;
     if (!task) throw new JobSpecError('task', 'task must be "classification" or "causal_lm"');
-    if (task === 'classification' && spec.labels.length < 2) throw new JobSpecError('training_file', 'classification needs at least two distinct labels in the training file');
+    if (task === 'classification' && spec.labels.length < 2)
+      throw new JobSpecError('training_file', 'classification needs at least two distinct labels in the training file');
     const m = spec.method;
     const h = spec.hyperparameters;
     const options = validateFinetuneOptions({
@@ -72,10 +87,16 @@ export function validateJobSpec(spec: JobSpec): ValidatedJobSpec {
       seed: spec.seed,
     });
     const staleness = m?.staleness || 1;
-    if (staleness > MAX_STALENESS) throw new JobSpecError('method.staleness', `staleness must be from 1 to ${MAX_STALENESS}, got ${staleness}`);
+    if (staleness > MAX_STALENESS)
+      throw new JobSpecError('method.staleness', `staleness must be from 1 to ${MAX_STALENESS}, got ${staleness}`);
     const auxes = options.targetModules.includes('score') ? [options.aux, options.headAux] : [options.aux];
     const transfer = validateTransferSpec(
-      m?.transfer ? { mode: m.transfer.mode ? transferModeToName(m.transfer.mode) : undefined, dtype: m.transfer.dtype ? (dtypeToName(m.transfer.dtype) as TransferSpec['dtype']) : undefined } : undefined,
+      m?.transfer
+        ? {
+            mode: m.transfer.mode ? transferModeToName(m.transfer.mode) : undefined,
+            dtype: m.transfer.dtype ? (dtypeToName(m.transfer.dtype) as TransferSpec['dtype']) : undefined,
+          }
+        : undefined,
       auxes,
     );
     return { spec, task, options, transfer, staleness, mergeGroup: m?.mergeGroup ?? '' };

@@ -8,7 +8,18 @@ import { putUpload, readUpload } from './uploads';
 const redis = useRedis();
 let store: JobStore;
 
-const spec: JobSpec = { jobId: 'job-1', tenantId: 't', baseModel: 'cola-tiny', task: Task.TASK_CLASSIFICATION, trainingFileId: 'f', validationFileId: '', labels: ['a', 'b'], method: undefined, hyperparameters: undefined, seed: 0 };
+const spec: JobSpec = {
+  jobId: 'job-1',
+  tenantId: 't',
+  baseModel: 'cola-tiny',
+  task: Task.TASK_CLASSIFICATION,
+  trainingFileId: 'f',
+  validationFileId: '',
+  labels: ['a', 'b'],
+  method: undefined,
+  hyperparameters: undefined,
+  seed: 0,
+};
 
 describe('when jobs are recorded in Redis', () => {
   before(() => {
@@ -33,11 +44,18 @@ describe('when jobs are recorded in Redis', () => {
 
   it('should page events by cursor and keep progress and results', async () => {
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push(await store.appendEvent('job-2', { level: 'info', message: `step ${i}`, metrics: { step: i, loss: 1 / (i + 1) } }));
+    for (let i = 0; i < 5; i++)
+      ids.push(await store.appendEvent('job-2', { level: 'info', message: `step ${i}`, metrics: { step: i, loss: 1 / (i + 1) } }));
     const first = await store.events('job-2', { limit: 2 });
-    assert.deepEqual(first.map((e) => e.message), ['step 0', 'step 1']);
+    assert.deepEqual(
+      first.map((e) => e.message),
+      ['step 0', 'step 1'],
+    );
     const rest = await store.events('job-2', { after: first[1]!.id });
-    assert.deepEqual(rest.map((e) => e.metrics?.step), [2, 3, 4]);
+    assert.deepEqual(
+      rest.map((e) => e.metrics?.step),
+      [2, 3, 4],
+    );
     await store.setProgress('job-2', { step: 3, totalSteps: 10, loss: 0.5 });
     assert.equal((await store.progress('job-2'))?.totalSteps, 10);
     await store.setEval('job-2', { metric: 'accuracy', value: 0.9, count: 100 });

@@ -111,7 +111,9 @@ export class JobStore {
   }
 
   async setProgress(jobId: string, p: Partial<JobProgress>): Promise<void> {
-    const fields = Object.entries(p).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]);
+    const fields = Object.entries(p)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, String(v)]);
     if (fields.length) await this.redis.hset(keys.jobProgress(jobId), Object.fromEntries(fields));
   }
 
@@ -119,7 +121,16 @@ export class JobStore {
     const h = await this.redis.hgetall(keys.jobProgress(jobId));
     if (!h.step) return null;
     const n = (k: string) => Number(h[k] ?? 0);
-    return { step: n('step'), totalSteps: n('totalSteps'), epoch: n('epoch'), auxVersion: n('auxVersion'), seq: n('seq'), tokens: n('tokens'), loss: n('loss'), bytes: n('bytes') };
+    return {
+      step: n('step'),
+      totalSteps: n('totalSteps'),
+      epoch: n('epoch'),
+      auxVersion: n('auxVersion'),
+      seq: n('seq'),
+      tokens: n('tokens'),
+      loss: n('loss'),
+      bytes: n('bytes'),
+    };
   }
 
   /** Appends to the job's event stream, capped at about LIMITS.jobEventsMaxLen entries. */
@@ -138,7 +149,13 @@ export class JobStore {
       for (let i = 0; i < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
       const metrics: JobEventEntry['metrics'] = {};
       for (const k of ['step', 'loss', 'tokens', 'bytes'] as const) if (f[k] !== undefined) metrics[k] = Number(f[k]);
-      return { id, level: (f.level ?? 'info') as JobEventEntry['level'], message: f.message ?? '', createdAt: Number(id.split('-')[0]), metrics };
+      return {
+        id,
+        level: (f.level ?? 'info') as JobEventEntry['level'],
+        message: f.message ?? '',
+        createdAt: Number(id.split('-')[0]),
+        metrics,
+      };
     });
   }
 

@@ -6,7 +6,12 @@ import { parseJsonl, type JsonlDataset } from '@cola/data';
 export async function putUpload(redis: Redis, fileId: string, body: Uint8Array, meta: Record<string, string> = {}): Promise<JsonlDataset> {
   const dataset = parseJsonl(body, { maxBytes: LIMITS.uploadMaxBytes });
   await redis.set(keys.upload(fileId), Buffer.from(body.buffer, body.byteOffset, body.byteLength));
-  await redis.hset(keys.uploadMeta(fileId), { bytes: String(body.byteLength), rows: String(dataset.rows.length), kind: dataset.kind, ...meta });
+  await redis.hset(keys.uploadMeta(fileId), {
+    bytes: String(body.byteLength),
+    rows: String(dataset.rows.length),
+    kind: dataset.kind,
+    ...meta,
+  });
   return dataset;
 }
 

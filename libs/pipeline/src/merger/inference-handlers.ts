@@ -61,19 +61,33 @@ export function inferenceHandlers(deps: InferenceHandlerDeps): InferenceServer {
     generate: unary(deps, 'Generate', async (req) => {
       const lease = await models.acquire(req.model);
       try {
-        const c = completePrompt(lease.loaded, req.prompt, { maxNewTokens: req.maxNewTokens, temperature: req.temperature, seed: req.seed }, limits);
+        const c = completePrompt(
+          lease.loaded,
+          req.prompt,
+          { maxNewTokens: req.maxNewTokens, temperature: req.temperature, seed: req.seed },
+          limits,
+        );
         return { model: req.model, version: lease.loaded.version, text: c.text, completionTokens: c.tokens };
       } finally {
         lease.release();
       }
     }),
     status: unary(deps, 'Status', async () => {
-      const out: ServedModel[] = [{ name: BASE_MODEL_NAME, baseModel: deps.baseModelName, version: 0, merged: false, mergeGroup: '', updatedAtMs: 0 }];
+      const out: ServedModel[] = [
+        { name: BASE_MODEL_NAME, baseModel: deps.baseModelName, version: 0, merged: false, mergeGroup: '', updatedAtMs: 0 },
+      ];
       for (const jobId of await deps.served.jobIds()) {
         const meta = await deps.served.meta(jobId);
         if (!meta) continue;
         const base = meta.baseModel || deps.baseModelName;
-        out.push({ name: `ft:${base}:${meta.tenantId}:${jobId}`, baseModel: base, version: meta.version, merged: meta.mergeable, mergeGroup: meta.mergeGroup, updatedAtMs: meta.updatedAtMs });
+        out.push({
+          name: `ft:${base}:${meta.tenantId}:${jobId}`,
+          baseModel: base,
+          version: meta.version,
+          merged: meta.mergeable,
+          mergeGroup: meta.mergeGroup,
+          updatedAtMs: meta.updatedAtMs,
+        });
       }
       return { models: out };
     }),

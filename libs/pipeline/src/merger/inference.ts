@@ -18,7 +18,12 @@ export interface InferenceLimits {
 }
 
 /** Defaults of {@link InferenceLimits}. */
-export const DEFAULT_INFERENCE_LIMITS: Readonly<InferenceLimits> = { maxTexts: 256, maxNewTokens: 512, defaultNewTokens: 64, batchSize: 32 };
+export const DEFAULT_INFERENCE_LIMITS: Readonly<InferenceLimits> = {
+  maxTexts: 256,
+  maxNewTokens: 512,
+  defaultNewTokens: 64,
+  batchSize: 32,
+};
 
 const tokenizer = new ByteTokenizer();
 
@@ -39,10 +44,16 @@ export function classificationBatch(texts: readonly string[], maxLength: number)
  * Classifies texts with a loaded model: softmax over the head, the most probable label first in
  * `label`, every label's probability in `scores` (head order).
  */
-export function classifyTexts(m: LoadedModel, texts: readonly string[], limits: InferenceLimits = DEFAULT_INFERENCE_LIMITS): Classification[] {
-  if (m.task !== 'classification') throw new InferenceError('failed_precondition', `model "${m.name}" is a causal language model; use Generate`);
+export function classifyTexts(
+  m: LoadedModel,
+  texts: readonly string[],
+  limits: InferenceLimits = DEFAULT_INFERENCE_LIMITS,
+): Classification[] {
+  if (m.task !== 'classification')
+    throw new InferenceError('failed_precondition', `model "${m.name}" is a causal language model; use Generate`);
   if (texts.length === 0) throw new InferenceError('invalid_argument', 'texts is empty; send at least one text');
-  if (texts.length > limits.maxTexts) throw new InferenceError('invalid_argument', `${texts.length} texts in one request; send at most ${limits.maxTexts}`);
+  if (texts.length > limits.maxTexts)
+    throw new InferenceError('invalid_argument', `${texts.length} texts in one request; send at most ${limits.maxTexts}`);
   const out: Classification[] = [];
   for (let start = 0; start < texts.length; start += limits.batchSize) {
     const batch = classificationBatch(texts.slice(start, start + limits.batchSize), m.maxLength);
@@ -69,11 +80,21 @@ export interface Completion {
  * Continues a prompt with a loaded causal-LM model: greedy at temperature 0, else sampled with
  * the seed (same seed, prompt and version → same text). Stops at the end-of-text token.
  */
-export function completePrompt(m: LoadedModel, prompt: string, opts: { maxNewTokens: number; temperature: number; seed: number }, limits: InferenceLimits = DEFAULT_INFERENCE_LIMITS): Completion {
+export function completePrompt(
+  m: LoadedModel,
+  prompt: string,
+  opts: { maxNewTokens: number; temperature: number; seed: number },
+  limits: InferenceLimits = DEFAULT_INFERENCE_LIMITS,
+): Completion {
   if (m.task !== 'causal_lm') throw new InferenceError('failed_precondition', `model "${m.name}" is a classification model; use Classify`);
   const n = opts.maxNewTokens === 0 ? limits.defaultNewTokens : opts.maxNewTokens;
-  if (!Number.isInteger(n) || n < 0 || n > limits.maxNewTokens) throw new InferenceError('invalid_argument', `max_new_tokens must be from 0 (default ${limits.defaultNewTokens}) to ${limits.maxNewTokens}, got ${opts.maxNewTokens}`);
-  if (!(opts.temperature >= 0) || !Number.isFinite(opts.temperature)) throw new InferenceError('invalid_argument', `temperature must be a finite number >= 0 (0 = greedy), got ${opts.temperature}`);
+  if (!Number.isInteger(n) || n < 0 || n > limits.maxNewTokens)
+    throw new InferenceError(
+      'invalid_argument',
+      `max_new_tokens must be from 0 (default ${limits.defaultNewTokens}) to ${limits.maxNewTokens}, got ${opts.maxNewTokens}`,
+    );
+  if (!(opts.temperature >= 0) || !Number.isFinite(opts.temperature))
+    throw new InferenceError('invalid_argument', `temperature must be a finite number >= 0 (0 = greedy), got ${opts.temperature}`);
   // An empty prompt starts from the end-of-text token, as a fresh document would.
   const ids = prompt.length ? tokenizer.encode(prompt) : [tokenizer.eosId];
   const out = generate(m.model, ids, {

@@ -14,7 +14,9 @@ export const MERGER_ENV = {
 /** The merger's validated environment; the embedded default needs none of it set. */
 export const mergerEnv = defineConfig({
   ...mergerConfig.spec,
-  [MERGER_ENV.COLA_BASE_MODEL_DIR]: optional(str({ doc: 'base checkpoint directory (config.json + model.safetensors); overrides MODEL_DIR' })),
+  [MERGER_ENV.COLA_BASE_MODEL_DIR]: optional(
+    str({ doc: 'base checkpoint directory (config.json + model.safetensors); overrides MODEL_DIR' }),
+  ),
   [MERGER_ENV.COLA_MERGER_MAX_MODELS]: int({ default: 16, min: 1, max: 4096, doc: 'fine-tuned models kept loaded' }),
   [ENV.COLA_METRICS_TENANTS]: optional(str({ doc: 'comma-separated tenant ids allowed as metric labels (others: other)' })),
 });

@@ -7,7 +7,16 @@ import { credentials, status as GrpcStatus, type ServiceError } from '@grpc/grpc
 import type { Redis } from 'ioredis';
 import { ByteTokenizer } from '@cola/data';
 import { disposeDeltas, initBackend, tf } from '@cola/gl';
-import { forward, generate, initClassificationHead, initGptModel, loadCheckpoint, makeTokenBatch, saveCheckpoint, type GptModel } from '@cola/model';
+import {
+  forward,
+  generate,
+  initClassificationHead,
+  initGptModel,
+  loadCheckpoint,
+  makeTokenBatch,
+  saveCheckpoint,
+  type GptModel,
+} from '@cola/model';
 import { InferenceClient, type ClassifyResponse, type GenerateRequest, type GenerateResponse, type StatusResponse } from '@cola/proto';
 import { AuxStateStore, TensorStore } from '@cola/store';
 import { useRedis } from '@cola/testing';
@@ -15,7 +24,17 @@ import { JobStore } from '../jobs/job-store';
 import { decodeJobAuxState } from '../state/job-aux-state';
 import { AuxPublishedPublisher } from '../trainer/aux-published-publisher';
 import { FitTaskProcessor } from '../trainer/fit-task-processor';
-import { disposeFitData, encodeFitTask, fitData, initJob, putFitTask, TEST_BASE_MODEL, TINY_D, tinyJob, type TinyJob } from '../trainer/test-fixtures';
+import {
+  disposeFitData,
+  encodeFitTask,
+  fitData,
+  initJob,
+  putFitTask,
+  TEST_BASE_MODEL,
+  TINY_D,
+  tinyJob,
+  type TinyJob,
+} from '../trainer/test-fixtures';
 import { MergerService } from './merger-service';
 import type { ServedUpdate } from './served-deltas-updater';
 
@@ -103,9 +122,14 @@ describe('the merger service', () => {
     const m = await referenceModel(job);
     const state = decodeJobAuxState(await aux.load(job.jobId, v), { paramsOnly: true });
     const tok = new ByteTokenizer();
-    const batch = makeTokenBatch(TEXTS.map((t) => tok.encode(t).slice(0, TINY_GPT.nPositions)), { padId: tok.padId });
+    const batch = makeTokenBatch(
+      TEXTS.map((t) => tok.encode(t).slice(0, TINY_GPT.nPositions)),
+      { padId: tok.padId },
+    );
     const deltas = mode === 'merged' ? state.adapters.deltas() : undefined;
-    const probs = tf.tidy(() => tf.softmax(forward(m, batch, { head: 'cls', deltas, inject: mode === 'inject' ? state.adapters.inject : undefined })));
+    const probs = tf.tidy(() =>
+      tf.softmax(forward(m, batch, { head: 'cls', deltas, inject: mode === 'inject' ? state.adapters.inject : undefined })),
+    );
     const p = Array.from(probs.dataSync());
     probs.dispose();
     if (deltas) disposeDeltas(deltas);
@@ -119,19 +143,31 @@ describe('the merger service', () => {
       const job = tinyJob('job-cls');
       await initJob(job, aux, jobs);
       await trainAndServe(job, 3);
-      const res = await call<{ model: string; texts: string[] }, ClassifyResponse>(client.classify.bind(client), { model: modelName(job), texts: TEXTS });
+      const res = await call<{ model: string; texts: string[] }, ClassifyResponse>(client.classify.bind(client), {
+        model: modelName(job),
+        texts: TEXTS,
+      });
       assert.equal(res.version, 3);
       assert.equal(res.model, modelName(job));
       const expected = await referenceScores(job, 3, 'merged');
       res.results.forEach((r, i) => {
-        assert.deepEqual(r.scores.map((s) => s.label), ['ham', 'spam']);
-        assert.deepEqual(r.scores.map((s) => s.score), expected[i]);
+        assert.deepEqual(
+          r.scores.map((s) => s.label),
+          ['ham', 'spam'],
+        );
+        assert.deepEqual(
+          r.scores.map((s) => s.score),
+          expected[i],
+        );
         assert.equal(r.label, expected[i]![0]! >= expected[i]![1]! ? 'ham' : 'spam');
       });
       // The adapters moved the scores: the base head alone answers differently.
       const base = await referenceModel(job);
       const tok = new ByteTokenizer();
-      const batch = makeTokenBatch(TEXTS.map((t) => tok.encode(t)), { padId: tok.padId });
+      const batch = makeTokenBatch(
+        TEXTS.map((t) => tok.encode(t)),
+        { padId: tok.padId },
+      );
       const plain = tf.tidy(() => tf.softmax(forward(base, batch, { head: 'cls' })));
       assert.notDeepEqual(Array.from(plain.dataSync()), expected.flat());
       plain.dispose();
@@ -145,20 +181,31 @@ describe('the merger service', () => {
       const res = await call<object, StatusResponse>(client.status.bind(client), {});
       const names = res.models.map((m) => m.name);
       assert.deepEqual(names, ['base', modelName(job)]);
-      assert.deepEqual({ ...res.models[1]!, updatedAtMs: 0 }, { name: modelName(job), baseModel: TEST_BASE_MODEL, version: 2, merged: true, mergeGroup: '', updatedAtMs: 0 });
+      assert.deepEqual(
+        { ...res.models[1]!, updatedAtMs: 0 },
+        { name: modelName(job), baseModel: TEST_BASE_MODEL, version: 2, merged: true, mergeGroup: '', updatedAtMs: 0 },
+      );
       assert.ok(res.models[1]!.updatedAtMs > 0);
     });
   });
 
-  describe('when the job\'s aux is an mlp', () => {
+  describe("when the job's aux is an mlp", () => {
     it('should classify exactly like an in-process forward with the injected g(X)', async () => {
       const job = tinyJob('job-mlp', { aux: 'mlp' });
       await initJob(job, aux, jobs);
       await trainAndServe(job, 2);
-      const res = await call<{ model: string; texts: string[] }, ClassifyResponse>(client.classify.bind(client), { model: modelName(job), texts: TEXTS });
+      const res = await call<{ model: string; texts: string[] }, ClassifyResponse>(client.classify.bind(client), {
+        model: modelName(job),
+        texts: TEXTS,
+      });
       assert.equal(res.version, 2);
       const expected = await referenceScores(job, 2, 'inject');
-      res.results.forEach((r, i) => assert.deepEqual(r.scores.map((s) => s.score), expected[i]));
+      res.results.forEach((r, i) =>
+        assert.deepEqual(
+          r.scores.map((s) => s.score),
+          expected[i],
+        ),
+      );
     });
   });
 
@@ -171,8 +218,17 @@ describe('the merger service', () => {
       const state = decodeJobAuxState(await aux.load(job.jobId, 2), { paramsOnly: true });
       const deltas = state.adapters.deltas();
       const tok = new ByteTokenizer();
-      for (const [temperature, seed] of [[0, 0], [1.5, 42]] as const) {
-        const res = await call<GenerateRequest, GenerateResponse>(client.generate.bind(client), { model: modelName(job), prompt: 'Call me', maxNewTokens: 12, temperature, seed });
+      for (const [temperature, seed] of [
+        [0, 0],
+        [1.5, 42],
+      ] as const) {
+        const res = await call<GenerateRequest, GenerateResponse>(client.generate.bind(client), {
+          model: modelName(job),
+          prompt: 'Call me',
+          maxNewTokens: 12,
+          temperature,
+          seed,
+        });
         const ids = generate(m, tok.encode('Call me'), { maxNewTokens: 12, temperature, seed, stopId: tok.eosId, deltas });
         assert.equal(res.text, tok.decode(ids));
         assert.equal(res.completionTokens, ids.length);
@@ -185,28 +241,47 @@ describe('the merger service', () => {
   });
 
   describe('when jobs share a merge group', () => {
-    it('should serve each member with W + the mean of the members\' deltas', async () => {
+    it("should serve each member with W + the mean of the members' deltas", async () => {
       const a = tinyJob('job-ga', { mergeGroup: 'team' });
       const b = tinyJob('job-gb', { mergeGroup: 'team', tenantId: 'tenant-b' });
       await initJob(a, aux, jobs);
       await initJob(b, aux, jobs);
       await trainAndServe(a, 2);
       await trainAndServe(b, 1);
-      const res = await call<{ model: string; texts: string[] }, ClassifyResponse>(client.classify.bind(client), { model: modelName(a), texts: TEXTS });
+      const res = await call<{ model: string; texts: string[] }, ClassifyResponse>(client.classify.bind(client), {
+        model: modelName(a),
+        texts: TEXTS,
+      });
       const m = await referenceModel(a);
       const sa = decodeJobAuxState(await aux.load(a.jobId, 2), { paramsOnly: true });
       const sb = decodeJobAuxState(await aux.load(b.jobId, 1), { paramsOnly: true });
       const da = sa.adapters.deltas();
       const db = sb.adapters.deltas();
-      const mean = new Map([...da].map(([tap, d]) => {
-        const o = db.get(tap)!;
-        return [tap, { dW: tf.tidy(() => tf.div(tf.addN([d.dW, o.dW]), 2)) as tf.Tensor2D, db: d.db ? (tf.tidy(() => tf.div(tf.addN([d.db!, o.db!]), 2)) as tf.Tensor1D) : undefined }];
-      }));
+      const mean = new Map(
+        [...da].map(([tap, d]) => {
+          const o = db.get(tap)!;
+          return [
+            tap,
+            {
+              dW: tf.tidy(() => tf.div(tf.addN([d.dW, o.dW]), 2)) as tf.Tensor2D,
+              db: d.db ? (tf.tidy(() => tf.div(tf.addN([d.db!, o.db!]), 2)) as tf.Tensor1D) : undefined,
+            },
+          ];
+        }),
+      );
       const tok = new ByteTokenizer();
-      const batch = makeTokenBatch(TEXTS.map((t) => tok.encode(t)), { padId: tok.padId });
+      const batch = makeTokenBatch(
+        TEXTS.map((t) => tok.encode(t)),
+        { padId: tok.padId },
+      );
       const probs = tf.tidy(() => tf.softmax(forward(m, batch, { head: 'cls', deltas: mean })));
       const p = Array.from(probs.dataSync());
-      res.results.forEach((r, i) => assert.deepEqual(r.scores.map((s) => s.score), [p[2 * i], p[2 * i + 1]]));
+      res.results.forEach((r, i) =>
+        assert.deepEqual(
+          r.scores.map((s) => s.score),
+          [p[2 * i], p[2 * i + 1]],
+        ),
+      );
       tf.dispose(probs);
       for (const d of [da, db, mean]) disposeDeltas(d);
       sa.adapters.dispose();
@@ -233,9 +308,16 @@ describe('the merger service', () => {
       await expectCode(classify('gpt-4'), GrpcStatus.INVALID_ARGUMENT, /"base" or "ft:<base>:<tenant>:<job>"/);
       await expectCode(classify(modelName(job), ['']), GrpcStatus.INVALID_ARGUMENT, /texts\[0\] is empty/);
       await expectCode(classify('base'), GrpcStatus.FAILED_PRECONDITION, /causal language model; use Generate/);
-      await expectCode(call(client.generate.bind(client), { model: modelName(job), prompt: 'a', maxNewTokens: 1, temperature: 0, seed: 0 }), GrpcStatus.FAILED_PRECONDITION, /classification model; use Classify/);
+      await expectCode(
+        call(client.generate.bind(client), { model: modelName(job), prompt: 'a', maxNewTokens: 1, temperature: 0, seed: 0 }),
+        GrpcStatus.FAILED_PRECONDITION,
+        /classification model; use Classify/,
+      );
       // A job with nothing published yet is served at version 0 (every aux starts as g = 0).
-      const v0 = await call<{ model: string; texts: string[] }, ClassifyResponse>(client.classify.bind(client), { model: modelName(job), texts: ['hi'] });
+      const v0 = await call<{ model: string; texts: string[] }, ClassifyResponse>(client.classify.bind(client), {
+        model: modelName(job),
+        texts: ['hi'],
+      });
       assert.equal(v0.version, 0);
     });
   });

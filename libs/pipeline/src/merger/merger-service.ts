@@ -65,13 +65,19 @@ export interface MergerServiceEvents {
 
 function validateOptions(o: MergerServiceOptions): void {
   const problems: string[] = [];
-  if (typeof o.redisUrl !== 'string' || !/^rediss?:\/\//.test(o.redisUrl)) problems.push(`redisUrl must start with redis:// or rediss://, got ${JSON.stringify(o.redisUrl)}`);
-  if (typeof o.modelDir !== 'string' || o.modelDir === '') problems.push('modelDir must name the base checkpoint directory, e.g. models/cola-tiny');
-  if (!Number.isInteger(o.grpcPort) || o.grpcPort < 0 || o.grpcPort > 65535) problems.push(`grpcPort must be a TCP port 0-65535 (0 = any free port), got ${JSON.stringify(o.grpcPort)}`);
-  for (const k of ['concurrency', 'maxModels'] as const) if (!Number.isInteger(o[k]) || o[k] < 1) problems.push(`${k} must be an integer >= 1, got ${JSON.stringify(o[k])}`);
+  if (typeof o.redisUrl !== 'string' || !/^rediss?:\/\//.test(o.redisUrl))
+    problems.push(`redisUrl must start with redis:// or rediss://, got ${JSON.stringify(o.redisUrl)}`);
+  if (typeof o.modelDir !== 'string' || o.modelDir === '')
+    problems.push('modelDir must name the base checkpoint directory, e.g. models/cola-tiny');
+  if (!Number.isInteger(o.grpcPort) || o.grpcPort < 0 || o.grpcPort > 65535)
+    problems.push(`grpcPort must be a TCP port 0-65535 (0 = any free port), got ${JSON.stringify(o.grpcPort)}`);
+  for (const k of ['concurrency', 'maxModels'] as const)
+    if (!Number.isInteger(o[k]) || o[k] < 1) problems.push(`${k} must be an integer >= 1, got ${JSON.stringify(o[k])}`);
   const l = o.limits;
-  for (const k of ['maxTexts', 'maxNewTokens', 'batchSize'] as const) if (!Number.isInteger(l[k]) || l[k] < 1) problems.push(`limits.${k} must be an integer >= 1, got ${JSON.stringify(l[k])}`);
-  if (!Number.isInteger(l.defaultNewTokens) || l.defaultNewTokens < 1 || l.defaultNewTokens > l.maxNewTokens) problems.push(`limits.defaultNewTokens must be from 1 to limits.maxNewTokens, got ${JSON.stringify(l.defaultNewTokens)}`);
+  for (const k of ['maxTexts', 'maxNewTokens', 'batchSize'] as const)
+    if (!Number.isInteger(l[k]) || l[k] < 1) problems.push(`limits.${k} must be an integer >= 1, got ${JSON.stringify(l[k])}`);
+  if (!Number.isInteger(l.defaultNewTokens) || l.defaultNewTokens < 1 || l.defaultNewTokens > l.maxNewTokens)
+    problems.push(`limits.defaultNewTokens must be from 1 to limits.maxNewTokens, got ${JSON.stringify(l.defaultNewTokens)}`);
   if (problems.length) throw new RangeError(`MergerService options: ${problems.join('; ')}`);
 }
 
@@ -128,7 +134,9 @@ export class MergerService extends EventEmitter<MergerServiceEvents> {
         head: (jobId: string) => aux.head(jobId),
         load: async (jobId: string, version: number) => {
           const bytes = await aux.load(jobId, version);
-          this.metrics.counter('transferReadBytes').inc({ direction: TRANSFER_DIRECTIONS.trainerToMerger, ...STATE_TRANSFER }, bytes.byteLength);
+          this.metrics
+            .counter('transferReadBytes')
+            .inc({ direction: TRANSFER_DIRECTIONS.trainerToMerger, ...STATE_TRANSFER }, bytes.byteLength);
           return bytes;
         },
       };
@@ -143,12 +151,24 @@ export class MergerService extends EventEmitter<MergerServiceEvents> {
         concurrency: o.concurrency,
       });
       this.worker.on('error', (e) => o.log('error', `worker error: ${e.message}`));
-      this.worker.on('failed', (job, e) => o.log('error', 'aux published event failed', { jobId: job?.data?.jobId, version: job?.data?.version, error: e.message }));
+      this.worker.on('failed', (job, e) =>
+        o.log('error', 'aux published event failed', { jobId: job?.data?.jobId, version: job?.data?.version, error: e.message }),
+      );
       await this.worker.waitUntilReady();
     }
 
     this.server = new Server();
-    this.server.addService(InferenceService, inferenceHandlers({ models: this.models, served, baseModelName: o.baseModelName, limits: o.limits, log: o.log, metrics: this.metrics }));
+    this.server.addService(
+      InferenceService,
+      inferenceHandlers({
+        models: this.models,
+        served,
+        baseModelName: o.baseModelName,
+        limits: o.limits,
+        log: o.log,
+        metrics: this.metrics,
+      }),
+    );
     const server = this.server;
     this.boundPort = await new Promise<number>((ok, fail) =>
       server.bindAsync(`${o.grpcHost}:${o.grpcPort}`, ServerCredentials.createInsecure(), (e, port) => (e ? fail(e) : ok(port))),

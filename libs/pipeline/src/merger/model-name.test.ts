@@ -12,8 +12,21 @@ describe('when parsing model names', () => {
   });
 
   it('should refuse anything else with a message that shows the accepted forms', () => {
-    for (const bad of ['', 'Base', 'ft:cola-tiny:tenant-a', 'ft:cola-tiny:tenant-a:job-1:x', 'ft::t:j', 'gpt:b:t:j', 'ft:b:t a:j', 'ft:b:t:{j}']) {
-      assert.throws(() => parseModelName(bad), (e: unknown) => e instanceof ModelNameError && /"base" or "ft:<base>:<tenant>:<job>"|invalid (tenant|job) id/.test(e.message), bad);
+    for (const bad of [
+      '',
+      'Base',
+      'ft:cola-tiny:tenant-a',
+      'ft:cola-tiny:tenant-a:job-1:x',
+      'ft::t:j',
+      'gpt:b:t:j',
+      'ft:b:t a:j',
+      'ft:b:t:{j}',
+    ]) {
+      assert.throws(
+        () => parseModelName(bad),
+        (e: unknown) => e instanceof ModelNameError && /"base" or "ft:<base>:<tenant>:<job>"|invalid (tenant|job) id/.test(e.message),
+        bad,
+      );
     }
   });
 });

@@ -61,13 +61,23 @@ describe('the served deltas updater', () => {
       const job = tinyJob('job-m');
       await initJob(job, aux, jobs);
       const events = await train(job, 2);
-      assert.deepEqual(events.map((e) => e.version), [1, 2]);
+      assert.deepEqual(
+        events.map((e) => e.version),
+        [1, 2],
+      );
       const before = tf.memory().numTensors;
       for (const e of events) assert.equal((await updater.apply(e)).status, 'served');
       assert.equal(tf.memory().numTensors, before, 'the updater leaks no tensor');
 
       const record = decodeServedRecord((await served.get(job.jobId))!);
-      assert.deepEqual(record.meta, { ...record.meta, jobId: job.jobId, tenantId: job.tenantId, version: 2, mergeable: true, mergeGroup: '' });
+      assert.deepEqual(record.meta, {
+        ...record.meta,
+        jobId: job.jobId,
+        tenantId: job.tenantId,
+        version: 2,
+        mergeable: true,
+        mergeGroup: '',
+      });
       const state = decodeJobAuxState(await aux.load(job.jobId, 2), { paramsOnly: true });
       const expected = state.adapters.deltas();
       assert.deepEqual([...record.deltas.keys()].sort(), [...expected.keys()].sort());

@@ -79,7 +79,15 @@ export class ServedDeltasUpdater extends EventEmitter<ServedDeltasUpdaterEvents>
       const deltas = mergeable ? state.adapters.deltas() : new Map();
       try {
         encoded = encodeServedRecord(
-          { jobId, tenantId: record.spec.tenantId, baseModel: record.spec.baseModel, version, mergeable, mergeGroup, updatedAtMs: Date.now() },
+          {
+            jobId,
+            tenantId: record.spec.tenantId,
+            baseModel: record.spec.baseModel,
+            version,
+            mergeable,
+            mergeGroup,
+            updatedAtMs: Date.now(),
+          },
           deltas,
         );
       } finally {

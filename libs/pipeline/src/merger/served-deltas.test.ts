@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { initBackend, tf, type AdapterDelta } from '@cola/gl';
 import { decodeServedRecord, encodeServedRecord, meanDeltas, ServedRecordError, type ServedMeta } from './served-deltas';
 
-const meta: ServedMeta = { jobId: 'job-1', tenantId: 'tenant-a', baseModel: 'cola-tiny', version: 4, mergeable: true, mergeGroup: 'g', updatedAtMs: 1234 };
+const meta: ServedMeta = {
+  jobId: 'job-1',
+  tenantId: 'tenant-a',
+  baseModel: 'cola-tiny',
+  version: 4,
+  mergeable: true,
+  mergeGroup: 'g',
+  updatedAtMs: 1234,
+};
 
 function delta(seed: number, withBias: boolean): AdapterDelta {
   const dW = tf.randomNormal<tf.Rank.R2>([3, 5], 0, 1, 'float32', seed);
@@ -19,10 +27,20 @@ describe('the served record codec', () => {
 
   describe('when a record is encoded and decoded', () => {
     it('should give back the meta and every delta bit for bit, with <tap>.dW / <tap>.db tensor names', () => {
-      const deltas = new Map([['h.0.attn.c_attn', delta(1, false)], ['score', delta(2, true)]]);
+      const deltas = new Map([
+        ['h.0.attn.c_attn', delta(1, false)],
+        ['score', delta(2, true)],
+      ]);
       const bytes = encodeServedRecord(meta, deltas);
-      const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true))))) as Record<string, unknown>;
-      assert.deepEqual(Object.keys(header).filter((k) => k !== '__metadata__').sort(), ['h.0.attn.c_attn.dW', 'score.dW', 'score.db']);
+      const header = JSON.parse(
+        new TextDecoder().decode(bytes.subarray(8, 8 + Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true)))),
+      ) as Record<string, unknown>;
+      assert.deepEqual(
+        Object.keys(header)
+          .filter((k) => k !== '__metadata__')
+          .sort(),
+        ['h.0.attn.c_attn.dW', 'score.dW', 'score.db'],
+      );
       const back = decodeServedRecord(bytes);
       assert.deepEqual(back.meta, meta);
       for (const [tap, d] of deltas) {
@@ -45,7 +63,10 @@ describe('the served record codec', () => {
 
   describe('when members of a merge group are averaged', () => {
     it('should give mean_k dW_k over K members, a member without a tap counting as zero', () => {
-      const a = new Map([['t', delta(3, true)], ['u', delta(4, false)]]);
+      const a = new Map([
+        ['t', delta(3, true)],
+        ['u', delta(4, false)],
+      ]);
       const b = new Map([['t', delta(5, true)]]);
       const before = tf.memory().numTensors;
       const mean = meanDeltas([a, b], 3);

@@ -1,4 +1,13 @@
-import { decodeSafetensors, encodeSafetensors, f32Tensor, SafetensorsError, tf, toFloat32, type AdapterDelta, type StTensor } from '@cola/gl';
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  f32Tensor,
+  SafetensorsError,
+  tf,
+  toFloat32,
+  type AdapterDelta,
+  type StTensor,
+} from '@cola/gl';
 
 /** What a served record says about itself (the safetensors `__metadata__`). */
 export interface ServedMeta {
@@ -59,7 +68,8 @@ export function encodeServedRecord(meta: ServedMeta, deltas: ReadonlyMap<string,
 
 /** Reads the meta of a served record from its safetensors metadata. */
 export function servedMetaFromMetadata(md: Record<string, string>, what = 'served record'): ServedMeta {
-  if (md.format !== SERVED_FORMAT) throw new ServedRecordError(`${what} is not a served record (format "${md.format ?? ''}", expected "${SERVED_FORMAT}")`);
+  if (md.format !== SERVED_FORMAT)
+    throw new ServedRecordError(`${what} is not a served record (format "${md.format ?? ''}", expected "${SERVED_FORMAT}")`);
   const version = Number(md.version);
   if (!Number.isSafeInteger(version) || version < 0) throw new ServedRecordError(`${what} has an invalid version "${md.version ?? ''}"`);
   if (!md.jobId || !md.tenantId) throw new ServedRecordError(`${what} names no job or tenant`);
@@ -100,7 +110,8 @@ export function decodeServedRecord(bytes: Uint8Array, what = 'served record'): S
     const w = st.tensors[`${tap}${DW}`]!;
     const b = st.tensors[`${tap}${DB}`];
     if (w.shape.length !== 2) throw new ServedRecordError(`${what}: ${tap}.dW must be 2-D, has shape [${w.shape.join(', ')}]`);
-    if (b && (b.shape.length !== 1 || b.shape[0] !== w.shape[1])) throw new ServedRecordError(`${what}: ${tap}.db [${b.shape.join(', ')}] does not fit ${tap}.dW [${w.shape.join(', ')}]`);
+    if (b && (b.shape.length !== 1 || b.shape[0] !== w.shape[1]))
+      throw new ServedRecordError(`${what}: ${tap}.db [${b.shape.join(', ')}] does not fit ${tap}.dW [${w.shape.join(', ')}]`);
     const dW = tf.tensor2d(toFloat32(w), w.shape as [number, number]);
     deltas.set(tap, b ? { dW, db: tf.tensor1d(toFloat32(b)) } : { dW });
   }
@@ -120,7 +131,9 @@ export function decodeServedRecord(bytes: Uint8Array, what = 'served record'): S
  */
 export function meanDeltas(members: readonly ReadonlyMap<string, AdapterDelta>[], memberCount = members.length): Map<string, AdapterDelta> {
   if (!Number.isInteger(memberCount) || memberCount < 1 || memberCount < members.length) {
-    throw new RangeError(`meanDeltas: memberCount must be an integer >= ${Math.max(1, members.length)} (the group size), got ${memberCount}`);
+    throw new RangeError(
+      `meanDeltas: memberCount must be an integer >= ${Math.max(1, members.length)} (the group size), got ${memberCount}`,
+    );
   }
   const taps = new Set<string>();
   for (const m of members) for (const tap of m.keys()) taps.add(tap);
@@ -130,7 +143,9 @@ export function meanDeltas(members: readonly ReadonlyMap<string, AdapterDelta>[]
     const shape = present[0]!.dW.shape;
     for (const d of present) {
       if (d.dW.shape[0] !== shape[0] || d.dW.shape[1] !== shape[1]) {
-        throw new Error(`merge group members disagree on ${tap}: dW [${shape.join(', ')}] vs [${d.dW.shape.join(', ')}]; a group must share one base model and target modules`);
+        throw new Error(
+          `merge group members disagree on ${tap}: dW [${shape.join(', ')}] vs [${d.dW.shape.join(', ')}]; a group must share one base model and target modules`,
+        );
       }
     }
     const dW = tf.tidy(() => tf.div<tf.Tensor2D>(tf.addN(present.map((d) => d.dW)), memberCount));

@@ -8,7 +8,17 @@ import { useRedis } from '@cola/testing';
 import { JobStore } from '../jobs/job-store';
 import type { AuxPublishedData } from '../trainer/aux-published-data';
 import { FitTaskProcessor } from '../trainer/fit-task-processor';
-import { disposeFitData, encodeFitTask, fitData, initJob, putFitTask, TEST_BASE_MODEL, TINY_D, tinyJob, type TinyJob } from '../trainer/test-fixtures';
+import {
+  disposeFitData,
+  encodeFitTask,
+  fitData,
+  initJob,
+  putFitTask,
+  TEST_BASE_MODEL,
+  TINY_D,
+  tinyJob,
+  type TinyJob,
+} from '../trainer/test-fixtures';
 import { classifyTexts } from './inference';
 import { ServedDeltasUpdater } from './served-deltas-updater';
 import { ServedModels } from './served-models';

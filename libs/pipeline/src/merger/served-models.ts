@@ -106,7 +106,8 @@ export class ServedModels {
     opts: Partial<ServedModelsOptions> & Pick<ServedModelsOptions, 'baseModelName'>,
   ) {
     this.opts = { maxModels: 16, ...opts };
-    if (!Number.isInteger(this.opts.maxModels) || this.opts.maxModels < 1) throw new RangeError(`ServedModels: maxModels must be an integer >= 1, got ${this.opts.maxModels}`);
+    if (!Number.isInteger(this.opts.maxModels) || this.opts.maxModels < 1)
+      throw new RangeError(`ServedModels: maxModels must be an integer >= 1, got ${this.opts.maxModels}`);
     const numLabels = deps.base.config.numLabels;
     this.baseEntry = {
       loaded: {
@@ -227,7 +228,8 @@ export class ServedModels {
       seed = v.options.seed;
       maxLength = v.options.maxLength;
     } catch (e) {
-      if (e instanceof JobSpecError) throw new InferenceError('failed_precondition', `model "${name}" cannot be served: its job spec is invalid (${e.message})`);
+      if (e instanceof JobSpecError)
+        throw new InferenceError('failed_precondition', `model "${name}" cannot be served: its job spec is invalid (${e.message})`);
       throw e;
     }
     const group = record.spec.method?.mergeGroup ?? '';
@@ -289,7 +291,10 @@ export class ServedModels {
     try {
       for (const m of s.members) {
         if (m.meta && !m.meta.mergeable) {
-          throw new InferenceError('failed_precondition', `merge group "${s.group}" holds job ${m.jobId}, whose mlp aux cannot be merged; a merge group needs lowrank or linear aux`);
+          throw new InferenceError(
+            'failed_precondition',
+            `merge group "${s.group}" holds job ${m.jobId}, whose mlp aux cannot be merged; a merge group needs lowrank or linear aux`,
+          );
         }
         if (m.meta && m.meta.version > 0) maps.push(await this.memberDeltas(m.jobId));
       }

@@ -35,7 +35,11 @@ export class ServedStore {
 
   /** Stores `bytes` (an encoded served record at `version`) unless a same or newer one is there. */
   async putIfNewer(jobId: string, version: number, bytes: Uint8Array): Promise<boolean> {
-    const written = await PUT_IF_NEWER.run(this.redis, [keys.served(jobId)], [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), String(version)]);
+    const written = await PUT_IF_NEWER.run(
+      this.redis,
+      [keys.served(jobId)],
+      [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), String(version)],
+    );
     return written === 1;
   }
 
@@ -52,7 +56,9 @@ export class ServedStore {
     if (len.byteLength < 8) return null;
     const n = Number(len.readBigUInt64LE(0));
     if (n > MAX_HEADER_BYTES) throw new Error(`served record of job ${jobId} claims a ${n}-byte header; it is not a served record`);
-    const header = JSON.parse((await this.redis.getrangeBuffer(key, 8, 7 + n)).toString('utf8')) as { __metadata__?: Record<string, string> };
+    const header = JSON.parse((await this.redis.getrangeBuffer(key, 8, 7 + n)).toString('utf8')) as {
+      __metadata__?: Record<string, string>;
+    };
     return servedMetaFromMetadata(header.__metadata__ ?? {}, `served record of job ${jobId}`);
   }
 

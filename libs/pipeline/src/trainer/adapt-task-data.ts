@@ -43,7 +43,9 @@ const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isS
  */
 export function validateAdaptTaskData(raw: unknown): AdaptTaskData {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new AdaptTaskDataError(`adapt task data must be an object { jobId, tenantId, seq, auxVersion, payloadKey, size, sha256 }, got ${JSON.stringify(raw)}`);
+    throw new AdaptTaskDataError(
+      `adapt task data must be an object { jobId, tenantId, seq, auxVersion, payloadKey, size, sha256 }, got ${JSON.stringify(raw)}`,
+    );
   }
   const data = raw as Record<string, unknown>;
   const out: AdaptTaskData = {
@@ -63,12 +65,20 @@ export function validateAdaptTaskData(raw: unknown): AdaptTaskData {
     throw new AdaptTaskDataError(`adapt task: ${(e as Error).message}`);
   }
   if (out.auxVersion > out.seq) {
-    throw new AdaptTaskDataError(`adapt task ${out.jobId}#${out.seq} claims aux version ${out.auxVersion}, but version v can only feed tasks seq >= v`);
+    throw new AdaptTaskDataError(
+      `adapt task ${out.jobId}#${out.seq} claims aux version ${out.auxVersion}, but version v can only feed tasks seq >= v`,
+    );
   }
   return out;
 }
 
 /** The task as the cola.v1 AdaptationTask, which `decodeAdaptation` checks the payload against. */
 export function toAdaptationTask(t: AdaptTaskData): AdaptationTask {
-  return { jobId: t.jobId, tenantId: t.tenantId, seq: t.seq, auxVersion: t.auxVersion, payload: { key: t.payloadKey, byteSize: t.size, sha256: t.sha256 } };
+  return {
+    jobId: t.jobId,
+    tenantId: t.tenantId,
+    seq: t.seq,
+    auxVersion: t.auxVersion,
+    payload: { key: t.payloadKey, byteSize: t.size, sha256: t.sha256 },
+  };
 }

@@ -43,8 +43,10 @@ export function validateAuxPublishedData(raw: unknown): AuxPublishedData {
     try {
       assertId('jobId', out.jobId);
       assertId('tenantId', out.tenantId);
-      if (out.stateKey !== keys.auxVersion(out.jobId, out.version)) problems.push(`"stateKey" must be ${keys.auxVersion(out.jobId, out.version)}, got ${out.stateKey}`);
-      if (out.version !== out.seq + 1) problems.push(`version ${out.version} must be seq + 1 = ${out.seq + 1} (one version per applied fit task)`);
+      if (out.stateKey !== keys.auxVersion(out.jobId, out.version))
+        problems.push(`"stateKey" must be ${keys.auxVersion(out.jobId, out.version)}, got ${out.stateKey}`);
+      if (out.version !== out.seq + 1)
+        problems.push(`version ${out.version} must be seq + 1 = ${out.seq + 1} (one version per applied fit task)`);
     } catch (e) {
       problems.push((e as Error).message);
     }

@@ -14,8 +14,18 @@ export const AUX_TRAINER_ENV = {
 /** The aux-trainer's validated environment; the embedded default needs none of it set. */
 export const auxTrainerEnv = defineConfig({
   ...auxTrainerConfig.spec,
-  [AUX_TRAINER_ENV.COLA_AUX_CACHE_JOBS]: int({ default: 16, min: 0, max: 4096, doc: 'jobs whose aux state stays cached between fit tasks (0 = off)' }),
-  [AUX_TRAINER_ENV.COLA_AUX_LOCK_MS]: int({ default: 30_000, min: 1000, max: 600_000, doc: 'lock of a running fit task in ms (a dead trainer is taken over after it)' }),
+  [AUX_TRAINER_ENV.COLA_AUX_CACHE_JOBS]: int({
+    default: 16,
+    min: 0,
+    max: 4096,
+    doc: 'jobs whose aux state stays cached between fit tasks (0 = off)',
+  }),
+  [AUX_TRAINER_ENV.COLA_AUX_LOCK_MS]: int({
+    default: 30_000,
+    min: 1000,
+    max: 600_000,
+    doc: 'lock of a running fit task in ms (a dead trainer is taken over after it)',
+  }),
   [ENV.COLA_METRICS_TENANTS]: optional(str({ doc: 'comma-separated tenant ids allowed as metric labels (others: other)' })),
 });
 

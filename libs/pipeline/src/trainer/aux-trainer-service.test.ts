@@ -12,7 +12,18 @@ import { decodeJobAuxState } from '../state/job-aux-state';
 import type { AdaptTaskData } from './adapt-task-data';
 import { AuxTrainerService } from './aux-trainer-service';
 import type { FitTaskOutcome } from './fit-task-processor';
-import { createAdapters, disposeFitData, encodeFitTask, fitData, initJob, putFitTask, scheduleOfJob, snapshotOf, tinyJob, type TinyJob } from './test-fixtures';
+import {
+  createAdapters,
+  disposeFitData,
+  encodeFitTask,
+  fitData,
+  initJob,
+  putFitTask,
+  scheduleOfJob,
+  snapshotOf,
+  tinyJob,
+  type TinyJob,
+} from './test-fixtures';
 
 // One top-level suite: node 20 runs file-level hooks once per top-level test, not once per file.
 describe('the aux-trainer service', () => {
@@ -75,7 +86,7 @@ describe('the aux-trainer service', () => {
     });
   }
 
-  describe('when two aux-trainers consume one job\'s tasks, all queued at once', () => {
+  describe("when two aux-trainers consume one job's tasks, all queued at once", () => {
     it('should apply every seq exactly once, in order, equal to the in-process fit', async () => {
       const job = tinyJob('job-svc');
       await initJob(job, aux, jobs);
@@ -85,13 +96,18 @@ describe('the aux-trainer service', () => {
       const done = committed(trainers, job.jobId, 6);
       for (let seq = 5; seq >= 0; seq--) await enqueue(job, seq);
       const outcomes = await done;
-      assert.deepEqual(outcomes.map((o) => o.seq), [0, 1, 2, 3, 4, 5], 'committed in seq order');
+      assert.deepEqual(
+        outcomes.map((o) => o.seq),
+        [0, 1, 2, 3, 4, 5],
+        'committed in seq order',
+      );
       assert.ok(delays > 0, 'later tasks waited for their predecessors');
       const reference = createAdapters(job);
       const schedule = scheduleOfJob(job);
       for (let seq = 0; seq < 6; seq++) {
         const data = fitData(job, seq);
-        for (const [tap, { adapter, optimizer }] of reference.layers) glFitStep(adapter, optimizer, data.get(tap)!, { lr: schedule.lrAt(optimizer.stepCount) });
+        for (const [tap, { adapter, optimizer }] of reference.layers)
+          glFitStep(adapter, optimizer, data.get(tap)!, { lr: schedule.lrAt(optimizer.stepCount) });
         disposeFitData(data);
       }
       const state = decodeJobAuxState(await aux.load(job.jobId, 6));
@@ -152,7 +168,10 @@ describe('the aux-trainer service', () => {
 
   describe('when the options are wrong', () => {
     it('should say which ones and how to fix them', () => {
-      assert.throws(() => new AuxTrainerService({ redisUrl: 'http://x', concurrency: 0 }), /redisUrl must start with redis:\/\/.*concurrency must be an integer >= 1/);
+      assert.throws(
+        () => new AuxTrainerService({ redisUrl: 'http://x', concurrency: 0 }),
+        /redisUrl must start with redis:\/\/.*concurrency must be an integer >= 1/,
+      );
     });
   });
 

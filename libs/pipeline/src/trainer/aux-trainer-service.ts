@@ -71,10 +71,12 @@ export interface AuxTrainerServiceEvents {
 
 function validateOptions(o: AuxTrainerServiceOptions): void {
   const problems: string[] = [];
-  if (typeof o.redisUrl !== 'string' || !/^rediss?:\/\//.test(o.redisUrl)) problems.push(`redisUrl must start with redis:// or rediss://, got ${JSON.stringify(o.redisUrl)}`);
+  if (typeof o.redisUrl !== 'string' || !/^rediss?:\/\//.test(o.redisUrl))
+    problems.push(`redisUrl must start with redis:// or rediss://, got ${JSON.stringify(o.redisUrl)}`);
   const int = (name: keyof AuxTrainerServiceOptions, min: number): void => {
     const v = o[name];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) problems.push(`${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
+      problems.push(`${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
   };
   int('concurrency', 1);
   int('cacheJobs', 0);
@@ -107,7 +109,12 @@ export class AuxTrainerService extends EventEmitter<AuxTrainerServiceEvents> {
     this.redis = new Redis(this.options.redisUrl, { maxRetriesPerRequest: null });
     this.publisher = new AuxPublishedPublisher(this.redis);
     this.processor = new FitTaskProcessor(
-      { payloads: new TensorStore(this.redis), aux: new AuxStateStore(this.redis), jobs: new JobStore(this.redis), publisher: this.publisher },
+      {
+        payloads: new TensorStore(this.redis),
+        aux: new AuxStateStore(this.redis),
+        jobs: new JobStore(this.redis),
+        publisher: this.publisher,
+      },
       { cacheJobs: this.options.cacheJobs },
     );
     this.processor.on('rejected', (task, e) => this.emit('rejected', task, e));
@@ -148,7 +155,12 @@ export class AuxTrainerService extends EventEmitter<AuxTrainerServiceEvents> {
       // A rejected payload or an order timeout fails its training job; any other error is retried.
       const reason = err instanceof FitTaskRejectedError ? err.code : err instanceof UnrecoverableError ? 'invalid_task' : 'error';
       this.metrics.counter('trainerFailures').inc({ reason });
-      log(err instanceof UnrecoverableError ? 'warn' : 'error', 'fit task failed', { jobId: job.data.jobId, seq: job.data.seq, attempts: job.attemptsMade, error: err.message });
+      log(err instanceof UnrecoverableError ? 'warn' : 'error', 'fit task failed', {
+        jobId: job.data.jobId,
+        seq: job.data.seq,
+        attempts: job.attemptsMade,
+        error: err.message,
+      });
     });
     this.worker.on('error', (err) => log('error', 'worker error', { error: err.message }));
     void this.worker.run();
@@ -181,7 +193,8 @@ export class AuxTrainerService extends EventEmitter<AuxTrainerServiceEvents> {
       throw e;
     }
     // Enqueue to first start; later starts (after a delay for a predecessor) are not queue wait.
-    if (job.attemptsStarted <= 1) this.metrics.observeMs('queueWaitSeconds', (job.processedOn ?? Date.now()) - job.timestamp, { queue: QUEUES.adapt });
+    if (job.attemptsStarted <= 1)
+      this.metrics.observeMs('queueWaitSeconds', (job.processedOn ?? Date.now()) - job.timestamp, { queue: QUEUES.adapt });
     this.emit('active', task);
     try {
       const outcome = await this.processor.process(task);
@@ -219,7 +232,8 @@ export class AuxTrainerService extends EventEmitter<AuxTrainerServiceEvents> {
     m.observeMs('trainerFitSeconds', st.fitMs);
     m.observeMs('trainerStateWriteSeconds', st.stateWriteMs);
     m.counter('transferReadBytes').inc({ direction: TRANSFER_DIRECTIONS.hostToTrainer, ...st.transfer }, st.payloadBytes);
-    if (st.stateReadBytes > 0) m.counter('transferReadBytes').inc({ direction: TRANSFER_DIRECTIONS.trainerState, ...STATE_TRANSFER }, st.stateReadBytes);
+    if (st.stateReadBytes > 0)
+      m.counter('transferReadBytes').inc({ direction: TRANSFER_DIRECTIONS.trainerState, ...STATE_TRANSFER }, st.stateReadBytes);
     m.counter('transferWrittenBytes').inc({ direction: TRANSFER_DIRECTIONS.trainerToHost, ...STATE_TRANSFER }, st.stateWrittenBytes);
   }
 }

@@ -12,7 +12,18 @@ import type { AdaptTaskData } from './adapt-task-data';
 import { AuxPublishedPublisher } from './aux-published-publisher';
 import { FitTaskNotReadyError, FitTaskRejectedError } from './fit-task-errors';
 import { FitTaskProcessor, type FitTaskOutcome } from './fit-task-processor';
-import { createAdapters, disposeFitData, encodeFitTask, fitData, initJob, putFitTask, scheduleOfJob, snapshotOf, tinyJob, type TinyJob } from './test-fixtures';
+import {
+  createAdapters,
+  disposeFitData,
+  encodeFitTask,
+  fitData,
+  initJob,
+  putFitTask,
+  scheduleOfJob,
+  snapshotOf,
+  tinyJob,
+  type TinyJob,
+} from './test-fixtures';
 
 // One top-level suite: node 20 runs file-level hooks once per top-level test, not once per file.
 describe('the fit-task processor', () => {
@@ -109,9 +120,19 @@ describe('the fit-task processor', () => {
         assert.equal(version, 3);
         assertBitEqual(values, snapshotOf(reference));
         reference.dispose();
-        assert.deepEqual(outcomes.map((o) => [o.status, o.seq, o.version]), [['committed', 0, 1], ['committed', 1, 2], ['committed', 2, 3]]);
+        assert.deepEqual(
+          outcomes.map((o) => [o.status, o.seq, o.version]),
+          [
+            ['committed', 0, 1],
+            ['committed', 1, 2],
+            ['committed', 2, 3],
+          ],
+        );
         // The first task loads from Redis; the next ones start from the state the previous one left.
-        assert.deepEqual(outcomes.map((o) => o.cacheHit), cacheJobs ? [false, true, true] : [false, false, false]);
+        assert.deepEqual(
+          outcomes.map((o) => o.cacheHit),
+          cacheJobs ? [false, true, true] : [false, false, false],
+        );
         for (const o of outcomes) for (const n of Object.values(o.gradNorms!)) assert.ok(n > 0 && Number.isFinite(n));
       });
     }
@@ -125,15 +146,18 @@ describe('the fit-task processor', () => {
         const q = new Queue(name, { connection: rig.conn, prefix: BULLMQ_PREFIX });
         const published = await q.getJob(jobIds.auxPublished(job.jobId, 1));
         assert.ok(published, `no aux published on ${name}`);
-        assert.deepEqual({ ...published.data, publishedAtMs: 0 }, {
-          jobId: job.jobId,
-          tenantId: job.tenantId,
-          version: 1,
-          seq: 0,
-          stateKey: keys.auxVersion(job.jobId, 1),
-          mergeable: true,
-          publishedAtMs: 0,
-        });
+        assert.deepEqual(
+          { ...published.data, publishedAtMs: 0 },
+          {
+            jobId: job.jobId,
+            tenantId: job.tenantId,
+            version: 1,
+            seq: 0,
+            stateKey: keys.auxVersion(job.jobId, 1),
+            mergeable: true,
+            publishedAtMs: 0,
+          },
+        );
         await q.close();
       }
       assert.equal(await rig.conn.exists(task.payloadKey), 0);
@@ -167,7 +191,10 @@ describe('the fit-task processor', () => {
       await initJob(job, rig.aux, rig.jobs);
       const processor = rig.processor();
       const t1 = await publishTask(job, 1);
-      await assert.rejects(processor.process(t1), (e: unknown) => e instanceof FitTaskNotReadyError && e.reason === 'order' && /waits for task 0/.test(e.message));
+      await assert.rejects(
+        processor.process(t1),
+        (e: unknown) => e instanceof FitTaskNotReadyError && e.reason === 'order' && /waits for task 0/.test(e.message),
+      );
       assert.equal(await rig.aux.head(job.jobId), 0);
       assert.equal(await rig.conn.exists(t1.payloadKey), 1, 'the payload must survive for the retry');
       await processor.process(await publishTask(job, 0));
@@ -184,8 +211,18 @@ describe('the fit-task processor', () => {
       for (let seq = 0; seq < n; seq++) tasks.push(await publishTask(job, seq));
       // Two trainers with their own connections and caches each get every task (as after a
       // redelivery storm), in opposite orders, and retry what is not ready yet.
-      const a = new FitTaskProcessor({ payloads: new TensorStore(redis.client()), aux: new AuxStateStore(redis.client()), jobs: rig.jobs, publisher: rig.publisher });
-      const b = new FitTaskProcessor({ payloads: new TensorStore(redis.client()), aux: new AuxStateStore(redis.client()), jobs: rig.jobs, publisher: rig.publisher });
+      const a = new FitTaskProcessor({
+        payloads: new TensorStore(redis.client()),
+        aux: new AuxStateStore(redis.client()),
+        jobs: rig.jobs,
+        publisher: rig.publisher,
+      });
+      const b = new FitTaskProcessor({
+        payloads: new TensorStore(redis.client()),
+        aux: new AuxStateStore(redis.client()),
+        jobs: rig.jobs,
+        publisher: rig.publisher,
+      });
       processors.push(a, b);
       const drain = async (p: FitTaskProcessor, order: typeof tasks): Promise<FitTaskOutcome[]> => {
         const done: FitTaskOutcome[] = [];
@@ -204,7 +241,11 @@ describe('the fit-task processor', () => {
       };
       const [ra, rb] = await Promise.all([drain(a, tasks), drain(b, [...tasks].reverse())]);
       const committed = [...ra, ...rb].filter((o) => o.status === 'committed');
-      assert.deepEqual(committed.map((o) => o.seq).sort((x, y) => x - y), [0, 1, 2, 3, 4, 5], 'each seq committed exactly once');
+      assert.deepEqual(
+        committed.map((o) => o.seq).sort((x, y) => x - y),
+        [0, 1, 2, 3, 4, 5],
+        'each seq committed exactly once',
+      );
       for (const o of [...ra, ...rb]) assert.equal(o.version, o.seq + 1, 'seq s always lands in version s + 1');
       for (let seq = 0; seq < n; seq++) assert.equal(await rig.aux.appliedVersion(job.jobId, seq), seq + 1);
       const reference = createAdapters(job);
@@ -260,11 +301,14 @@ describe('the fit-task processor', () => {
       // A producer that hashed an already cut buffer: size and sha256 agree, the protobuf does not.
       const cut = full.slice(0, Math.floor(full.byteLength / 2) + 3);
       const task = await putFitTask(job, 0, cut, rig.payloads);
-      await assert.rejects(rig.processor().process(task), (e: unknown) => e instanceof FitTaskRejectedError && /unusable payload/.test(e.message));
+      await assert.rejects(
+        rig.processor().process(task),
+        (e: unknown) => e instanceof FitTaskRejectedError && /unusable payload/.test(e.message),
+      );
       assert.equal(await rig.jobs.status(job.jobId), 'failed');
     });
 
-    it('should reject a payload whose layers are not the job\'s', async () => {
+    it("should reject a payload whose layers are not the job's", async () => {
       const job = tinyJob('job-layers');
       await initJob(job, rig.aux, rig.jobs);
       const data = fitData(job, 0);
@@ -272,7 +316,10 @@ describe('the fit-task processor', () => {
       const task = await putFitTask(job, 0, encodeFitTask(job, 0, only), rig.payloads);
       disposeFitData(data);
       const processor = rig.processor();
-      await assert.rejects(processor.process(task), (e: unknown) => e instanceof FitTaskRejectedError && /must be the job's adapted layers/.test(e.message));
+      await assert.rejects(
+        processor.process(task),
+        (e: unknown) => e instanceof FitTaskRejectedError && /must be the job's adapted layers/.test(e.message),
+      );
       assert.equal(await rig.jobs.status(job.jobId), 'failed');
     });
   });

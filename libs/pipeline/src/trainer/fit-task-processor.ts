@@ -151,8 +151,13 @@ export class FitTaskProcessor extends EventEmitter<FitTaskProcessorEvents> {
     if (applied !== null) return this.acknowledge(task, applied);
 
     const head = await this.deps.aux.head(jobId);
-    if (head === null) throw new FitTaskNotReadyError(`job ${jobId} has no aux state yet; the gpu-host writes version 0 before its first fit task`, 'no-state');
-    if (head < seq) throw new FitTaskNotReadyError(`job ${jobId} fit task ${seq} waits for task ${head} (the aux head is version ${head})`, 'order');
+    if (head === null)
+      throw new FitTaskNotReadyError(
+        `job ${jobId} has no aux state yet; the gpu-host writes version 0 before its first fit task`,
+        'no-state',
+      );
+    if (head < seq)
+      throw new FitTaskNotReadyError(`job ${jobId} fit task ${seq} waits for task ${head} (the aux head is version ${head})`, 'order');
     if (head > seq) {
       // Another delivery committed this seq between our two reads.
       const now = await this.deps.aux.appliedVersion(jobId, seq);
@@ -195,7 +200,10 @@ export class FitTaskProcessor extends EventEmitter<FitTaskProcessorEvents> {
         const t1 = performance.now();
         const transfer = decoded.batch.transfer;
         const stages: FitTaskStages = {
-          transfer: { mode: transfer ? transferModeToName(transfer.mode) : 'unknown', dtype: transfer ? dtypeToName(transfer.dtype) : 'unknown' },
+          transfer: {
+            mode: transfer ? transferModeToName(transfer.mode) : 'unknown',
+            dtype: transfer ? dtypeToName(transfer.dtype) : 'unknown',
+          },
           decodeMs,
           stateLoadMs: tLoaded - t0,
           fitMs: tFitted - tLoaded,
@@ -204,7 +212,16 @@ export class FitTaskProcessor extends EventEmitter<FitTaskProcessorEvents> {
           stateReadBytes,
           stateWrittenBytes: bytes.byteLength,
         };
-        const outcome: FitTaskOutcome = { status: 'committed', jobId, seq, version: next, cacheHit: cached !== undefined, gradNorms, fitMs: t1 - t0, stages };
+        const outcome: FitTaskOutcome = {
+          status: 'committed',
+          jobId,
+          seq,
+          version: next,
+          cacheHit: cached !== undefined,
+          gradNorms,
+          fitMs: t1 - t0,
+          stages,
+        };
         await this.announce(task, next, decoded.batch.tenantId);
         this.emit('processed', outcome);
         return outcome;
@@ -213,7 +230,10 @@ export class FitTaskProcessor extends EventEmitter<FitTaskProcessorEvents> {
         const version = await this.deps.aux.appliedVersion(jobId, seq);
         return await this.acknowledge(task, version ?? head + 1);
       }
-      throw new FitTaskNotReadyError(`job ${jobId} fit task ${seq}: the aux head moved past version ${head} while fitting (compare-and-set conflict)`, 'conflict');
+      throw new FitTaskNotReadyError(
+        `job ${jobId} fit task ${seq}: the aux head moved past version ${head} while fitting (compare-and-set conflict)`,
+        'conflict',
+      );
     } finally {
       // A state that was fitted but not committed is no version at all: never reuse it.
       state?.adapters.dispose();
@@ -235,7 +255,11 @@ export class FitTaskProcessor extends EventEmitter<FitTaskProcessorEvents> {
       // A concurrent delivery of the same task may have committed it and deleted the payload.
       const applied = await this.deps.aux.appliedVersion(task.jobId, task.seq);
       if (applied !== null) return { appliedAs: applied };
-      return this.reject(task, `fit task ${task.seq} of job ${task.jobId} has an unusable payload: ${(e as Error).message}`, 'invalid_payload');
+      return this.reject(
+        task,
+        `fit task ${task.seq} of job ${task.jobId} has an unusable payload: ${(e as Error).message}`,
+        'invalid_payload',
+      );
     }
   }
 

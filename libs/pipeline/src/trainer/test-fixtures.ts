@@ -24,7 +24,8 @@ export function tinyLayers(aux: 'lowrank' | 'mlp' = 'lowrank', numLabels: number
     { tap: 'h.0.attn.c_attn', dIn: TINY_D, dOut: 3 * TINY_D, aux: body },
     { tap: 'h.1.attn.c_attn', dIn: TINY_D, dOut: 3 * TINY_D, aux: body },
   ];
-  if (numLabels !== null) layers.push({ tap: 'score', dIn: TINY_D, dOut: numLabels, aux: aux === 'lowrank' ? { type: 'linear', bias: true } : body });
+  if (numLabels !== null)
+    layers.push({ tap: 'score', dIn: TINY_D, dOut: numLabels, aux: aux === 'lowrank' ? { type: 'linear', bias: true } : body });
   return layers;
 }
 
@@ -83,7 +84,11 @@ export function tinyJobSpec(job: TinyJob): JobSpec {
 
 /** Fresh adapters of a tiny job (AdamW, seeded): the same for the store and the reference. */
 export function createAdapters(job: TinyJob): AdapterSet {
-  return AdapterSet.create({ layers: job.layers, optimizer: { type: 'adamw', lr: job.meta.schedule.peakLr, weightDecay: 5e-4 }, seed: job.seed });
+  return AdapterSet.create({
+    layers: job.layers,
+    optimizer: { type: 'adamw', lr: job.meta.schedule.peakLr, weightDecay: 5e-4 },
+    seed: job.seed,
+  });
 }
 
 /** The job's schedule as the fit step uses it. */
@@ -108,7 +113,11 @@ export function fitData(job: TinyJob, seq: number, rows = 6): Map<string, Adapta
   const fill = (n: number, scale: number): Float32Array => Float32Array.from({ length: n }, () => (rng() * 2 - 1) * scale);
   const out = new Map<string, AdaptationData>();
   for (const l of job.layers) {
-    out.set(l.tap, { kind: 'raw', x: tf.tensor2d(fill(rows * l.dIn, 1), [rows, l.dIn]), g: tf.tensor2d(fill(rows * l.dOut, 0.05), [rows, l.dOut]) });
+    out.set(l.tap, {
+      kind: 'raw',
+      x: tf.tensor2d(fill(rows * l.dIn, 1), [rows, l.dIn]),
+      g: tf.tensor2d(fill(rows * l.dOut, 0.05), [rows, l.dOut]),
+    });
   }
   return out;
 }
@@ -119,14 +128,37 @@ export function disposeFitData(data: Map<string, AdaptationData>): void {
 }
 
 /** Encodes fit task `seq` as the gpu-host does; the data are read, not disposed. */
-export function encodeFitTask(job: TinyJob, seq: number, data: Map<string, AdaptationData>, transfer: TransferSpec = { mode: 'activations', dtype: 'fp32' }): Uint8Array {
-  return encodeAdaptation({ jobId: job.jobId, tenantId: job.tenantId, seq, auxVersion: seq, numBatches: 1, tokens: 6, loss: 0.7 }, data, transfer);
+export function encodeFitTask(
+  job: TinyJob,
+  seq: number,
+  data: Map<string, AdaptationData>,
+  transfer: TransferSpec = { mode: 'activations', dtype: 'fp32' },
+): Uint8Array {
+  return encodeAdaptation(
+    { jobId: job.jobId, tenantId: job.tenantId, seq, auxVersion: seq, numBatches: 1, tokens: 6, loss: 0.7 },
+    data,
+    transfer,
+  );
 }
 
 /** Stores `bytes` as the payload of task `seq` and returns the task that references them. */
-export async function putFitTask(job: TinyJob, seq: number, bytes: Uint8Array, payloads: TensorStore, stored: Uint8Array = bytes): Promise<AdaptTaskData> {
+export async function putFitTask(
+  job: TinyJob,
+  seq: number,
+  bytes: Uint8Array,
+  payloads: TensorStore,
+  stored: Uint8Array = bytes,
+): Promise<AdaptTaskData> {
   const ref = await payloads.put(keys.payload(job.jobId, seq), stored, TTLS.payloadSeconds);
-  return { jobId: job.jobId, tenantId: job.tenantId, seq, auxVersion: seq, payloadKey: ref.key, size: bytes.byteLength, sha256: sha256Hex(bytes) };
+  return {
+    jobId: job.jobId,
+    tenantId: job.tenantId,
+    seq,
+    auxVersion: seq,
+    payloadKey: ref.key,
+    size: bytes.byteLength,
+    sha256: sha256Hex(bytes),
+  };
 }
 
 /** Every parameter and optimizer slot of a set, keyed `<tap>/<name>` and `<tap>/slot/<name>`. */

@@ -9,11 +9,21 @@ import { validateTransferSpec } from './transfer-spec';
 const header: AdaptationHeader = { jobId: 'job-1', tenantId: 'tenant-a', seq: 4, auxVersion: 4, numBatches: 1, tokens: 96, loss: 0.69 };
 
 function raw(rows: number, dIn: number, dOut: number, seed: number): AdaptationData {
-  return { kind: 'raw', x: tf.randomNormal([rows, dIn], 0, 1, 'float32', seed) as tf.Tensor2D, g: tf.randomNormal([rows, dOut], 0, 0.01, 'float32', seed + 1) as tf.Tensor2D };
+  return {
+    kind: 'raw',
+    x: tf.randomNormal([rows, dIn], 0, 1, 'float32', seed) as tf.Tensor2D,
+    g: tf.randomNormal([rows, dOut], 0, 0.01, 'float32', seed + 1) as tf.Tensor2D,
+  };
 }
 
 function taskFor(bytes: Uint8Array): AdaptationTask {
-  return { jobId: header.jobId, tenantId: header.tenantId, seq: header.seq, auxVersion: header.auxVersion, payload: tensorRefFor('cola:payload:job-1:4', bytes) };
+  return {
+    jobId: header.jobId,
+    tenantId: header.tenantId,
+    seq: header.seq,
+    auxVersion: header.auxVersion,
+    payload: tensorRefFor('cola:payload:job-1:4', bytes),
+  };
 }
 
 function maxRelErr(a: tf.Tensor, b: tf.Tensor): number {
@@ -91,7 +101,13 @@ describe('when a transfer spec is checked against the aux', () => {
     const drop = validateAuxConfig({ type: 'lowrank', rank: 2, dropout: 0.1 });
     assert.throws(() => validateTransferSpec({ mode: 'gram' }, [mlp]), /gram transfer is not possible with a mlp aux/);
     assert.throws(() => validateTransferSpec({ mode: 'gram' }, [drop]), /dropout/);
-    assert.deepEqual(validateTransferSpec({ mode: 'gram', dtype: 'bf16' }, [validateAuxConfig({ type: 'lowrank' }), validateAuxConfig({ type: 'linear', bias: true })]), { mode: 'gram', dtype: 'bf16' });
+    assert.deepEqual(
+      validateTransferSpec({ mode: 'gram', dtype: 'bf16' }, [
+        validateAuxConfig({ type: 'lowrank' }),
+        validateAuxConfig({ type: 'linear', bias: true }),
+      ]),
+      { mode: 'gram', dtype: 'bf16' },
+    );
     assert.throws(() => validateTransferSpec({ dtype: 'fp8' as 'fp16' }, []), /fp32, fp16 or bf16/);
   });
 });

@@ -27,7 +27,11 @@ function wire(t: tf.Tensor, dtype: WireDtype): Tensor {
  * or reduced to (X^T G, colsum G) on the host in `gram` mode; gram data stay gram (an interval
  * buffer may already have summed them). The tensors are read, not disposed.
  */
-export function encodeAdaptation(header: AdaptationHeader, layers: ReadonlyMap<string, AdaptationData>, transfer: TransferSpec): Uint8Array {
+export function encodeAdaptation(
+  header: AdaptationHeader,
+  layers: ReadonlyMap<string, AdaptationData>,
+  transfer: TransferSpec,
+): Uint8Array {
   const out: LayerAdaptation[] = [];
   for (const [tap, data] of layers) {
     if (transfer.mode === 'activations') {
@@ -38,7 +42,10 @@ export function encodeAdaptation(header: AdaptationHeader, layers: ReadonlyMap<s
     const gram = data.kind === 'gram' ? data : gramOf(data.x, data.g);
     try {
       const rows = data.kind === 'raw' ? data.x.shape[0] : 0;
-      out.push({ tap, payload: { $case: 'gram', value: { xtg: wire(gram.xtg, transfer.dtype), colsumG: wire(gram.colsumG, transfer.dtype), rows } } });
+      out.push({
+        tap,
+        payload: { $case: 'gram', value: { xtg: wire(gram.xtg, transfer.dtype), colsumG: wire(gram.colsumG, transfer.dtype), rows } },
+      });
     } finally {
       if (gram !== data) tf.dispose([gram.xtg, gram.colsumG]);
     }

@@ -32,13 +32,19 @@ export class TransferSpecError extends Error {
 export function validateTransferSpec(raw: Partial<TransferSpec> | undefined, auxes: readonly AuxConfig[]): TransferSpec {
   const mode = raw?.mode ?? DEFAULT_TRANSFER.mode;
   const dtype = raw?.dtype ?? DEFAULT_TRANSFER.dtype;
-  if (mode !== 'activations' && mode !== 'gram') throw new TransferSpecError('method.transfer.mode', `transfer mode must be "activations" or "gram", got ${JSON.stringify(mode)}`);
-  if (!['fp32', 'fp16', 'bf16'].includes(dtype)) throw new TransferSpecError('method.transfer.dtype', `transfer dtype must be fp32, fp16 or bf16, got ${JSON.stringify(dtype)}`);
+  if (mode !== 'activations' && mode !== 'gram')
+    throw new TransferSpecError('method.transfer.mode', `transfer mode must be "activations" or "gram", got ${JSON.stringify(mode)}`);
+  if (!['fp32', 'fp16', 'bf16'].includes(dtype))
+    throw new TransferSpecError('method.transfer.dtype', `transfer dtype must be fp32, fp16 or bf16, got ${JSON.stringify(dtype)}`);
   if (mode === 'gram') {
     const bad = auxes.find((a) => !supportsGram(a));
     if (bad) {
-      const why = bad.type === 'mlp' ? 'an mlp aux is not linear in X, so it needs the raw activations' : 'input dropout needs the raw activations';
-      throw new TransferSpecError('method.transfer.mode', `gram transfer is not possible with a ${bad.type} aux${bad.type === 'lowrank' ? ' with dropout' : ''}: ${why}; use mode "activations"`);
+      const why =
+        bad.type === 'mlp' ? 'an mlp aux is not linear in X, so it needs the raw activations' : 'input dropout needs the raw activations';
+      throw new TransferSpecError(
+        'method.transfer.mode',
+        `gram transfer is not possible with a ${bad.type} aux${bad.type === 'lowrank' ? ' with dropout' : ''}: ${why}; use mode "activations"`,
+      );
     }
   }
   return { mode, dtype };

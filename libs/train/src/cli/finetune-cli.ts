@@ -14,8 +14,12 @@ import { int, num } from './cli-args';
 const program = new Command('finetune')
   .description('Fine-tune the base model in one process with ColA (Gradient Learning) or LoRA (back-propagation).')
   .addOption(new Option('--method <method>', 'training method').choices(FINETUNE_METHODS).default('cola'))
-  .addOption(new Option('--task <task>', 'spam: SpamAssassin classification; moby: Moby Dick causal LM').choices(['spam', 'moby']).default('spam'))
-  .addOption(new Option('--aux <type>', 'aux model of the adapted layers (cola and lora)').choices(['lowrank', 'linear', 'mlp']).default('lowrank'))
+  .addOption(
+    new Option('--task <task>', 'spam: SpamAssassin classification; moby: Moby Dick causal LM').choices(['spam', 'moby']).default('spam'),
+  )
+  .addOption(
+    new Option('--aux <type>', 'aux model of the adapted layers (cola and lora)').choices(['lowrank', 'linear', 'mlp']).default('lowrank'),
+  )
   .option('--rank <n>', 'lowrank rank', int, 8)
   .option('--scale <s>', 'lowrank scale', num, 1)
   .option('--hidden <sizes>', 'mlp hidden sizes, comma separated', '128,256')
@@ -58,7 +62,9 @@ async function main(): Promise<void> {
   }>();
   await initBackend();
   const data: TaskData =
-    o.task === 'spam' ? spamTask({ trainSize: o.trainSize, evalSize: o.evalSize }) : mobyDickTask({ trainChapters: o.trainSize, evalChapters: o.evalSize });
+    o.task === 'spam'
+      ? spamTask({ trainSize: o.trainSize, evalSize: o.evalSize })
+      : mobyDickTask({ trainChapters: o.trainSize, evalChapters: o.evalSize });
   const aux =
     o.aux === 'lowrank'
       ? { type: 'lowrank', rank: o.rank, scale: o.scale }
@@ -85,9 +91,12 @@ async function main(): Promise<void> {
     },
     { evaluateBefore: true, quiet: o.quiet },
   );
-  const fmt = (r?: { metric: string; value: number }) => (r ? `${r.metric} ${r.metric === 'accuracy' ? (100 * r.value).toFixed(2) + '%' : r.value.toFixed(3)}` : '-');
+  const fmt = (r?: { metric: string; value: number }) =>
+    r ? `${r.metric} ${r.metric === 'accuracy' ? (100 * r.value).toFixed(2) + '%' : r.value.toFixed(3)}` : '-';
   console.log(`before: ${fmt(result.before)}  after: ${fmt(result.after)}`);
-  console.log(`steps ${result.steps}, final loss ${result.losses.at(-1)?.toFixed(4)}, host ${result.hostStepMs.toFixed(1)} ms/step, ${Math.round(result.hostTokensPerSecond)} host tokens/s, ${result.wallSeconds.toFixed(1)} s`);
+  console.log(
+    `steps ${result.steps}, final loss ${result.losses.at(-1)?.toFixed(4)}, host ${result.hostStepMs.toFixed(1)} ms/step, ${Math.round(result.hostTokensPerSecond)} host tokens/s, ${result.wallSeconds.toFixed(1)} s`,
+  );
   result.adapters.dispose();
   model.dispose();
 }

@@ -49,7 +49,17 @@ async function main(): Promise<void> {
   const backend = await initBackend();
   const bar = createProgressBar({ label: 'pretrain cola-tiny', total: o.steps, quiet: o.quiet });
   const result = await pretrain(
-    { steps: o.steps, batch: o.batch, seqLen: o.seq, seed: o.seed, lr: o.lr, nEmbd: o.nEmbd, nLayer: o.nLayer, nHead: o.nHead, evalWindows: o.evalWindows },
+    {
+      steps: o.steps,
+      batch: o.batch,
+      seqLen: o.seq,
+      seed: o.seed,
+      lr: o.lr,
+      nEmbd: o.nEmbd,
+      nLayer: o.nLayer,
+      nHead: o.nHead,
+      evalWindows: o.evalWindows,
+    },
     {
       onStep: (s) => bar.update(s.step, { loss: s.loss, tokensPerSecond: s.tokensPerSecond, extra: `| lr ${s.lr.toExponential(2)}` }),
       onPhase: (phase, detail) => {

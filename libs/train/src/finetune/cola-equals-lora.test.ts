@@ -24,10 +24,20 @@ async function relativeError(a: FinetuneResult, b: FinetuneResult): Promise<numb
 }
 
 function tinyModel(): GptModel {
-  return initGptModel({ vocabSize: 258, nPositions: 32, nEmbd: 16, nLayer: 2, nHead: 2, layerNormEpsilon: 1e-5, numLabels: 2 }, { seed: 3 });
+  return initGptModel(
+    { vocabSize: 258, nPositions: 32, nEmbd: 16, nLayer: 2, nHead: 2, layerNormEpsilon: 1e-5, numLabels: 2 },
+    { seed: 3 },
+  );
 }
 
-const common = { aux: { type: 'lowrank', rank: 4, scale: 1 }, optimizer: { type: 'adamw', lr: 5e-3, weightDecay: 5e-4 }, batchSize: 8, maxLength: 32, maxSteps: 20, seed: 11 } as const;
+const common = {
+  aux: { type: 'lowrank', rank: 4, scale: 1 },
+  optimizer: { type: 'adamw', lr: 5e-3, weightDecay: 5e-4 },
+  batchSize: 8,
+  maxLength: 32,
+  maxSteps: 20,
+  seed: 11,
+} as const;
 const hooks = { quiet: true, skipEvaluation: true };
 let data: TaskData;
 
@@ -59,7 +69,11 @@ describe('when ColA (lowrank, I = 1, AdamW) and LoRA train the same adapters on 
     const model = tinyModel();
     const unmerged = await finetune(model, data, { ...common, method: 'cola', merged: false }, hooks);
     const merged = await finetune(model, data, { ...common, method: 'cola', merged: true }, hooks);
-    for (let i = 0; i < 20; i++) assert.ok(Math.abs(merged.losses[i]! - unmerged.losses[i]!) <= 1e-4 * Math.abs(unmerged.losses[i]!), `step ${i}: ${merged.losses[i]} vs ${unmerged.losses[i]}`);
+    for (let i = 0; i < 20; i++)
+      assert.ok(
+        Math.abs(merged.losses[i]! - unmerged.losses[i]!) <= 1e-4 * Math.abs(unmerged.losses[i]!),
+        `step ${i}: ${merged.losses[i]} vs ${unmerged.losses[i]}`,
+      );
     assert.ok((await relativeError(merged, unmerged)) <= 1e-4);
     assert.notEqual(unmerged.losses[0], unmerged.losses[19], 'training changed the loss');
     merged.adapters.dispose();

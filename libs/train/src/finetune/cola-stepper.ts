@@ -1,4 +1,14 @@
-import { disposeAdaptationData, disposeDeltas, glFitStep, gramOf, IntervalBuffer, tf, type AdapterSet, type AdaptationData, type LinearSchedule } from '@cola/gl';
+import {
+  disposeAdaptationData,
+  disposeDeltas,
+  glFitStep,
+  gramOf,
+  IntervalBuffer,
+  tf,
+  type AdapterSet,
+  type AdaptationData,
+  type LinearSchedule,
+} from '@cola/gl';
 import { hostStep, type GptModel, type HostStepResult } from '@cola/model';
 import type { StepReport, Stepper } from './step-report';
 import { realTokens } from './task-loss';
@@ -79,7 +89,10 @@ export class ColaStepper implements Stepper {
       if (this.opts.gram) disposeAdaptationData(data);
       tf.dispose([x, g]);
       if (ready) {
-        glFitStep(layer.adapter, layer.optimizer, ready, { lr: this.opts.schedule.lrAt(layer.optimizer.stepCount), clipNorm: this.opts.clipNorm });
+        glFitStep(layer.adapter, layer.optimizer, ready, {
+          lr: this.opts.schedule.lrAt(layer.optimizer.stepCount),
+          clipNorm: this.opts.clipNorm,
+        });
         disposeAdaptationData(ready);
         optimizerSteps = 1;
       }

@@ -92,18 +92,22 @@ function positiveInt(field: string, v: unknown, dflt: number | undefined, max: n
 
 /** Checks every option at once and merges the defaults; messages say how to fix the value. */
 export function validateFinetuneOptions(raw: FinetuneOptionsInput): FinetuneOptions {
-  if (!FINETUNE_METHODS.includes(raw.method)) throw new FinetuneOptionsError('method', `must be one of ${FINETUNE_METHODS.join(', ')}, got ${JSON.stringify(raw.method)}`);
-  if (!FINETUNE_TASKS.includes(raw.task)) throw new FinetuneOptionsError('task', `must be one of ${FINETUNE_TASKS.join(', ')}, got ${JSON.stringify(raw.task)}`);
+  if (!FINETUNE_METHODS.includes(raw.method))
+    throw new FinetuneOptionsError('method', `must be one of ${FINETUNE_METHODS.join(', ')}, got ${JSON.stringify(raw.method)}`);
+  if (!FINETUNE_TASKS.includes(raw.task))
+    throw new FinetuneOptionsError('task', `must be one of ${FINETUNE_TASKS.join(', ')}, got ${JSON.stringify(raw.task)}`);
   const isCls = raw.task === 'classification';
   if (raw.method !== 'cola' && (raw.merged !== undefined || raw.interval !== undefined)) {
     throw new FinetuneOptionsError(raw.merged !== undefined ? 'merged' : 'interval', `only applies to method "cola", not "${raw.method}"`);
   }
-  if (raw.method === 'head' && !isCls) throw new FinetuneOptionsError('method', '"head" trains a classifier head; use task "classification"');
+  if (raw.method === 'head' && !isCls)
+    throw new FinetuneOptionsError('method', '"head" trains a classifier head; use task "classification"');
   const targetModules = raw.method === 'head' ? ['score'] : (raw.targetModules ?? (isCls ? ['c_attn', 'score'] : ['c_attn']));
   if (!Array.isArray(targetModules) || targetModules.length === 0 || !targetModules.every((t) => typeof t === 'string' && t.length > 0)) {
     throw new FinetuneOptionsError('targetModules', 'must be a non-empty list of module names, e.g. ["c_attn", "score"]');
   }
-  if (!isCls && targetModules.includes('score')) throw new FinetuneOptionsError('targetModules', '"score" is the classifier head; causal LM has none');
+  if (!isCls && targetModules.includes('score'))
+    throw new FinetuneOptionsError('targetModules', '"score" is the classifier head; causal LM has none');
   const merged = raw.merged ?? false;
   if (typeof merged !== 'boolean') throw new FinetuneOptionsError('merged', 'must be true or false');
   const aux = validateAuxConfig(raw.aux ?? { type: 'lowrank', rank: 8, scale: 1 });
@@ -119,7 +123,8 @@ export function validateFinetuneOptions(raw: FinetuneOptionsInput): FinetuneOpti
     throw new FinetuneOptionsError('clipNorm', `must be a number > 0, got ${JSON.stringify(raw.clipNorm)}`);
   }
   const seed = raw.seed ?? 0;
-  if (!Number.isInteger(seed) || seed < 0) throw new FinetuneOptionsError('seed', `must be an integer >= 0, got ${JSON.stringify(raw.seed)}`);
+  if (!Number.isInteger(seed) || seed < 0)
+    throw new FinetuneOptionsError('seed', `must be an integer >= 0, got ${JSON.stringify(raw.seed)}`);
   return {
     method: raw.method,
     task: raw.task,

@@ -52,7 +52,8 @@ export interface FinetuneResult {
 function makeStepper(model: GptModel, adapters: AdapterSet, o: FinetuneOptions, totalBatches: number): Stepper {
   const optimizerSteps = o.method === 'cola' ? Math.max(1, Math.floor(totalBatches / o.interval)) : totalBatches;
   const schedule = new LinearSchedule({ peakLr: o.optimizer.lr, totalSteps: optimizerSteps, warmupFraction: o.warmupFraction });
-  if (o.method === 'cola') return new ColaStepper(model, adapters, { merged: o.merged, interval: o.interval, schedule, clipNorm: o.clipNorm });
+  if (o.method === 'cola')
+    return new ColaStepper(model, adapters, { merged: o.merged, interval: o.interval, schedule, clipNorm: o.clipNorm });
   return new BackpropStepper(model, adapters, { schedule, clipNorm: o.clipNorm });
 }
 
@@ -71,7 +72,12 @@ export function createRunAdapters(model: GptModel, o: FinetuneOptions): AdapterS
  * or a trained head only, then evaluates it. A classification task (re)initialises the model's
  * classifier head when its label count differs.
  */
-export async function finetune(model: GptModel, data: TaskData, raw: Omit<FinetuneOptionsInput, 'task'>, hooks: FinetuneHooks = {}): Promise<FinetuneResult> {
+export async function finetune(
+  model: GptModel,
+  data: TaskData,
+  raw: Omit<FinetuneOptionsInput, 'task'>,
+  hooks: FinetuneHooks = {},
+): Promise<FinetuneResult> {
   const o = validateFinetuneOptions({ ...raw, task: data.task });
   if (data.task === 'classification' && model.config.numLabels !== data.labels.length) {
     initClassificationHead(model, data.labels.length, { seed: o.seed });
@@ -83,7 +89,11 @@ export async function finetune(model: GptModel, data: TaskData, raw: Omit<Finetu
   const perEpoch = data.train({ batchSize: o.batchSize, maxLength: o.maxLength, seed: o.seed, epoch: 0 }).numBatches;
   const totalBatches = Math.min(perEpoch * o.epochs, o.maxSteps ?? Infinity);
   const stepper = makeStepper(model, adapters, o, totalBatches);
-  const bar = createProgressBar({ label: `${o.method}${o.method === 'cola' ? `/${o.aux.type}${o.merged ? '/merged' : ''}` : ''}`, total: totalBatches, quiet: hooks.quiet });
+  const bar = createProgressBar({
+    label: `${o.method}${o.method === 'cola' ? `/${o.aux.type}${o.merged ? '/merged' : ''}` : ''}`,
+    total: totalBatches,
+    quiet: hooks.quiet,
+  });
 
   const losses: number[] = [];
   let hostMs = 0;
@@ -104,7 +114,10 @@ export async function finetune(model: GptModel, data: TaskData, raw: Omit<Finetu
       }
       step++;
       const recent = losses.slice(-10);
-      bar.update(step, { loss: recent.reduce((a, b) => a + b, 0) / recent.length, tokensPerSecond: hostMs > 0 ? (hostTokens / hostMs) * 1000 : undefined });
+      bar.update(step, {
+        loss: recent.reduce((a, b) => a + b, 0) / recent.length,
+        tokensPerSecond: hostMs > 0 ? (hostTokens / hostMs) * 1000 : undefined,
+      });
       hooks.onStep?.(step, report);
       // Yield to the event loop once per batch: the progress bar redraws on a timer.
       await new Promise((resolve) => setImmediate(resolve));

@@ -33,7 +33,12 @@ export interface TaskData {
 const tokenizer = new ByteTokenizer();
 
 /** Classification on tenant rows (`{"text","label"}`), e.g. from a JSONL upload. */
-export function classificationTask(name: string, train: readonly ClassificationRow[], evaluation: readonly ClassificationRow[], labels: readonly (string | number)[]): TaskData {
+export function classificationTask(
+  name: string,
+  train: readonly ClassificationRow[],
+  evaluation: readonly ClassificationRow[],
+  labels: readonly (string | number)[],
+): TaskData {
   return {
     name,
     task: 'classification',
@@ -41,8 +46,17 @@ export function classificationTask(name: string, train: readonly ClassificationR
     trainSize: train.length,
     evalSize: evaluation.length,
     // Fixed length (padTo maxLength) keeps every batch the same shape, which keeps step timings comparable.
-    train: (o) => classificationBatches(train, tokenizer, { batchSize: o.batchSize, maxLength: o.maxLength, labels, shuffleSeed: o.seed, epoch: o.epoch, padTo: 'maxLength' }),
-    evaluation: (o) => classificationBatches(evaluation, tokenizer, { batchSize: o.batchSize, maxLength: o.maxLength, labels, padTo: 'maxLength' }),
+    train: (o) =>
+      classificationBatches(train, tokenizer, {
+        batchSize: o.batchSize,
+        maxLength: o.maxLength,
+        labels,
+        shuffleSeed: o.seed,
+        epoch: o.epoch,
+        padTo: 'maxLength',
+      }),
+    evaluation: (o) =>
+      classificationBatches(evaluation, tokenizer, { batchSize: o.batchSize, maxLength: o.maxLength, labels, padTo: 'maxLength' }),
   };
 }
 

@@ -40,7 +40,9 @@ export function renderModelCard(r: PretrainResult, ctx: ModelCardContext): strin
     '',
     '| source | documents | train tokens (bytes) | held-out tokens |',
     '|---|---:|---:|---:|',
-    ...r.sources.map((s) => `| ${s.name} | ${s.documents} | ${s.trainTokens.toLocaleString('en-US')} | ${s.heldOutTokens.toLocaleString('en-US')} |`),
+    ...r.sources.map(
+      (s) => `| ${s.name} | ${s.documents} | ${s.trainTokens.toLocaleString('en-US')} | ${s.heldOutTokens.toLocaleString('en-US')} |`,
+    ),
     '',
     '## Training',
     '',

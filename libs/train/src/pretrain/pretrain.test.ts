@@ -12,7 +12,10 @@ describe('when pretraining options are resolved', () => {
     assert.equal(resolvePretrainOptions({ steps: 3 }).seqLen, 128);
     assert.throws(
       () => resolvePretrainOptions({ steps: 0, nEmbd: 30, nHead: 4, lr: -1 }),
-      (e: Error) => /steps must be a positive integer \(got 0\)/.test(e.message) && /nHead \(4\) must divide nEmbd \(30\)/.test(e.message) && /lr must be > 0/.test(e.message),
+      (e: Error) =>
+        /steps must be a positive integer \(got 0\)/.test(e.message) &&
+        /nHead \(4\) must divide nEmbd \(30\)/.test(e.message) &&
+        /lr must be > 0/.test(e.message),
     );
     assert.throws(() => resolvePretrainOptions({ stepz: 3 } as never), /unknown option\(s\) stepz/);
   });
@@ -25,7 +28,10 @@ describe('when pretraining windows and baselines are built', () => {
     const a = new WindowSampler(stream, 10, 5).next(4);
     const b = new WindowSampler(stream, 10, 5).next(4);
     assert.deepEqual(a.ids, b.ids);
-    assert.equal(a.mask.reduce((s, m) => s + m, 0), 40);
+    assert.equal(
+      a.mask.reduce((s, m) => s + m, 0),
+      40,
+    );
     for (let r = 0; r < 4; r++) for (let t = 1; t < 10; t++) assert.equal(a.ids[r * 10 + t], (a.ids[r * 10 + t - 1] + 1) % 7);
     assert.throws(() => new WindowSampler(stream.subarray(0, 5), 10, 0), /shorter than one window/);
   });
@@ -35,7 +41,10 @@ describe('when pretraining windows and baselines are built', () => {
     assert.equal(all.length, 10);
     const some = heldOutWindows(stream, 10, 3);
     // Windows are views into the stream; their offsets (in tokens) show where they start.
-    assert.deepEqual(some.map((w) => w.byteOffset / Uint16Array.BYTES_PER_ELEMENT), [0, 30, 60]);
+    assert.deepEqual(
+      some.map((w) => w.byteOffset / Uint16Array.BYTES_PER_ELEMENT),
+      [0, 30, 60],
+    );
   });
 
   it('should score the unigram baseline on positions 1..T-1 with add-one smoothing', () => {

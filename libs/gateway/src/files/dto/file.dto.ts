@@ -53,7 +53,11 @@ export class FileDto {
   @ApiProperty({ type: Number, description: 'JSONL rows.' })
   rows!: number;
 
-  @ApiProperty({ type: String, enum: ['classification', 'completion'], description: 'Row shape: {"text","label"} or {"prompt","completion"}.' })
+  @ApiProperty({
+    type: String,
+    enum: ['classification', 'completion'],
+    description: 'Row shape: {"text","label"} or {"prompt","completion"}.',
+  })
   kind!: 'classification' | 'completion';
 
   @ApiProperty({ type: [String], nullable: true, description: 'Distinct labels, sorted (classification files).' })

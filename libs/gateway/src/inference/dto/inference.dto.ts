@@ -10,13 +10,21 @@ export const MAX_TEXT_CHARS = 32_768;
 
 /** POST /v1/classifications */
 export class ClassifyDto {
-  @ApiProperty({ type: String, description: 'A base model or one of your fine-tuned models (GET /v1/models).', example: 'ft:cola-tiny:acme:ftjob-abc123' })
+  @ApiProperty({
+    type: String,
+    description: 'A base model or one of your fine-tuned models (GET /v1/models).',
+    example: 'ft:cola-tiny:acme:ftjob-abc123',
+  })
   @IsString()
   @MinLength(1)
   @MaxLength(400)
   model!: string;
 
-  @ApiProperty({ type: 'string', oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, maxItems: MAX_CLASSIFY_INPUTS }], description: 'Text(s) to classify.' })
+  @ApiProperty({
+    type: 'string',
+    oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, maxItems: MAX_CLASSIFY_INPUTS }],
+    description: 'Text(s) to classify.',
+  })
   @IsTextOrTexts(MAX_CLASSIFY_INPUTS, MAX_TEXT_CHARS)
   input!: string | string[];
 }
@@ -44,7 +52,12 @@ export class CompletionDto {
   @IsBoundedNumber({ min: 0, max: 2 })
   temperature?: number;
 
-  @ApiPropertyOptional({ type: Number, minimum: 0, maximum: 2147483647, description: 'Same seed, prompt and model version give the same text.' })
+  @ApiPropertyOptional({
+    type: Number,
+    minimum: 0,
+    maximum: 2147483647,
+    description: 'Same seed, prompt and model version give the same text.',
+  })
   @IsOptional()
   @IsBoundedNumber({ integer: true, min: 0, max: 2147483647 })
   seed?: number;

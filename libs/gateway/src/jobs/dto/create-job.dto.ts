@@ -1,13 +1,33 @@
 import { ApiProperty, ApiPropertyOptional, type ApiPropertyOptions } from '@nestjs/swagger';
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
 import { ID_PATTERN } from '@cola/config';
 import { IsAutoOrNumber, IsBoundedNumber } from '../../common/auto-or.validators';
 
 /** OpenAPI schema of "auto or a number" fields. */
 // `type` only keeps @nestjs/swagger from reading design:type (which tsx does not emit); it drops it for oneOf.
-const autoOr = (schema: SchemaObject, description: string): ApiPropertyOptions => ({ type: 'string', oneOf: [{ type: 'string', enum: ['auto'] }, schema], description, default: 'auto' });
+const autoOr = (schema: SchemaObject, description: string): ApiPropertyOptions => ({
+  type: 'string',
+  oneOf: [{ type: 'string', enum: ['auto'] }, schema],
+  description,
+  default: 'auto',
+});
 
 export const AUX_TYPE_NAMES = ['lowrank', 'linear', 'mlp'] as const;
 export const TASK_NAMES = ['auto', 'classification', 'causal_lm'] as const;
@@ -17,7 +37,11 @@ export const TRANSFER_DTYPE_NAMES = ['auto', 'fp32', 'fp16', 'bf16'] as const;
 
 /** The aux model of the adapted layers (DESIGN.md, "Aux model types"). */
 export class AuxDto {
-  @ApiProperty({ type: String, enum: AUX_TYPE_NAMES, description: 'lowrank: s·X·A·B; linear: X·V (+b); mlp: layers with an activation (not mergeable, no gram transfer).' })
+  @ApiProperty({
+    type: String,
+    enum: AUX_TYPE_NAMES,
+    description: 'lowrank: s·X·A·B; linear: X·V (+b); mlp: layers with an activation (not mergeable, no gram transfer).',
+  })
   @IsIn(AUX_TYPE_NAMES)
   type!: (typeof AUX_TYPE_NAMES)[number];
 
@@ -31,7 +55,12 @@ export class AuxDto {
   @IsBoundedNumber({ above: 0, max: 1024 })
   scale?: number;
 
-  @ApiPropertyOptional({ type: Number, minimum: 0, maximum: 0.99, description: 'lowrank: input dropout (default 0; non-zero rules out gram transfer).' })
+  @ApiPropertyOptional({
+    type: Number,
+    minimum: 0,
+    maximum: 0.99,
+    description: 'lowrank: input dropout (default 0; non-zero rules out gram transfer).',
+  })
   @IsOptional()
   @IsBoundedNumber({ min: 0, below: 1 })
   dropout?: number;
@@ -59,7 +88,12 @@ export class AuxDto {
 
 /** How the gpu-host ships adaptation data to the aux-trainers. */
 export class TransferDto {
-  @ApiPropertyOptional({ type: String, enum: TRANSFER_MODE_NAMES, default: 'auto', description: 'activations: raw (X, G); gram: X^T·G (linear and dropout-free lowrank only).' })
+  @ApiPropertyOptional({
+    type: String,
+    enum: TRANSFER_MODE_NAMES,
+    default: 'auto',
+    description: 'activations: raw (X, G); gram: X^T·G (linear and dropout-free lowrank only).',
+  })
   @IsOptional()
   @IsIn(TRANSFER_MODE_NAMES)
   mode?: (typeof TRANSFER_MODE_NAMES)[number];
@@ -77,14 +111,20 @@ export class MethodDto {
   @IsIn(['cola'])
   type?: 'cola';
 
-  @ApiPropertyOptional({ type: AuxDto, description: 'Default: lowrank, rank 8, scale 1. The classifier head always takes a linear aux with bias.' })
+  @ApiPropertyOptional({
+    type: AuxDto,
+    description: 'Default: lowrank, rank 8, scale 1. The classifier head always takes a linear aux with bias.',
+  })
   @IsOptional()
   @IsObject()
   @ValidateNested()
   @Type(() => AuxDto)
   aux?: AuxDto;
 
-  @ApiPropertyOptional({ type: [String], description: 'Modules to adapt, PEFT style (suffix match): e.g. ["c_attn", "score"] (default for classification).' })
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'Modules to adapt, PEFT style (suffix match): e.g. ["c_attn", "score"] (default for classification).',
+  })
   @IsOptional()
   @ArrayMinSize(1)
   @ArrayMaxSize(64)
@@ -98,12 +138,16 @@ export class MethodDto {
   @IsBoolean()
   merged?: boolean;
 
-  @ApiPropertyOptional(autoOr({ type: 'integer', minimum: 1, maximum: 1024 }, 'Adaptation interval I: host batches per fit step (auto = 1, exactly LoRA).'))
+  @ApiPropertyOptional(
+    autoOr({ type: 'integer', minimum: 1, maximum: 1024 }, 'Adaptation interval I: host batches per fit step (auto = 1, exactly LoRA).'),
+  )
   @IsOptional()
   @IsAutoOrNumber({ integer: true, min: 1, max: 1024 })
   interval?: number | 'auto';
 
-  @ApiPropertyOptional(autoOr({ type: 'integer', minimum: 1, maximum: 64 }, 'Bounded staleness K: fit tasks in flight (auto = 1, synchronous).'))
+  @ApiPropertyOptional(
+    autoOr({ type: 'integer', minimum: 1, maximum: 64 }, 'Bounded staleness K: fit tasks in flight (auto = 1, synchronous).'),
+  )
   @IsOptional()
   @IsAutoOrNumber({ integer: true, min: 1, max: 64 })
   staleness?: number | 'auto';
@@ -115,7 +159,11 @@ export class MethodDto {
   @Type(() => TransferDto)
   transfer?: TransferDto;
 
-  @ApiPropertyOptional({ type: String, pattern: ID_PATTERN.source, description: "Collaborative merge group (the paper's 'col' mode): your jobs in one group are served as W + mean dW." })
+  @ApiPropertyOptional({
+    type: String,
+    pattern: ID_PATTERN.source,
+    description: "Collaborative merge group (the paper's 'col' mode): your jobs in one group are served as W + mean dW.",
+  })
   @IsOptional()
   @IsString()
   @Matches(ID_PATTERN, { message: 'must be 1-128 characters from [A-Za-z0-9_-], starting with a letter or digit' })
@@ -134,12 +182,19 @@ export class HyperparametersDto {
   @IsAutoOrNumber({ integer: true, min: 1, max: 4096 })
   batch_size?: number | 'auto';
 
-  @ApiPropertyOptional(autoOr({ type: 'number', minimum: 0, exclusiveMinimum: true, maximum: 10 }, 'Peak learning rate of the aux optimizer.'))
+  @ApiPropertyOptional(
+    autoOr({ type: 'number', minimum: 0, exclusiveMinimum: true, maximum: 10 }, 'Peak learning rate of the aux optimizer.'),
+  )
   @IsOptional()
   @IsAutoOrNumber({ above: 0, max: 10 })
   learning_rate?: number | 'auto';
 
-  @ApiPropertyOptional(autoOr({ type: 'number', minimum: 0, exclusiveMinimum: true, maximum: 1000 }, 'Multiplier of the default learning rate (OpenAI style); do not combine with learning_rate.'))
+  @ApiPropertyOptional(
+    autoOr(
+      { type: 'number', minimum: 0, exclusiveMinimum: true, maximum: 1000 },
+      'Multiplier of the default learning rate (OpenAI style); do not combine with learning_rate.',
+    ),
+  )
   @IsOptional()
   @IsAutoOrNumber({ above: 0, max: 1000 })
   learning_rate_multiplier?: number | 'auto';
@@ -164,7 +219,12 @@ export class HyperparametersDto {
   @IsAutoOrNumber({ integer: true, min: 1, max: 4096 })
   max_length?: number | 'auto';
 
-  @ApiPropertyOptional(autoOr({ type: 'number', minimum: 0, exclusiveMinimum: true, maximum: 1, exclusiveMaximum: true }, 'Fraction of the steps in linear warmup (auto = 0.05).'))
+  @ApiPropertyOptional(
+    autoOr(
+      { type: 'number', minimum: 0, exclusiveMinimum: true, maximum: 1, exclusiveMaximum: true },
+      'Fraction of the steps in linear warmup (auto = 0.05).',
+    ),
+  )
   @IsOptional()
   @IsAutoOrNumber({ above: 0, below: 1 })
   warmup_fraction?: number | 'auto';
@@ -190,7 +250,12 @@ export class CreateJobDto {
   @MaxLength(200)
   validation_file?: string | null;
 
-  @ApiPropertyOptional({ type: String, enum: TASK_NAMES, default: 'auto', description: 'auto: classification for {"text","label"} files, causal_lm for {"prompt","completion"}.' })
+  @ApiPropertyOptional({
+    type: String,
+    enum: TASK_NAMES,
+    default: 'auto',
+    description: 'auto: classification for {"text","label"} files, causal_lm for {"prompt","completion"}.',
+  })
   @IsOptional()
   @IsIn(TASK_NAMES)
   task?: (typeof TASK_NAMES)[number];
@@ -209,7 +274,12 @@ export class CreateJobDto {
   @Type(() => HyperparametersDto)
   hyperparameters?: HyperparametersDto;
 
-  @ApiPropertyOptional({ type: Number, minimum: 0, maximum: 2147483647, description: 'Seed of aux initialisation and data order; random when omitted (and reported on the job).' })
+  @ApiPropertyOptional({
+    type: Number,
+    minimum: 0,
+    maximum: 2147483647,
+    description: 'Seed of aux initialisation and data order; random when omitted (and reported on the job).',
+  })
   @IsOptional()
   @IsBoundedNumber({ integer: true, min: 0, max: 2147483647 })
   seed?: number;

@@ -37,7 +37,8 @@ export class JobProgressDto {
   @ApiProperty({ type: Number }) epoch!: number;
   @ApiProperty({ type: Number, description: 'Loss of the latest batch.' }) loss!: number;
   @ApiProperty({ type: Number }) tokens!: number;
-  @ApiProperty({ type: Number, description: 'Adaptation payload bytes the gpu-host shipped to the aux-trainers.' }) bytes_transferred!: number;
+  @ApiProperty({ type: Number, description: 'Adaptation payload bytes the gpu-host shipped to the aux-trainers.' })
+  bytes_transferred!: number;
   @ApiProperty({ type: Number, description: 'Latest aux version the gpu-host trains with.' }) aux_version!: number;
   @ApiProperty({ type: Number, description: 'Fit tasks published.' }) fit_tasks!: number;
 }
@@ -54,7 +55,8 @@ export class JobDto {
   @ApiProperty({ type: Number, description: 'Unix seconds.' }) created_at!: number;
   @ApiProperty({ type: Number, nullable: true }) finished_at!: number | null;
   @ApiProperty({ type: String, description: 'The base model.' }) model!: string;
-  @ApiProperty({ type: String, nullable: true, description: 'ft:<base>:<tenant>:<job> once the job succeeded.' }) fine_tuned_model!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'ft:<base>:<tenant>:<job> once the job succeeded.' }) fine_tuned_model!:
+    string | null;
   @ApiProperty({ type: String, description: 'The tenant.' }) organization_id!: string;
   @ApiProperty({ type: String, enum: JOB_STATUSES, description: '`cancelling` = cancellation requested.' }) status!: string;
   @ApiProperty({ type: String, enum: ['classification', 'causal_lm'] }) task!: string;
@@ -67,7 +69,8 @@ export class JobDto {
   @ApiProperty({ type: ApiErrorDetailDto, nullable: true }) error!: ApiErrorDetailDto | null;
   @ApiProperty({ type: Number, nullable: true }) trained_tokens!: number | null;
   @ApiProperty({ type: JobProgressDto, nullable: true }) progress!: JobProgressDto | null;
-  @ApiProperty({ type: JobResultDto, nullable: true, description: 'Validation metric, once the job succeeded.' }) result!: JobResultDto | null;
+  @ApiProperty({ type: JobResultDto, nullable: true, description: 'Validation metric, once the job succeeded.' })
+  result!: JobResultDto | null;
   @ApiProperty({ type: Number, nullable: true }) estimated_finish!: number | null;
   @ApiProperty({ type: [String] }) result_files!: string[];
 }
@@ -94,12 +97,17 @@ export class JobEventDto {
 }
 
 export class JobEventListDto extends ListEnvelopeDto {
-  @ApiProperty({ type: [JobEventDto], description: 'Oldest first: `after` continues where the last page (or stream) stopped.' }) data!: JobEventDto[];
+  @ApiProperty({ type: [JobEventDto], description: 'Oldest first: `after` continues where the last page (or stream) stopped.' })
+  data!: JobEventDto[];
 }
 
 /** GET /v1/fine_tuning/jobs/:id/events query. */
 export class JobEventsQueryDto extends ListQueryDto {
-  @ApiPropertyOptional({ type: Boolean, description: 'Answer as text/event-stream: the events after `after`, then new ones as they come, until the job ends. Also chosen by `Accept: text/event-stream`.' })
+  @ApiPropertyOptional({
+    type: Boolean,
+    description:
+      'Answer as text/event-stream: the events after `after`, then new ones as they come, until the job ends. Also chosen by `Accept: text/event-stream`.',
+  })
   @IsOptional()
   @IsIn(['true', 'false', '1', '0'], { message: 'must be true or false' })
   stream?: string;

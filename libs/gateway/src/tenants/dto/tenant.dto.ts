@@ -5,7 +5,12 @@ import { ListEnvelopeDto } from '../../common/pagination';
 
 /** POST /v1/admin/tenants */
 export class CreateTenantDto {
-  @ApiPropertyOptional({ type: String, pattern: ID_PATTERN.source, description: 'Tenant id (it appears in fine-tuned model names); minted when omitted.', example: 'acme' })
+  @ApiPropertyOptional({
+    type: String,
+    pattern: ID_PATTERN.source,
+    description: 'Tenant id (it appears in fine-tuned model names); minted when omitted.',
+    example: 'acme',
+  })
   @IsOptional()
   @IsString()
   @Matches(ID_PATTERN, { message: 'must be 1-128 characters from [A-Za-z0-9_-], starting with a letter or digit' })
