@@ -37,6 +37,8 @@ import { JobCheckpoints } from './job-checkpoints';
 import { buildJobTaskData, JobDataError } from './job-task-data';
 import { RoundRobinScheduler } from './round-robin-scheduler';
 import type { HostAuxStore, HostPayloadStore } from './stores';
+import { resolveJobTransfer } from '../transfer/job-transfer';
+import { TRANSFER_CHOICE_REASONS } from '../transfer/transfer-choice';
 
 /** How a job left this host. `requeued`: the host is shutting down; another host resumes it. */
 export type JobEnd = Exclude<StopReason, 'requeued'> | 'succeeded' | 'requeued';
@@ -148,6 +150,8 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     }
     this.metrics.counter('hostTokens').inc({ tenant: OTHER_TENANT }, 0);
     this.metrics.counter('hostBatches').inc({ tenant: OTHER_TENANT }, 0);
+    for (const transfer of ADAPTATION_TRANSFER_LABELS)
+      for (const reason of TRANSFER_CHOICE_REASONS) this.metrics.counter('hostTransferChoices').inc({ ...transfer, reason }, 0);
   }
 
   /** Jobs currently trained by this host. */
@@ -368,11 +372,12 @@ export class HostService extends EventEmitter<HostServiceEvents> {
           start: Math.min(totalBatches, nextSeq * o.interval),
         });
         const before = await this.jobStore.progress(jobId);
+        const choice = resolveJobTransfer(this.model.config, v, taps);
         const job = new HostJob({
           jobId,
           tenantId: v.spec.tenantId,
           options: o,
-          transfer: v.transfer,
+          transfer: choice.spec,
           staleness: v.staleness,
           data,
           cursor,
@@ -395,6 +400,8 @@ export class HostService extends EventEmitter<HostServiceEvents> {
           bytes: job.bytes,
         });
         const resumed = head > 0 || nextSeq > 0;
+        this.metrics.counter('hostTransferChoices').inc({ ...choice.spec, reason: choice.reason });
+        await this.event(jobId, 'info', choice.message);
         await this.event(
           jobId,
           'info',
@@ -533,6 +540,7 @@ export class HostService extends EventEmitter<HostServiceEvents> {
       }
       try {
         const payload = job.absorb(out);
+        if (job.transfer.mode === 'gram') this.metrics.observeMs('hostGramSeconds', job.lastGramMs);
         if (payload) {
           const report = await this.publisher.publish(job, payload);
           job.bytes += report.bytes;
