@@ -400,8 +400,6 @@ export class HostService extends EventEmitter<HostServiceEvents> {
           bytes: job.bytes,
         });
         const resumed = head > 0 || nextSeq > 0;
-        this.metrics.counter('hostTransferChoices').inc({ ...choice.spec, reason: choice.reason });
-        await this.event(jobId, 'info', choice.message);
         await this.event(
           jobId,
           'info',
@@ -409,6 +407,8 @@ export class HostService extends EventEmitter<HostServiceEvents> {
             ? `Resumed at step ${job.step}/${totalBatches} from aux version ${head} (${nextSeq - head} fit task(s) in flight)`
             : `Training started: ${totalBatches} batches over ${o.epochs} epoch(s), ${numTasks} fit task(s) of ${o.interval} batch(es)`,
         );
+        this.metrics.counter('hostTransferChoices').inc({ ...choice.spec, reason: choice.reason });
+        await this.event(jobId, 'info', choice.message);
         return job;
       } catch (e) {
         aux.dispose();

@@ -58,7 +58,8 @@ export class InlineFitWorker {
     if ((await this.aux.appliedVersion(task.jobId, task.seq)) !== null) return;
     const head = await this.aux.head(task.jobId);
     if (head !== task.seq) throw new Error(`task ${task.seq} of ${task.jobId} is not next (head ${head}); retry`);
-    const { layers } = decodeAdaptation(await this.tensors.get(task.payloadKey, task.sha256), toAdaptationTask(task));
+    const payload = await this.tensors.read(task.payloadKey, task.sha256);
+    const { layers } = decodeAdaptation(payload.data, toAdaptationTask(task), payload.sha256);
     const state = decodeJobAuxState(await this.aux.load(task.jobId, head));
     let bytes: Uint8Array;
     const mergeable = state.adapters.mergeable;
