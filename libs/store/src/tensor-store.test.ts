@@ -164,7 +164,7 @@ describe('when a payload is encoded into a leased frame', () => {
     assert.equal(next.frame.buffer, lease.frame.buffer, 'a released frame is lent again');
     next.data.fill(7);
     const ref2 = await store.putLeased(keys.payload('job-lease', 1), next, TTLS.payloadSeconds);
-    assert.deepEqual(await store.get(ref2.key, ref2.sha256), new Uint8Array(bytes.byteLength - 1000).fill(7));
+    assert.deepEqual(new Uint8Array(await store.get(ref2.key, ref2.sha256)), new Uint8Array(bytes.byteLength - 1000).fill(7));
     // The first payload is untouched by the reuse: Redis holds its own copy.
     assert.deepEqual(new Uint8Array(await store.get(key, ref.sha256)), bytes);
   });
