@@ -21,10 +21,10 @@ import { FINAL_STATUSES, type JobError, type JobStatus } from '../jobs/job-statu
 import { JobSpecError, validateJobSpec } from '../jobs/job-spec';
 import { JobStore, type JobRecord } from '../jobs/job-store';
 import { readUpload } from '../jobs/uploads';
-import type { JobsQueueData } from '../jobs/submit-job';
+import type { JobsQueueData } from '../queues/jobs-queue-data';
 import { decodeJobAuxState, encodeJobAuxState } from '../state/job-aux-state';
-import type { AdaptTaskData } from '../trainer/adapt-task-data';
-import { validateAuxPublishedData } from '../trainer/aux-published-data';
+import type { AdaptTaskData } from '../queues/adapt-task-data';
+import { validateAuxPublishedData } from '../queues/aux-published-data';
 import { BatchCursor } from './batch-cursor';
 import { evaluateInChunks } from './chunked-evaluation';
 import { ClassifierHeads, LM_HEAD } from './classifier-heads';
