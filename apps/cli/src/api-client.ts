@@ -28,7 +28,8 @@ export interface Job {
     aux_version: number;
     fit_tasks: number;
   } | null;
-  result: { metric: 'accuracy' | 'perplexity'; value: number; count: number } | null;
+  /** `before`: the starting model's score; `value`: the final one (null while the job runs). */
+  result: { metric: 'accuracy' | 'perplexity'; before?: number | null; value: number | null; count: number } | null;
 }
 
 /** One job event. `data` holds step, loss, tokens and bytes for metrics events. */

@@ -213,7 +213,7 @@ export async function runDemo(input: DemoOptions): Promise<Job[]> {
     const aux = job.method.aux.type === 'lowrank' ? { type: 'lowrank' as const, rank: job.method.aux.rank } : { type: 'linear' as const };
     const before = await beforeMetric(o, s.data, aux);
     const after = job.result!;
-    const fmt = (v: number) => (after.metric === 'accuracy' ? `${(100 * v).toFixed(1)}%` : v.toFixed(2));
+    const fmt = (v: number | null) => (v === null ? '…' : after.metric === 'accuracy' ? `${(100 * v).toFixed(1)}%` : v.toFixed(2));
     const tr = jobTraffic(events);
     rows.push([
       s.id,

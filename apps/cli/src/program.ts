@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ENV, PORTS } from '@cola/config';
 import { ColaApiClient, ColaApiError, type CreateJobRequest } from './api-client';
 import { DEMO_DEFAULTS, runDemo } from './demo';
-import { jobLine } from './format';
+import { jobLine, resultText } from './format';
 import { watchJobs } from './job-watcher';
 
 interface GlobalOpts {
@@ -216,8 +216,12 @@ Environment: ${ENV.COLA_API_URL}, ${ENV.COLA_API_KEY}, ${ENV.GATEWAY_ADMIN_KEY} 
     });
   jobs
     .command('get <job_id>')
-    .description('one job as JSON')
-    .action(async (id: string) => out(JSON.stringify(await client().getJob(id), null, 2)));
+    .description('one job as JSON (a failed job also says why on stderr)')
+    .action(async (id: string) => {
+      const job = await client().getJob(id);
+      out(JSON.stringify(job, null, 2));
+      if (job.error) process.stderr.write(`${job.id} ${job.status}: ${job.error.code}: ${job.error.message}\n`);
+    });
   jobs
     .command('cancel <job_id>')
     .description('cancel a queued or running job')
@@ -255,7 +259,7 @@ async function watchOne(c: ColaApiClient, id: string): Promise<void> {
   const [r] = await watchJobs([{ label: id, jobId: id, client: c }]);
   const job = r!.job;
   out(
-    `${job.id} ${job.status}${job.result ? `: validation ${job.result.metric} ${job.result.value.toFixed(4)}` : ''}${job.fine_tuned_model ? `; model ${job.fine_tuned_model}` : ''}${job.error ? ` (${job.error.code}: ${job.error.message})` : ''}`,
+    `${job.id} ${job.status}${job.result ? `: validation ${resultText(job.result)}` : ''}${job.fine_tuned_model ? `; model ${job.fine_tuned_model}` : ''}${job.error ? ` (${job.error.code}: ${job.error.message})` : ''}`,
   );
   if (job.status !== 'succeeded') process.exitCode = 1;
 }
