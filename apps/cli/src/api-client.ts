@@ -167,7 +167,12 @@ export class ColaApiClient {
     return parsed as T;
   }
 
-  createTenant(id: string, name: string, adminKey: string): Promise<{ id: string; name: string | null }> {
+  /** Creates a tenant; the answer carries its first API key (`api_key.key`, shown only once). */
+  createTenant(
+    id: string,
+    name: string,
+    adminKey: string,
+  ): Promise<{ id: string; name: string | null; api_key: { id: string; key: string } }> {
     return this.request('POST', '/v1/admin/tenants', { id, name }, { key: adminKey });
   }
 

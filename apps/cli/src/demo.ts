@@ -183,8 +183,7 @@ export async function runDemo(input: DemoOptions): Promise<Job[]> {
 
   const started: DemoTenant[] = [];
   for (const t of tenants) {
-    await admin.createTenant(t.id, t.label.split(' ')[0]!, o.adminKey);
-    const key = (await admin.createApiKey(t.id, o.adminKey, 'demo')).key;
+    const key = (await admin.createTenant(t.id, t.label.split(' ')[0]!, o.adminKey)).api_key.key;
     log(`tenant ${t.id}: API key ${key}`);
     const client = admin.withKey(key);
     const { req, task } = await t.create(client);

@@ -139,8 +139,7 @@ Environment: ${ENV.COLA_API_URL}, ${ENV.COLA_API_KEY}, ${ENV.GATEWAY_ADMIN_KEY} 
           `no admin key: set ${ENV.GATEWAY_ADMIN_KEY} (\`cola up\` prints it) or pass --admin-key`,
         );
       const c = client(false);
-      const tenant = await c.createTenant(id, o.name ?? id, o.adminKey);
-      const key = await c.createApiKey(id, o.adminKey, 'cli');
+      const { api_key: key, ...tenant } = await c.createTenant(id, o.name ?? id, o.adminKey);
       print(
         { tenant, api_key: key },
         () => `tenant ${tenant.id} created\nAPI key (shown once): ${key.key}\n  export ${ENV.COLA_API_KEY}=${key.key}`,
