@@ -1,4 +1,4 @@
-import { AuxConfigError, OptimizerConfigError, SGD_DEFAULTS, validateAuxConfig, validateOptimizerConfig } from '@cola/gl';
+import { AuxConfigError, isMergeable, OptimizerConfigError, SGD_DEFAULTS, validateAuxConfig, validateOptimizerConfig } from '@cola/gl';
 import { BLOCK_TAP_SUFFIXES, SCORE_TAP } from '@cola/model';
 import { auxConfigToWire, JobSpecError, optimizerConfigToWire, validateJobSpec, type ValidatedJobSpec } from '@cola/pipeline';
 import { DType, dtypeFromName, Task, TransferMode, transferModeFromName, type JobSpec } from '@cola/proto';
@@ -155,10 +155,19 @@ export function buildJobSpec(dto: CreateJobDto, ctx: JobSpecContext): { spec: Jo
     },
     seed: ctx.seed,
   };
+  let validated: ValidatedJobSpec;
   try {
-    return { spec, validated: validateJobSpec(spec) };
+    validated = validateJobSpec(spec);
   } catch (e) {
     if (e instanceof JobSpecError) throw invalid(PARAM_NAMES[e.param] ?? e.param, e.message);
     throw e;
   }
+  // A group is served as W + mean dW: every member must have a dW.
+  if (validated.mergeGroup && !isMergeable(validated.options.aux)) {
+    throw invalid(
+      'method.merge_group',
+      `a merge group averages weight changes, and a ${validated.options.aux.type} aux has none; use a lowrank or linear aux, or leave merge_group out`,
+    );
+  }
+  return { spec, validated };
 }
