@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import { jobIds, keys } from '@cola/config';
 import { disposeAdaptationData } from '@cola/gl';
-import type { AdaptTaskData } from '../trainer/adapt-task-data';
+import type { AdaptTaskData } from '../queues/adapt-task-data';
 import { encodeAdaptation } from '../transfer/adaptation-encoder';
 import type { TransferSpec } from '../transfer/transfer-spec';
 import type { FitPayload } from './host-job';

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_REDIS_URL, EnvConfigError, PORTS, TTLS } from '@cola/config';
 import { baseModelDirOf, gpuHostEnv } from './gpu-host-env';
-import { startHealthServer } from './health-server';
+import { startHealthServer } from '../service/health-server';
 import { ColaMetrics, createServiceRegistry } from '@cola/metrics';
 
 describe('when the gpu-host reads its environment', () => {

@@ -4,8 +4,8 @@ import { BULLMQ_PREFIX, jobIds, keys, QUEUES, queueOptions } from '@cola/config'
 import { disposeAdaptationData, glFitStep } from '@cola/gl';
 import { AuxStateStore, TensorStore } from '@cola/store';
 import { decodeJobAuxState, encodeJobAuxState, scheduleOf } from '../state/job-aux-state';
-import { toAdaptationTask, validateAdaptTaskData, type AdaptTaskData } from '../trainer/adapt-task-data';
-import type { AuxPublishedData } from '../trainer/aux-published-data';
+import { toAdaptationTask, validateAdaptTaskData, type AdaptTaskData } from '../queues/adapt-task-data';
+import type { AuxPublishedData } from '../queues/aux-published-data';
 import { decodeAdaptation } from '../transfer/adaptation-decoder';
 
 /** Options of {@link InlineFitWorker}. */

@@ -7,7 +7,7 @@ import { AuxStateStore, TensorStore } from '@cola/store';
 import { useRedis } from '@cola/testing';
 import { JobStore } from '../jobs/job-store';
 import { decodeJobAuxState } from '../state/job-aux-state';
-import type { AuxPublishedData } from '../trainer/aux-published-data';
+import type { AuxPublishedData } from '../queues/aux-published-data';
 import { FitTaskProcessor } from '../trainer/fit-task-processor';
 import { disposeFitData, encodeFitTask, fitData, initJob, putFitTask, tinyJob, type TinyJob } from '../trainer/test-fixtures';
 import { decodeServedRecord } from './served-deltas';

@@ -3,7 +3,7 @@ import { disposeDeltas } from '@cola/gl';
 import { AuxStateMissingError, type AuxStateStore } from '@cola/store';
 import type { JobStore } from '../jobs/job-store';
 import { decodeJobAuxState } from '../state/job-aux-state';
-import type { AuxPublishedData } from '../trainer/aux-published-data';
+import type { AuxPublishedData } from '../queues/aux-published-data';
 import { encodeServedRecord } from './served-deltas';
 import type { ServedStore } from './served-store';
 

@@ -5,11 +5,11 @@ import { ADAPTATION_TRANSFER_LABELS, BULLMQ_PREFIX, QUEUES, STATE_TRANSFER, TRAN
 import { ColaMetrics } from '@cola/metrics';
 import { AuxStateStore, TensorStore } from '@cola/store';
 import { JobStore } from '../jobs/job-store';
-import { AdaptTaskDataError, validateAdaptTaskData, type AdaptTaskData } from './adapt-task-data';
+import { AdaptTaskDataError, validateAdaptTaskData, type AdaptTaskData } from '../queues/adapt-task-data';
 import { AuxPublishedPublisher } from './aux-published-publisher';
 import { FitTaskNotReadyError, FitTaskRejectedError } from './fit-task-errors';
 import { FitTaskProcessor, type FitTaskOutcome } from './fit-task-processor';
-import type { HostLogger } from '../host/host-service-options';
+import type { HostLogger } from '../service/logger';
 
 /** Options of {@link AuxTrainerService}. */
 export interface AuxTrainerServiceOptions {

@@ -6,8 +6,8 @@ import { PayloadCorruptError, PayloadMissingError, type CommitResult } from '@co
 import type { JobStore } from '../jobs/job-store';
 import { decodeJobAuxState, encodeJobAuxState, scheduleOf, type JobAuxState } from '../state/job-aux-state';
 import { decodeAdaptation, type DecodedAdaptation } from '../transfer/adaptation-decoder';
-import { toAdaptationTask, type AdaptTaskData } from './adapt-task-data';
-import type { AuxPublishedData } from './aux-published-data';
+import { toAdaptationTask, type AdaptTaskData } from '../queues/adapt-task-data';
+import type { AuxPublishedData } from '../queues/aux-published-data';
 import type { AuxPublisher } from './aux-published-publisher';
 import { AuxStateCache } from './aux-state-cache';
 import { FitTaskNotReadyError, FitTaskRejectedError } from './fit-task-errors';
