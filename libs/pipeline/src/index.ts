@@ -4,6 +4,8 @@ export * from './transfer/transfer-spec';
 export * from './transfer/adaptation-encoder';
 export * from './transfer/adaptation-decoder';
 export * from './jobs/job-status';
+export * from './jobs/job-lifecycle';
+export * from './jobs/drive-job';
 export * from './jobs/job-spec';
 export * from './jobs/job-store';
 export * from './jobs/uploads';

@@ -4,7 +4,6 @@ import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullm
 import {
   ADAPTATION_TRANSFER_LABELS,
   BULLMQ_PREFIX,
-  keys,
   OTHER_TENANT,
   QUEUES,
   queueOptions,
@@ -17,7 +16,7 @@ import { resolveTaps, type GptModel } from '@cola/model';
 import { createRunAdapters, type TaskBatch } from '@cola/train';
 import { JsonlError } from '@cola/data';
 import { AuxStateStore, TensorStore } from '@cola/store';
-import { FINAL_STATUSES, type JobError, type JobStatus } from '../jobs/job-status';
+import { FINAL_STATUSES, JobFailure, type JobError, type JobStatus } from '../jobs/job-status';
 import { JobSpecError, validateJobSpec } from '../jobs/job-spec';
 import { JobStore, type JobRecord } from '../jobs/job-store';
 import { readUpload } from '../jobs/uploads';
@@ -72,13 +71,12 @@ interface ActiveEntry {
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** `running` only from a status that may run, atomically; returns the status it found. */
-const MARK_RUNNING = `local cur = redis.call('HGET', KEYS[1], 'status')
-if cur == 'queued' or cur == 'running' or cur == 'validating_files' then redis.call('HSET', KEYS[1], 'status', 'running') return 'running' end
-return cur or ''`;
-
-/** Maps what went wrong while opening or running a job to the error the tenant sees. */
+/**
+ * Maps what went wrong while opening or running a job to the error the tenant sees, by meaning:
+ * errors that know their failure (JobFailure, a bad spec, a bad file) say so; anything else is ours.
+ */
 export function jobErrorOf(e: unknown): JobError {
+  if (e instanceof JobFailure) return e.toJobError();
   if (e instanceof JobSpecError) return { code: 'invalid_job_spec', message: e.message, param: e.param };
   if (e instanceof JobDataError)
     return {
@@ -87,8 +85,6 @@ export function jobErrorOf(e: unknown): JobError {
       param: e.param,
     };
   if (e instanceof JsonlError) return { code: 'invalid_training_file', message: e.message, param: 'training_file' };
-  // The batchers check the rows (labels, empty texts) up front with RangeErrors.
-  if (e instanceof RangeError) return { code: 'invalid_training_file', message: e.message, param: 'training_file' };
   return { code: 'internal_error', message: e instanceof Error ? e.message : String(e), param: null };
 }
 
@@ -256,13 +252,13 @@ export class HostService extends EventEmitter<HostServiceEvents> {
       return { status: 'missing' };
     }
     if (FINAL_STATUSES.has(record.status)) return { status: record.status };
-    const found = String(await this.redis!.eval(MARK_RUNNING, 1, keys.job(jobId)));
-    if (found === 'cancelling') {
-      await this.jobStore.setStatus(jobId, 'cancelled');
+    const marked = await this.jobStore.transition(jobId, 'running', 'gpu-host');
+    if (marked.from === 'cancelling') {
+      await this.jobStore.transition(jobId, 'cancelled', 'gpu-host');
       await this.event(jobId, 'info', 'Job cancelled before it started');
       return { status: 'cancelled' };
     }
-    if (found !== 'running') return { status: (found || 'missing') as JobStatus };
+    if (!marked.changed) return { status: marked.from ?? 'missing' };
     let job: HostJob;
     try {
       job = await this.openJob(record);
@@ -272,10 +268,12 @@ export class HostService extends EventEmitter<HostServiceEvents> {
         jobId,
         code: error.code,
       });
-      await this.jobStore.setStatus(jobId, 'failed', error);
-      await this.event(jobId, 'error', `Job failed: ${error.message}`);
-      this.emit('ended', { jobId, status: 'failed', error });
-      return { status: 'failed' };
+      const ended = await this.jobStore.finish(jobId, 'failed', 'gpu-host', error);
+      if (ended === 'failed') await this.event(jobId, 'error', `Job failed: ${error.message}`);
+      if (ended === 'cancelled') await this.event(jobId, 'info', 'Job cancelled before it started');
+      const status = ended ?? (await this.jobStore.status(jobId)) ?? 'failed';
+      this.emit('ended', status === 'failed' ? { jobId, status, error } : { jobId, status: status as JobEnd });
+      return { status };
     }
     if (this.closing) {
       this.heads.release(job.headKey);
@@ -722,9 +720,15 @@ export class HostService extends EventEmitter<HostServiceEvents> {
       tokens: job.tokens,
       bytes: job.bytes,
     });
-    await this.event(job.jobId, 'info', message);
-    await this.jobStore.setStatus(job.jobId, 'succeeded');
-    this.end(job, 'succeeded');
+    // A cancel that arrived while the job was being evaluated wins: it ends `cancelled`.
+    const ended = await this.jobStore.finish(job.jobId, 'succeeded', 'gpu-host');
+    if (ended === 'succeeded') {
+      await this.event(job.jobId, 'info', message);
+      this.end(job, 'succeeded');
+    } else {
+      if (ended === 'cancelled') await this.event(job.jobId, 'info', `Job cancelled at step ${job.step}, after its last batch`);
+      this.end(job, ended === 'cancelled' ? 'cancelled' : 'failed');
+    }
   }
 
   /**
@@ -737,17 +741,20 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     job.stopReason = reason;
     this.scheduler.remove(job.jobId);
     job.clearBuffers();
+    let endedAs: StopReason = reason;
     try {
       if (reason !== 'requeued') {
         const withdrawn = await this.publisher.withdraw(job.jobId, job.auxVersion, job.nextSeq);
         if (!opts.recorded) {
-          await this.jobStore.setStatus(job.jobId, reason, error);
-          const what = reason === 'cancelled' ? 'Job cancelled' : `Job failed: ${error?.message ?? 'unknown reason'}`;
-          await this.event(
-            job.jobId,
-            reason === 'cancelled' ? 'info' : 'error',
-            `${what} at step ${job.step}; ${withdrawn} queued fit task(s) withdrawn`,
-          );
+          const ended = await this.jobStore.finish(job.jobId, reason, 'gpu-host', error);
+          if (ended === 'cancelled') endedAs = 'cancelled';
+          const what = ended === 'cancelled' ? 'Job cancelled' : `Job failed: ${error?.message ?? 'unknown reason'}`;
+          if (ended)
+            await this.event(
+              job.jobId,
+              ended === 'cancelled' ? 'info' : 'error',
+              `${what} at step ${job.step}; ${withdrawn} queued fit task(s) withdrawn`,
+            );
         }
         this.opts.log(reason === 'failed' ? 'warn' : 'info', `job ${job.jobId} ${reason}`, {
           jobId: job.jobId,
@@ -759,7 +766,7 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     } catch (e) {
       this.opts.log('error', `stopping job ${job.jobId}: ${(e as Error).message}`, { jobId: job.jobId });
     } finally {
-      this.end(job, reason, error);
+      this.end(job, endedAs, endedAs === 'failed' ? error : undefined);
     }
   }
 
