@@ -3,7 +3,7 @@
 import { initBackend } from '@cola/gl';
 import { loadCheckpoint } from '@cola/model';
 import { ColaMetrics, createServiceRegistry, TenantLabels } from '@cola/metrics';
-import { baseModelDirOf, gpuHostEnv, HostService, jsonLogger, runService, startHealthServer } from '@cola/pipeline';
+import { baseModelDirOf, gpuHostEnv, HostService, jsonLogger, runService, startHealthServer, startHeartbeat } from '@cola/pipeline';
 
 runService(async () => {
   const env = gpuHostEnv.load();
@@ -31,10 +31,14 @@ runService(async () => {
   );
   log('info', 'gpu-host ready', { modelDir, metricsPort: health.port, parameters: model.parameterCount() });
 
+  // The gateway's readiness counts live instances by these beats.
+  const heartbeat = await startHeartbeat(env.REDIS_URL, 'gpu-host', (e) => log('warn', `heartbeat: ${e.message}`));
+
   return {
     log,
     stopping: 'handing active jobs back to the queue',
     close: async () => {
+      await heartbeat.stop();
       await host.close();
       await health.close();
       model.dispose();

@@ -3,7 +3,7 @@
 // events, then exit. All logic lives in @cola/pipeline.
 import { initBackend } from '@cola/gl';
 import { ColaMetrics, createServiceRegistry, TenantLabels } from '@cola/metrics';
-import { jsonLogger, mergerEnv, mergerModelDirOf, MergerService, runService, startHealthServer } from '@cola/pipeline';
+import { jsonLogger, mergerEnv, mergerModelDirOf, MergerService, runService, startHealthServer, startHeartbeat } from '@cola/pipeline';
 
 runService(async () => {
   const env = mergerEnv.load();
@@ -24,10 +24,14 @@ runService(async () => {
   const health = await startHealthServer(env.METRICS_PORT, () => ({ running: merger.running, grpcPort }), undefined, registry);
   log('info', 'merger ready', { modelDir, grpcPort, metricsPort: health.port });
 
+  // The gateway's readiness counts live instances by these beats.
+  const heartbeat = await startHeartbeat(env.REDIS_URL, 'merger', (e) => log('warn', `heartbeat: ${e.message}`));
+
   return {
     log,
     stopping: 'finishing the running calls',
     close: async () => {
+      await heartbeat.stop();
       await merger.close();
       await health.close();
     },

@@ -52,6 +52,8 @@ export const ENV = {
   COLA_API_KEY: 'COLA_API_KEY',
   /** `npm start`: 0 starts the local stack without the demo (what `cola up` does). */
   COLA_DEMO: 'COLA_DEMO',
+  /** `npm start`: keep Redis' append-only file in this dir across whole-stack restarts (default: a temp dir removed on stop). */
+  COLA_REDIS_DIR: 'COLA_REDIS_DIR',
 } as const;
 
 /** The default Redis URL: the embedded default needs no configuration at all. */

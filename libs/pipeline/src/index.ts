@@ -35,3 +35,4 @@ export * from './merger/inference-handlers';
 export * from './merger/merger-service';
 export * from './merger/merger-env';
 export * from './service/run-service';
+export * from './service/heartbeat';
