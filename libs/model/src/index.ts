@@ -10,3 +10,4 @@ export * from './forward/losses';
 export * from './host/host-step';
 export * from './eval/evaluate';
 export * from './eval/generate';
+export * from './host/chunked-host-step';

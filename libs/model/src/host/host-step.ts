@@ -1,6 +1,14 @@
 import { tf } from '@cola/gl';
 import { forward, type GptHead, type InjectFn, type TapDelta } from '../forward/forward';
-import { classificationLoss, groupedClassificationLoss, groupedLmLoss, lmLoss, validateRowGroups } from '../forward/losses';
+import {
+  classificationLoss,
+  classificationNllSum,
+  groupedClassificationLoss,
+  groupedLmLoss,
+  lmLoss,
+  lmNllSum,
+  validateRowGroups,
+} from '../forward/losses';
 import type { LmTokenBatch, RowGroup } from '../forward/losses';
 import { SCORE_TAP, tapShape } from '../taps/taps';
 import type { GptModel } from '../weights/gpt-model';
@@ -23,6 +31,13 @@ export interface HostStepOptions {
    * G of its solo batch; the result then carries the group means too. Absent: one batch mean.
    */
   groups?: readonly RowGroup[];
+  /**
+   * Divide the summed loss by this count instead of taking the batch's own mean: the number of
+   * rows ('cls') or of next-token targets ('lm') of the WHOLE batch this one is a row chunk of.
+   * Rows are independent, so each chunk's G then equals the whole batch's G on its rows and the
+   * chunks' losses add up to the whole batch's (see `chunkedHostStep`). Not with `groups`.
+   */
+  lossDivisor?: number;
 }
 
 /** Adaptation data of one tap: its input and the loss gradient at its (adapted) output. */
@@ -69,6 +84,9 @@ export function hostStep(model: GptModel, batch: LmTokenBatch, opts: HostStepOpt
   if (opts.head === 'lm' && opts.taps.includes(SCORE_TAP)) throw new Error('hostStep: tap "score" only exists for head "cls"');
   const groups = opts.groups;
   if (groups) validateRowGroups(groups, batch.batch, 'hostStep');
+  const divisor = opts.lossDivisor;
+  if (divisor !== undefined && (groups || !(divisor > 0) || !Number.isFinite(divisor)))
+    throw new Error(`hostStep: lossDivisor must be a positive count and cannot be combined with groups, got ${divisor}`);
   const shapes = opts.taps.map((t) => tapShape(config, t));
   const rows = (t: string): number => (t === SCORE_TAP ? batch.batch : batch.batch * batch.seqLen);
 
@@ -94,6 +112,13 @@ export function hostStep(model: GptModel, batch: LmTokenBatch, opts: HostStepOpt
           : groupedLmLoss(forward(model, batch, { ...common, head: 'lm' }), batch, groups);
       perGroup = tf.keep(grouped.perGroup);
       return grouped.total;
+    }
+    if (divisor !== undefined) {
+      const summed =
+        opts.head === 'cls'
+          ? classificationNllSum(forward(model, batch, { ...common, head: 'cls' }), opts.labels as Int32Array)
+          : lmNllSum(forward(model, batch, { ...common, head: 'lm' }), batch).sum;
+      return tf.div(summed, divisor) as tf.Scalar;
     }
     if (opts.head === 'cls') return classificationLoss(forward(model, batch, { ...common, head: 'cls' }), opts.labels as Int32Array);
     return lmLoss(forward(model, batch, { ...common, head: 'lm' }), batch);
