@@ -3,7 +3,7 @@
 import { initBackend } from '@cola/gl';
 import { loadCheckpoint } from '@cola/model';
 import { ColaMetrics, createServiceRegistry, TenantLabels } from '@cola/metrics';
-import { baseModelDirOf, gpuHostEnv, HostService, jsonLogger, runService, startHealthServer } from '@cola/pipeline';
+import { baseModelDirOf, exitOnBackendAbort, gpuHostEnv, HostService, jsonLogger, runService, startHealthServer } from '@cola/pipeline';
 
 runService(async () => {
   const env = gpuHostEnv.load();
@@ -19,6 +19,7 @@ runService(async () => {
     maxActiveJobs: env.COLA_MAX_ACTIVE_JOBS,
     maxTenantsPerBatch: env.COLA_MAX_TENANTS_PER_BATCH,
     payloadTtlSeconds: env.PAYLOAD_TTL_SECONDS,
+    memoryBudgetMb: env.COLA_HOST_MEMORY_BUDGET_MB,
     log,
     metrics,
   });
@@ -28,7 +29,13 @@ runService(async () => {
     () => ({ activeJobs: host.activeJobIds.length, steps: host.steps }),
     undefined,
     registry,
+    () => host.failure,
   );
+  // A wasm abort wedges the backend for good: hand the jobs back and exit non-zero to be restarted.
+  exitOnBackendAbort(host, log, async () => {
+    await health.close();
+    model.dispose();
+  });
   log('info', 'gpu-host ready', { modelDir, metricsPort: health.port, parameters: model.parameterCount() });
 
   return {

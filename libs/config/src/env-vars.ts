@@ -46,6 +46,11 @@ export const ENV = {
   GATEWAY_INFERENCE_TIMEOUT_MS: 'GATEWAY_INFERENCE_TIMEOUT_MS',
   /** Every service: comma-separated tenant ids allowed as `tenant` metric labels; all others are labelled `other` (issue 6). */
   COLA_METRICS_TENANTS: ENV_METRICS_TENANTS,
+  /**
+   * gpu-host: MiB of tensor memory its host steps and buffered jobs may use. Steps run in row
+   * chunks that fit, jobs that do not fit wait queued; it stays well below the 4 GiB wasm32 heap.
+   */
+  COLA_HOST_MEMORY_BUDGET_MB: 'COLA_HOST_MEMORY_BUDGET_MB',
   /** `cola` CLI and `npm run demo`: base URL of the gateway, e.g. http://127.0.0.1:3000. */
   COLA_API_URL: 'COLA_API_URL',
   /** `cola` CLI: the tenant API key sent as `Authorization: Bearer <key>`. */

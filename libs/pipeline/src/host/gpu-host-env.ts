@@ -1,4 +1,5 @@
 import { defineConfig, ENV, gpuHostConfig, int, optional, str, type EnvValues } from '@cola/config';
+import { HOST_MEMORY_BUDGET_MB } from './host-memory-budget';
 
 /**
  * Variables only the gpu-host reads, on top of `gpuHostConfig` of @cola/config (REDIS_URL,
@@ -21,6 +22,12 @@ export const gpuHostEnv = defineConfig({
   ),
   [GPU_HOST_ENV.COLA_MAX_ACTIVE_JOBS]: int({ default: 4, min: 1, max: 1024, doc: 'fine-tuning jobs trained at once' }),
   [GPU_HOST_ENV.COLA_MAX_TENANTS_PER_BATCH]: int({ default: 4, min: 1, max: 1024, doc: 'most tenants in one mixed batch (1 = no mixing)' }),
+  [ENV.COLA_HOST_MEMORY_BUDGET_MB]: int({
+    default: HOST_MEMORY_BUDGET_MB.default,
+    min: HOST_MEMORY_BUDGET_MB.min,
+    max: HOST_MEMORY_BUDGET_MB.max,
+    doc: 'MiB of tensor memory for host steps and buffered jobs (steps run in row chunks that fit; jobs that do not fit wait queued)',
+  }),
   [ENV.COLA_METRICS_TENANTS]: optional(str({ doc: 'comma-separated tenant ids allowed as metric labels (others: other)' })),
 });
 

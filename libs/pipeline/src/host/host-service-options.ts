@@ -2,6 +2,7 @@ import { TTLS } from '@cola/config';
 import type { GptModel } from '@cola/model';
 import type { ColaMetrics } from '@cola/metrics';
 import type { HostAuxStore, HostPayloadStore } from './stores';
+import { HOST_MEMORY_BUDGET_MB } from './host-memory-budget';
 
 /** Log levels of {@link HostLogger}. */
 export type HostLogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -39,6 +40,14 @@ export interface HostServiceOptions {
   eventEvery?: number;
   /** Validation batches evaluated between yields to the event loop. Default 8. */
   evalChunk?: number;
+  /**
+   * MiB of tensor memory host steps and buffered jobs may use (see HostMemoryBudget): a step runs
+   * in row chunks that fit beside the live tensors, and a job that does not fit waits queued.
+   * Default `HOST_MEMORY_BUDGET_MB.default`.
+   */
+  memoryBudgetMb?: number;
+  /** Caps the rows of one host-step chunk below what the memory budget allows. Default: no cap (0). */
+  maxRowsPerChunk?: number;
   /** Payload store; default `TensorStore` of @cola/store on `redisUrl`. */
   payloads?: HostPayloadStore;
   /** Aux state store; default `AuxStateStore` of @cola/store on `redisUrl`. */
@@ -64,6 +73,8 @@ export const HOST_SERVICE_DEFAULTS = {
   mixWindowMs: 100,
   eventEvery: 10,
   evalChunk: 8,
+  memoryBudgetMb: HOST_MEMORY_BUDGET_MB.default,
+  maxRowsPerChunk: 0,
 } as const;
 
 const LEVELS: readonly HostLogLevel[] = ['debug', 'info', 'warn', 'error'];
@@ -96,6 +107,8 @@ export function resolveHostServiceOptions(raw: HostServiceOptions): ResolvedHost
   int('mixWindowMs', 0, 60_000);
   int('eventEvery', 1, 1_000_000);
   int('evalChunk', 1, 10_000);
+  int('maxRowsPerChunk', 0, 1_000_000);
+  int('memoryBudgetMb', HOST_MEMORY_BUDGET_MB.min, HOST_MEMORY_BUDGET_MB.max);
   if (problems.length) throw new RangeError(`Invalid HostService options: ${problems.join('; ')}`);
   return o;
 }

@@ -38,7 +38,7 @@ export class JobIntake {
       await bullJob.moveToWait(token);
       throw new WaitingError();
     };
-    if (ctx.closing) return requeue();
+    if (ctx.closing || ctx.fatal) return requeue();
     const running = ctx.active.get(jobId);
     if (running) {
       // Redelivered while this host still trains it (a lock lost to a long block): the running
@@ -76,7 +76,7 @@ export class JobIntake {
       ctx.events.emit('ended', { jobId, status: 'failed', error });
       return { status: 'failed' };
     }
-    if (ctx.closing) {
+    if (ctx.closing || ctx.fatal) {
       ctx.heads.release(job.headKey);
       job.dispose();
       return requeue();
