@@ -11,3 +11,4 @@ export * from './host/host-step';
 export * from './eval/evaluate';
 export * from './eval/generate';
 export * from './host/chunked-host-step';
+export * from './weights/gpt2-small-shape';

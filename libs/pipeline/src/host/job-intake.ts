@@ -1,4 +1,4 @@
-import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import { keys } from '@cola/config';
 import { FINAL_STATUSES, type JobStatus } from '../jobs/job-status';
 import type { JobsQueueData } from '../jobs/submit-job';
@@ -9,6 +9,7 @@ import type { HostJobResult, JobEnd } from './host-events';
 import type { HostJob } from './host-job';
 import type { HostLifecycle } from './host-lifecycle';
 import { jobErrorOf } from './job-error';
+import { admitJob } from './job-admission';
 import type { JobOpening } from './job-opening';
 
 /** `running` only from a status that may run, atomically; returns the status it found. */
@@ -22,6 +23,9 @@ return cur or ''`;
  * does all the work). An "aux published" entry reloads that job's aux version.
  */
 export class JobIntake {
+  /** Jobs told they wait for memory (told once). */
+  private readonly waiting = new Set<string>();
+
   constructor(
     private readonly ctx: HostContext,
     private readonly opening: JobOpening,
@@ -55,6 +59,20 @@ export class JobIntake {
       return { status: 'missing' };
     }
     if (FINAL_STATUSES.has(record.status)) return { status: record.status };
+    if (record.status === 'queued') {
+      const admission = await admitJob(ctx.model, ctx.budget, record, ctx.active.size);
+      if (!admission.ok) {
+        // Not enough host memory beside the jobs it trains: the job stays queued and comes back later.
+        if (!this.waiting.has(jobId)) {
+          this.waiting.add(jobId);
+          ctx.opts.log('info', `job ${jobId} ${admission.reason}`, { jobId });
+          await this.lifecycle.event(jobId, 'info', `Queued: ${admission.reason}`);
+        }
+        await bullJob.moveToDelayed(Date.now() + ctx.opts.pollMs * 4, token);
+        throw new DelayedError();
+      }
+      this.waiting.delete(jobId);
+    }
     const found = String(await redis.eval(MARK_RUNNING, 1, keys.job(jobId)));
     if (found === 'cancelling') {
       await jobStore.setStatus(jobId, 'cancelled');
