@@ -92,9 +92,16 @@ async function main(): Promise<void> {
   console.log(`| analytic minimum the backward needs | ${kb(analytic)} | 1.0x | |`);
   console.log(`peak memory, chunked / one pass: ${(chunked.peakBytesPerToken / onePass.peakBytesPerToken).toFixed(3)}\n`);
 
+  // Time per token, one pass vs chunks (after a warm-up each, so the heap has grown already).
+  const oneMs = await timeStep(tiny, rows, T, taps, rows, 2);
+  const chunkMs = await timeStep(tiny, rows, T, taps, 2, 2);
+  console.log(
+    `tokens/s: one pass ${((rows * T * 1000) / oneMs).toFixed(0)}, chunks of 2 rows ${((rows * T * 1000) / chunkMs).toFixed(0)}; ratio chunked / one pass ${(oneMs / chunkMs).toFixed(3)}\n`,
+  );
+
   // 2. Physical limit.
   const peak = matMulPeakGflops(fastMatMul);
-  const stepMs = await timeStep(tiny, rows, T, taps, rows, 2);
+  const stepMs = oneMs;
   const flop = hostStepGflop(COLA_TINY, rows, T);
   const achieved = flop / (stepMs / 1000);
   console.log('physical limit (FLOPs of a host step = 2 x forward: per token 2·L·(12d² + 2·T·d) + 2·d·V forward,');

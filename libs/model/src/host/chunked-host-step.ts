@@ -35,22 +35,30 @@ export function sliceBatch(batch: LmTokenBatch, start: number, end: number): LmT
  * add up to the batch's mean loss. X and G are concatenated back in row order (a consumer that
  * wants XᵀG may equally sum the chunks' products). Peak memory is that of one chunk.
  *
- * A batch of at most `maxRows` rows runs as one plain `hostStep`.
+ * A batch of at most `maxRows` rows runs as one plain `hostStep`. With `windowOf` (windows of
+ * longer inputs), chunks hold whole inputs and the divisor is the number of inputs.
  */
 export function chunkedHostStep(model: GptModel, batch: LmTokenBatch, opts: ChunkedHostStepOptions): HostStepResult {
   const { maxRows, ...step } = opts;
   if (!Number.isInteger(maxRows) || maxRows < 1) throw new Error(`chunkedHostStep: maxRows must be an integer >= 1, got ${maxRows}`);
   if (batch.batch <= maxRows) return hostStep(model, batch, step);
-  const divisor = step.head === 'cls' ? batch.batch : nextTokenTargets(batch).count;
+  const windowOf = step.windowOf;
+  // Windows of one input share its pooled loss: a chunk never splits them (they are consecutive).
+  if (windowOf && windowOf.some((e, r) => r > 0 && e < windowOf[r - 1]!)) return hostStep(model, batch, step);
+  const divisor = step.head === 'cls' ? (step.labels?.length ?? batch.batch) : nextTokenTargets(batch).count;
   if (divisor === 0) throw new Error('chunkedHostStep: the batch has no next-token target (every row needs at least 2 real tokens)');
   const pieces = new Map<string, { x: tf.Tensor2D[]; g: tf.Tensor2D[] }>(step.taps.map((t) => [t, { x: [], g: [] }]));
   let loss = 0;
   const timings = { forwardMs: 0, backwardMs: 0 };
   try {
-    for (let start = 0; start < batch.batch; start += maxRows) {
-      const end = Math.min(batch.batch, start + maxRows);
-      const labels = step.labels?.subarray(start, end);
-      const r = hostStep(model, sliceBatch(batch, start, end), { ...step, labels, lossDivisor: divisor });
+    for (let start = 0; start < batch.batch; ) {
+      const end = chunkEnd(start, maxRows, batch.batch, windowOf);
+      const first = windowOf ? windowOf[start]! : start;
+      const last = windowOf ? windowOf[end - 1]! + 1 : end;
+      const labels = step.labels?.subarray(first, last);
+      const chunkWindows = windowOf?.slice(start, end).map((e) => e - first);
+      const r = hostStep(model, sliceBatch(batch, start, end), { ...step, labels, windowOf: chunkWindows, lossDivisor: divisor });
+      start = end;
       loss += r.loss;
       timings.forwardMs += r.timings.forwardMs;
       timings.backwardMs += r.timings.backwardMs;
@@ -65,4 +73,18 @@ export function chunkedHostStep(model: GptModel, batch: LmTokenBatch, opts: Chun
   } finally {
     for (const p of pieces.values()) tf.dispose([...p.x, ...p.g]);
   }
+}
+
+/**
+ * End of the chunk starting at row `start`: at most `maxRows` rows, cut only between inputs when
+ * rows are windows (`windowOf`); an input with more windows than `maxRows` is one chunk.
+ */
+function chunkEnd(start: number, maxRows: number, rows: number, windowOf: Int32Array | undefined): number {
+  let end = Math.min(rows, start + maxRows);
+  if (!windowOf || end === rows) return end;
+  while (end > start && windowOf[end] === windowOf[end - 1]) end--;
+  if (end > start) return end;
+  end = start + 1;
+  while (end < rows && windowOf[end] === windowOf[start]) end++;
+  return end;
 }

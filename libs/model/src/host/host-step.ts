@@ -7,6 +7,7 @@ import {
   groupedLmLoss,
   lmLoss,
   lmNllSum,
+  poolWindows,
   validateRowGroups,
 } from '../forward/losses';
 import type { LmTokenBatch, RowGroup } from '../forward/losses';
@@ -33,11 +34,16 @@ export interface HostStepOptions {
   groups?: readonly RowGroup[];
   /**
    * Divide the summed loss by this count instead of taking the batch's own mean: the number of
-   * rows ('cls') or of next-token targets ('lm') of the WHOLE batch this one is a row chunk of.
+   * inputs ('cls': labels) or of next-token targets ('lm') of the WHOLE batch this one is a row chunk of.
    * Rows are independent, so each chunk's G then equals the whole batch's G on its rows and the
    * chunks' losses add up to the whole batch's (see `chunkedHostStep`). Not with `groups`.
    */
   lossDivisor?: number;
+  /**
+   * Head 'cls' on windows of longer inputs: the input (index into `labels`) of each row. The
+   * logits of an input's windows are mean-pooled before the loss (see `poolWindows`).
+   */
+  windowOf?: Int32Array;
 }
 
 /** Adaptation data of one tap: its input and the loss gradient at its (adapted) output. */
@@ -87,6 +93,7 @@ export function hostStep(model: GptModel, batch: LmTokenBatch, opts: HostStepOpt
   const divisor = opts.lossDivisor;
   if (divisor !== undefined && (groups || !(divisor > 0) || !Number.isFinite(divisor)))
     throw new Error(`hostStep: lossDivisor must be a positive count and cannot be combined with groups, got ${divisor}`);
+  if (groups && opts.windowOf) throw new Error('hostStep: windowOf and groups cannot be combined; window a tenant batch before mixing');
   const shapes = opts.taps.map((t) => tapShape(config, t));
   const rows = (t: string): number => (t === SCORE_TAP ? batch.batch : batch.batch * batch.seqLen);
 
@@ -113,14 +120,14 @@ export function hostStep(model: GptModel, batch: LmTokenBatch, opts: HostStepOpt
       perGroup = tf.keep(grouped.perGroup);
       return grouped.total;
     }
-    if (divisor !== undefined) {
-      const summed =
-        opts.head === 'cls'
-          ? classificationNllSum(forward(model, batch, { ...common, head: 'cls' }), opts.labels as Int32Array)
-          : lmNllSum(forward(model, batch, { ...common, head: 'lm' }), batch).sum;
-      return tf.div(summed, divisor) as tf.Scalar;
+    if (opts.head === 'cls') {
+      const logits = forward(model, batch, { ...common, head: 'cls' });
+      const labels = opts.labels as Int32Array;
+      const pooled = opts.windowOf ? poolWindows(logits, opts.windowOf, labels.length) : logits;
+      if (divisor !== undefined) return tf.div(classificationNllSum(pooled, labels), divisor) as tf.Scalar;
+      return classificationLoss(pooled, labels);
     }
-    if (opts.head === 'cls') return classificationLoss(forward(model, batch, { ...common, head: 'cls' }), opts.labels as Int32Array);
+    if (divisor !== undefined) return tf.div(lmNllSum(forward(model, batch, { ...common, head: 'lm' }), batch).sum, divisor) as tf.Scalar;
     return lmLoss(forward(model, batch, { ...common, head: 'lm' }), batch);
   };
   try {

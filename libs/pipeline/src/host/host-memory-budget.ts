@@ -1,14 +1,8 @@
+import { HOST_MEMORY_BUDGET_MB } from '@cola/config';
 import { tf } from '@cola/gl';
 import { hostStep, type GptHead, type GptModel } from '@cola/model';
 
 const MIB = 2 ** 20;
-
-/**
- * Limits of the gpu-host's memory budget in MiB. The wasm32 heap ends at 4 GiB and never
- * shrinks; the budget counts live tensors only, so the ceiling leaves a quarter of the heap for
- * fragmentation, kernels' scratch and the runtime.
- */
-export const HOST_MEMORY_BUDGET_MB = { default: 1536, min: 64, max: 3072 } as const;
 
 /**
  * The gpu-host's memory budget: how many rows of a batch one host-step chunk may take, and

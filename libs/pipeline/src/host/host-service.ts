@@ -5,8 +5,8 @@ import { ADAPTATION_TRANSFER_LABELS, BULLMQ_PREFIX, OTHER_TENANT, QUEUES, queueO
 import { ColaMetrics, collectQueueDepth } from '@cola/metrics';
 import { AuxStateStore, TensorStore } from '@cola/store';
 import { JobStore } from '../jobs/job-store';
-import type { JobsQueueData } from '../jobs/submit-job';
-import type { AdaptTaskData } from '../trainer/adapt-task-data';
+import type { JobsQueueData } from '../queues/jobs-queue-data';
+import type { AdaptTaskData } from '../queues/adapt-task-data';
 import { ClassifierHeads } from './classifier-heads';
 import { FitTaskPublisher } from './fit-task-publisher';
 import { HostAuxVersions } from './host-aux-versions';
@@ -22,6 +22,7 @@ import { JobCheckpoints } from './job-checkpoints';
 import { JobIntake } from './job-intake';
 import { JobOpening } from './job-opening';
 import { RoundRobinScheduler } from './round-robin-scheduler';
+import { TRANSFER_CHOICE_REASONS } from '../transfer/transfer-choice';
 
 export type { HostJobResult, HostServiceEvents, JobEnd } from './host-events';
 export { jobErrorOf } from './job-error';
@@ -84,6 +85,8 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     }
     metrics.counter('hostTokens').inc({ tenant: OTHER_TENANT }, 0);
     metrics.counter('hostBatches').inc({ tenant: OTHER_TENANT }, 0);
+    for (const transfer of ADAPTATION_TRANSFER_LABELS)
+      for (const reason of TRANSFER_CHOICE_REASONS) metrics.counter('hostTransferChoices').inc({ ...transfer, reason }, 0);
   }
 
   /** Jobs currently trained by this host. */
