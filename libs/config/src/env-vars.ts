@@ -52,6 +52,13 @@ export const gatewayConfig = defineConfig({
   GATEWAY_INFERENCE_TIMEOUT_MS: int({ default: 30_000, min: 100, doc: 'deadline of one merger inference call in ms' }),
 });
 
+/**
+ * Limits of the gpu-host's memory budget in MiB. The wasm32 heap ends at 4 GiB and never
+ * shrinks; the budget counts live tensors only, so the ceiling leaves a quarter of the heap for
+ * fragmentation, kernels' scratch and the runtime.
+ */
+export const HOST_MEMORY_BUDGET_MB = { default: 1536, min: 64, max: 3072 } as const;
+
 /** gpu-host. */
 export const gpuHostConfig = defineConfig({
   ...workerEnvSpec,
@@ -60,6 +67,12 @@ export const gpuHostConfig = defineConfig({
   PAYLOAD_TTL_SECONDS: int({ default: TTLS.payloadSeconds, min: 1, doc: 'adaptation payload TTL in seconds' }),
   COLA_MAX_ACTIVE_JOBS: int({ default: 4, min: 1, max: 1024, doc: 'fine-tuning jobs trained at once' }),
   COLA_MAX_TENANTS_PER_BATCH: int({ default: 4, min: 1, max: 1024, doc: 'most tenants in one mixed batch (1 = no mixing)' }),
+  COLA_HOST_MEMORY_BUDGET_MB: int({
+    default: HOST_MEMORY_BUDGET_MB.default,
+    min: HOST_MEMORY_BUDGET_MB.min,
+    max: HOST_MEMORY_BUDGET_MB.max,
+    doc: 'MiB of tensor memory for host steps and buffered jobs (steps run in row chunks that fit; jobs that do not fit wait queued)',
+  }),
 });
 
 /** aux-trainer. */
