@@ -6,6 +6,8 @@ export * from './service/health-server';
 export * from './state/config-wire';
 export * from './state/job-aux-state';
 export * from './transfer/transfer-spec';
+export * from './transfer/transfer-choice';
+export * from './transfer/job-transfer';
 export * from './transfer/adaptation-encoder';
 export * from './transfer/adaptation-decoder';
 export * from './jobs/job-status';
