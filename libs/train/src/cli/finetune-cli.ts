@@ -17,9 +17,7 @@ const program = new Command('finetune')
   .addOption(
     new Option('--task <task>', 'spam: SpamAssassin classification; moby: Moby Dick causal LM').choices(['spam', 'moby']).default('spam'),
   )
-  .addOption(
-    new Option('--aux <type>', 'aux model of the adapted layers (cola and lora)').choices(AUX_TYPES).default('lowrank'),
-  )
+  .addOption(new Option('--aux <type>', 'aux model of the adapted layers (cola and lora)').choices(AUX_TYPES).default('lowrank'))
   .option('--rank <n>', 'lowrank rank', int, 8)
   .option('--scale <s>', 'lowrank scale', num, 1)
   .option('--hidden <sizes>', 'mlp hidden sizes, comma separated', '128,256')
