@@ -4,7 +4,7 @@
 import { initBackend } from '@cola/gl';
 import { ColaMetrics, createServiceRegistry, TenantLabels } from '@cola/metrics';
 import { auxTrainerConfig } from '@cola/config';
-import { AuxTrainerService, jsonLogger, runService, startHealthServer } from '@cola/pipeline';
+import { AuxTrainerService, jsonLogger, runService, startHealthServer, startHeartbeat } from '@cola/pipeline';
 
 runService(async () => {
   const env = auxTrainerConfig.load();
@@ -24,10 +24,14 @@ runService(async () => {
   const health = await startHealthServer(env.METRICS_PORT, () => ({ running: trainer.running }), undefined, registry);
   log('info', 'aux-trainer ready', { metricsPort: health.port, concurrency: env.AUX_TRAINER_CONCURRENCY });
 
+  // The gateway's readiness counts live instances by these beats.
+  const heartbeat = await startHeartbeat(env.REDIS_URL, 'aux-trainer', (e) => log('warn', `heartbeat: ${e.message}`));
+
   return {
     log,
     stopping: 'finishing the running fit tasks',
     close: async () => {
+      await heartbeat.stop();
       await trainer.close();
       await health.close();
     },

@@ -4,7 +4,7 @@ import { initBackend } from '@cola/gl';
 import { loadCheckpoint } from '@cola/model';
 import { ColaMetrics, createServiceRegistry, TenantLabels } from '@cola/metrics';
 import { baseModelDirOf, gpuHostConfig } from '@cola/config';
-import { HostService, jsonLogger, runService, startHealthServer } from '@cola/pipeline';
+import { HostService, jsonLogger, runService, startHealthServer, startHeartbeat } from '@cola/pipeline';
 
 runService(async () => {
   const env = gpuHostConfig.load();
@@ -32,10 +32,14 @@ runService(async () => {
   );
   log('info', 'gpu-host ready', { modelDir, metricsPort: health.port, parameters: model.parameterCount() });
 
+  // The gateway's readiness counts live instances by these beats.
+  const heartbeat = await startHeartbeat(env.REDIS_URL, 'gpu-host', (e) => log('warn', `heartbeat: ${e.message}`));
+
   return {
     log,
     stopping: 'handing active jobs back to the queue',
     close: async () => {
+      await heartbeat.stop();
       await host.close();
       await health.close();
       model.dispose();

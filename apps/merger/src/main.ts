@@ -4,7 +4,7 @@
 import { initBackend } from '@cola/gl';
 import { ColaMetrics, createServiceRegistry, TenantLabels } from '@cola/metrics';
 import { baseModelDirOf, mergerConfig } from '@cola/config';
-import { jsonLogger, MergerService, runService, startHealthServer } from '@cola/pipeline';
+import { jsonLogger, MergerService, runService, startHealthServer, startHeartbeat } from '@cola/pipeline';
 
 runService(async () => {
   const env = mergerConfig.load();
@@ -25,10 +25,14 @@ runService(async () => {
   const health = await startHealthServer(env.METRICS_PORT, () => ({ running: merger.running, grpcPort }), undefined, registry);
   log('info', 'merger ready', { modelDir, grpcPort, metricsPort: health.port });
 
+  // The gateway's readiness counts live instances by these beats.
+  const heartbeat = await startHeartbeat(env.REDIS_URL, 'merger', (e) => log('warn', `heartbeat: ${e.message}`));
+
   return {
     log,
     stopping: 'finishing the running calls',
     close: async () => {
+      await heartbeat.stop();
       await merger.close();
       await health.close();
     },

@@ -425,7 +425,7 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
     assert.equal(await client.exists(keys.payload('job-cancel', 0), keys.payload('job-cancel', 1)), 2);
     assert.equal(await adaptQueue.getJobCountByTypes('waiting'), 2);
     const done = ended(host, 'job-cancel');
-    await jobStore.setStatus('job-cancel', 'cancelling');
+    await jobStore.transition('job-cancel', 'cancelling', 'gateway');
     assert.equal((await done).status, 'cancelled');
     assert.equal(await client.exists(keys.payload('job-cancel', 0), keys.payload('job-cancel', 1)), 0, 'payloads deleted');
     assert.equal(await adaptQueue.getJob(jobIds.adapt('job-cancel', 0)), undefined, 'task withdrawn');
@@ -457,7 +457,7 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
     assert.match(rec!.error!.message, /label "eggs", which is not one of the job's labels \["ham","spam"\]/);
     // A trainer that met a malformed payload marks the job failed: the host stops it.
     await waitFor(host, 'published', (e) => e.jobId === 'job-victim' && e.seq === 2);
-    await jobStore.setStatus('job-victim', 'failed', {
+    await jobStore.transition('job-victim', 'failed', 'aux-trainer', {
       code: 'invalid_payload',
       message: 'payload of fit task 2 is truncated',
       param: null,
