@@ -16,7 +16,7 @@ import { resolveTaps, type GptModel } from '@cola/model';
 import { createRunAdapters, type TaskBatch } from '@cola/train';
 import { JsonlError } from '@cola/data';
 import { AuxStateStore, TensorStore } from '@cola/store';
-import { FINAL_STATUSES, JobFailure, type JobError, type JobStatus } from '../jobs/job-status';
+import { FINAL_STATUSES, JobFailure, TrainingDivergedError, type JobError, type JobStatus } from '../jobs/job-status';
 import { JobSpecError, validateJobSpec } from '../jobs/job-spec';
 import { JobStore, type JobRecord } from '../jobs/job-store';
 import { readUpload } from '../jobs/uploads';
@@ -527,6 +527,11 @@ export class HostService extends EventEmitter<HostServiceEvents> {
       const out = outcomes[k]!;
       if (out instanceof Error) {
         await this.stopJob(job, 'failed', jobErrorOf(out));
+        continue;
+      }
+      if (!Number.isFinite(out.loss)) {
+        // Nothing of this step is published: its payload would carry the same non-finite values.
+        await this.stopJob(job, 'failed', jobErrorOf(new TrainingDivergedError(job.step + 1, `the training loss is ${out.loss}`)));
         continue;
       }
       try {
