@@ -1,6 +1,6 @@
 import { defineConfig, int, oneOf, optional, port, str, url } from './env';
 import { PORTS } from './ports';
-import { TTLS, LIMITS } from './ttls';
+import { AUX_RETENTION, TTLS, LIMITS } from './ttls';
 import { ENV_METRICS_TENANTS } from './metric-names';
 
 /**
@@ -54,6 +54,8 @@ export const ENV = {
   COLA_DEMO: 'COLA_DEMO',
   /** `npm start`: keep Redis' append-only file in this dir across whole-stack restarts (default: a temp dir removed on stop). */
   COLA_REDIS_DIR: 'COLA_REDIS_DIR',
+  /** aux-trainer: newest aux versions of a running job kept without a TTL (older ones expire; a finished job keeps its head). */
+  COLA_AUX_KEEP_VERSIONS: 'COLA_AUX_KEEP_VERSIONS',
 } as const;
 
 /** The default Redis URL: the embedded default needs no configuration at all. */
@@ -95,6 +97,12 @@ export const auxTrainerConfig = defineConfig({
   ...commonEnvSpec,
   [ENV.METRICS_PORT]: port({ default: PORTS.metrics.auxTrainer, allowZero: true, doc: '/metrics port' }),
   [ENV.AUX_TRAINER_CONCURRENCY]: int({ default: 1, min: 1, max: 64, doc: 'fit tasks run at once per process' }),
+  [ENV.COLA_AUX_KEEP_VERSIONS]: int({
+    default: AUX_RETENTION.keepVersions,
+    min: 1,
+    max: 1000,
+    doc: 'newest aux versions of a running job kept without a TTL',
+  }),
 });
 
 /** merger. */

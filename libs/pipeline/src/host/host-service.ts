@@ -727,6 +727,7 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     });
     // A cancel that arrived while the job was being evaluated wins: it ends `cancelled`.
     const ended = await this.jobStore.finish(job.jobId, 'succeeded', 'gpu-host');
+    await this.retire(job.jobId);
     if (ended === 'succeeded') {
       await this.event(job.jobId, 'info', message);
       this.end(job, 'succeeded');
@@ -750,6 +751,7 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     try {
       if (reason !== 'requeued') {
         const withdrawn = await this.publisher.withdraw(job.jobId, job.auxVersion, job.nextSeq);
+        await this.retire(job.jobId);
         if (!opts.recorded) {
           const ended = await this.jobStore.finish(job.jobId, reason, 'gpu-host', error);
           if (ended === 'cancelled') endedAs = 'cancelled';
@@ -772,6 +774,19 @@ export class HostService extends EventEmitter<HostServiceEvents> {
       this.opts.log('error', `stopping job ${job.jobId}: ${(e as Error).message}`, { jobId: job.jobId });
     } finally {
       this.end(job, endedAs, endedAs === 'failed' ? error : undefined);
+    }
+  }
+
+  /**
+   * A finished job keeps only its head version (what its adapter export and serving read) and its
+   * checkpoints; the superseded versions go now instead of after their TTL, so Redis memory
+   * returns to its baseline when jobs end.
+   */
+  private async retire(jobId: string): Promise<void> {
+    try {
+      await new AuxStateStore(this.redis!).prune(jobId, 1);
+    } catch (e) {
+      this.opts.log('warn', `pruning the aux versions of job ${jobId}: ${(e as Error).message}`, { jobId });
     }
   }
 
