@@ -3,10 +3,11 @@
 // lives in @cola/pipeline; run any number of these against one Redis.
 import { initBackend } from '@cola/gl';
 import { ColaMetrics, createServiceRegistry, TenantLabels } from '@cola/metrics';
-import { auxTrainerEnv, AuxTrainerService, jsonLogger, runService, startHealthServer, startHeartbeat } from '@cola/pipeline';
+import { auxTrainerConfig } from '@cola/config';
+import { AuxTrainerService, jsonLogger, runService, startHealthServer, startHeartbeat } from '@cola/pipeline';
 
 runService(async () => {
-  const env = auxTrainerEnv.load();
+  const env = auxTrainerConfig.load();
   const log = jsonLogger(env.LOG_LEVEL, 'aux-trainer');
   await initBackend({ log: (line) => log('info', line) });
   const registry = createServiceRegistry('aux-trainer');

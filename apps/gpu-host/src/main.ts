@@ -3,10 +3,11 @@
 import { initBackend } from '@cola/gl';
 import { loadCheckpoint } from '@cola/model';
 import { ColaMetrics, createServiceRegistry, TenantLabels } from '@cola/metrics';
-import { baseModelDirOf, gpuHostEnv, HostService, jsonLogger, runService, startHealthServer, startHeartbeat } from '@cola/pipeline';
+import { baseModelDirOf, gpuHostConfig } from '@cola/config';
+import { HostService, jsonLogger, runService, startHealthServer, startHeartbeat } from '@cola/pipeline';
 
 runService(async () => {
-  const env = gpuHostEnv.load();
+  const env = gpuHostConfig.load();
   const log = jsonLogger(env.LOG_LEVEL);
   await initBackend({ log: (line) => log('info', line) });
   const modelDir = baseModelDirOf(env);

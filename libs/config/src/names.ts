@@ -95,8 +95,12 @@ export const keys = {
   auxApplied: (jobId: string): string => `${aux(jobId)}:applied`,
   /** Binary served deltas of a job (what the merger folds into the base weights). */
   served: (jobId: string): string => `${KEY_PREFIX}served:${assertId('jobId', jobId)}`,
-  /** Set of job ids in a collaborative merge group (the paper's 'col' mode). */
-  mergeGroup: (group: string): string => `${KEY_PREFIX}merge-group:${assertId('mergeGroup', group)}`,
+  /**
+   * Set of job ids in a collaborative merge group (the paper's 'col' mode). A group belongs to the
+   * tenant that names it: another tenant using the same name has its own set.
+   */
+  mergeGroup: (tenantId: string, group: string): string =>
+    `${KEY_PREFIX}merge-group:${assertId('tenantId', tenantId)}:${assertId('mergeGroup', group)}`,
   /** Hash: the job record (status, encoded spec, timestamps, failure reason). */
   job,
   /** Hash: progress the gpu-host checkpoints (step, loss, tokens, data position, aux version). */

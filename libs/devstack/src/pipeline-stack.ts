@@ -59,7 +59,7 @@ export class PipelineStack {
   /** Starts one service and waits until its /healthz answers. */
   async start(name: string, app: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
     const metricsPort = await freePort();
-    const verbose = !!process.env.COLA_TEST_VERBOSE && !this.opts.quiet;
+    const verbose = !!process.env[ENV.COLA_TEST_VERBOSE] && !this.opts.quiet;
     const service = new ServiceProcess({
       name,
       app,

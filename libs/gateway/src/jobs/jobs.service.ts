@@ -16,6 +16,7 @@ import type { CreateJobDto } from './dto/create-job.dto';
 import type { JobCheckpointDto, JobDto, JobEventDto } from './dto/job.dto';
 import { buildJobSpec } from './job-spec-builder';
 import { checkpointStepOf, checkpointView, eventView, jobView, streamIdOf } from './job-view';
+import { ETA_EVENTS_SCANNED, estimatedFinish } from './job-eta';
 
 /**
  * Fine-tuning jobs of one tenant: create (validated against the pipeline's rules and the tenant's
@@ -187,7 +188,11 @@ export class JobsService {
 
   private async view(rec: JobRecord): Promise<JobDto> {
     const [progress, result] = await Promise.all([this.store.progress(rec.jobId), this.store.eval(rec.jobId)]);
-    return jobView(rec, progress, result);
+    const view = jobView(rec, progress, result);
+    if (rec.status === 'running') {
+      view.estimated_finish = estimatedFinish(progress, await this.store.events(rec.jobId, { limit: ETA_EVENTS_SCANNED }), Date.now());
+    }
+    return view;
   }
 
   private taskOf(dto: CreateJobDto, training: StoredFile, validation: StoredFile | null): 'classification' | 'causal_lm' {

@@ -5,11 +5,11 @@ import { ADAPTATION_TRANSFER_LABELS, AUX_RETENTION, BULLMQ_PREFIX, QUEUES, STATE
 import { ColaMetrics } from '@cola/metrics';
 import { AuxStateStore, TensorStore } from '@cola/store';
 import { JobStore } from '../jobs/job-store';
-import { AdaptTaskDataError, validateAdaptTaskData, type AdaptTaskData } from './adapt-task-data';
+import { AdaptTaskDataError, validateAdaptTaskData, type AdaptTaskData } from '../queues/adapt-task-data';
 import { AuxPublishedPublisher } from './aux-published-publisher';
 import { FitTaskNotReadyError, FitTaskRejectedError } from './fit-task-errors';
 import { FitTaskProcessor, type FitTaskOutcome } from './fit-task-processor';
-import type { HostLogger } from '../host/host-service-options';
+import type { HostLogger } from '../service/logger';
 
 /** Options of {@link AuxTrainerService}. */
 export interface AuxTrainerServiceOptions {
@@ -39,6 +39,11 @@ export interface AuxTrainerServiceOptions {
    */
   lockMs: number;
   /**
+   * Milliseconds each fit task waits before it runs: emulates a slower trainer, so that the
+   * gpu-host's staleness window (K tasks in flight) fills up in tests and benches. Default 0.
+   */
+  fitDelayMs: number;
+  /**
    * Where the stage timings, bytes, fit steps, failures and queue waits are recorded (issue 6).
    * Default: a private registry nobody scrapes (the app passes its process registry).
    */
@@ -58,6 +63,7 @@ export const DEFAULT_AUX_TRAINER_OPTIONS: Readonly<Omit<AuxTrainerServiceOptions
   maxOrderWaitMs: TTLS.payloadSeconds * 1000,
   log: () => undefined,
   lockMs: 30_000,
+  fitDelayMs: 0,
 };
 
 /** Typed events of {@link AuxTrainerService}. */
@@ -88,6 +94,7 @@ function validateOptions(o: AuxTrainerServiceOptions): void {
   int('maxRetryDelayMs', 1);
   int('maxOrderWaitMs', 1);
   int('lockMs', 1000);
+  int('fitDelayMs', 0);
   if (problems.length) throw new RangeError(`AuxTrainerService options: ${problems.join('; ')}`);
 }
 
@@ -200,6 +207,7 @@ export class AuxTrainerService extends EventEmitter<AuxTrainerServiceEvents> {
     if (job.attemptsStarted <= 1)
       this.metrics.observeMs('queueWaitSeconds', (job.processedOn ?? Date.now()) - job.timestamp, { queue: QUEUES.adapt });
     this.emit('active', task);
+    if (this.options.fitDelayMs > 0) await new Promise((r) => setTimeout(r, this.options.fitDelayMs));
     try {
       const outcome = await this.processor.process(task);
       this.options.log('debug', 'fit task done', { ...outcome });

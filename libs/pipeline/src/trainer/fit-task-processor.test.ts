@@ -8,7 +8,7 @@ import { AuxStateStore, TensorStore } from '@cola/store';
 import { useRedis } from '@cola/testing';
 import { JobStore } from '../jobs/job-store';
 import { decodeJobAuxState } from '../state/job-aux-state';
-import type { AdaptTaskData } from './adapt-task-data';
+import type { AdaptTaskData } from '../queues/adapt-task-data';
 import { AuxPublishedPublisher } from './aux-published-publisher';
 import { FitTaskNotReadyError, FitTaskRejectedError } from './fit-task-errors';
 import { FitTaskProcessor, type FitTaskOutcome } from './fit-task-processor';

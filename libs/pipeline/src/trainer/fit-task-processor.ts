@@ -8,8 +8,8 @@ import { TrainingDivergedError, type JobErrorCode } from '../jobs/job-status';
 import { firstNonFiniteParam } from './finiteness';
 import { decodeJobAuxState, encodeJobAuxState, scheduleOf, type JobAuxState } from '../state/job-aux-state';
 import { decodeAdaptation, type DecodedAdaptation } from '../transfer/adaptation-decoder';
-import { toAdaptationTask, type AdaptTaskData } from './adapt-task-data';
-import type { AuxPublishedData } from './aux-published-data';
+import { toAdaptationTask, type AdaptTaskData } from '../queues/adapt-task-data';
+import type { AuxPublishedData } from '../queues/aux-published-data';
 import type { AuxPublisher } from './aux-published-publisher';
 import { AuxStateCache } from './aux-state-cache';
 import { FitTaskNotReadyError, FitTaskRejectedError } from './fit-task-errors';
@@ -20,8 +20,8 @@ import { KeyedMutex } from './keyed-mutex';
 
 /** What the processor needs of the claim-check tensor store (@cola/store's TensorStore). */
 export interface PayloadSource {
-  /** The bytes at `key` after checking their checksum; throws when missing or corrupt. */
-  get(key: string, expectedSha256?: string): Promise<Uint8Array>;
+  /** The bytes at `key` and the SHA-256 they were verified against; throws when missing or corrupt. */
+  read(key: string, expectedSha256?: string): Promise<{ data: Uint8Array; sha256: string }>;
   /** Deletes the bytes (the fit task is done with them). */
   delete(key: string): Promise<unknown>;
 }
@@ -254,10 +254,10 @@ export class FitTaskProcessor extends EventEmitter<FitTaskProcessorEvents> {
    * concurrent delivery applied the task meanwhile (and deleted the payload): `appliedAs` then.
    */
   private async fetchPayload(task: AdaptTaskData): Promise<{ decoded: DecodedAdaptation; payloadBytes: number } | { appliedAs: number }> {
-    let bytes: Uint8Array;
     try {
-      bytes = await this.deps.payloads.get(task.payloadKey, task.sha256);
-      return { decoded: decodeAdaptation(bytes, toAdaptationTask(task)), payloadBytes: bytes.byteLength };
+      // One checksum per payload: the store verifies its frame, the decoder compares the reference with that hash.
+      const { data, sha256 } = await this.deps.payloads.read(task.payloadKey, task.sha256);
+      return { decoded: decodeAdaptation(data, toAdaptationTask(task), sha256), payloadBytes: data.byteLength };
     } catch (e) {
       if (!(e instanceof WireFormatError || e instanceof PayloadMissingError || e instanceof PayloadCorruptError)) throw e;
       // A concurrent delivery of the same task may have committed it and deleted the payload.

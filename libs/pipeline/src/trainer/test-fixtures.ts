@@ -9,7 +9,7 @@ import type { AuxStateStore, TensorStore } from '@cola/store';
 import { encodeJobAuxState, type JobAuxMeta } from '../state/job-aux-state';
 import { encodeAdaptation } from '../transfer/adaptation-encoder';
 import type { TransferSpec } from '../transfer/transfer-spec';
-import type { AdaptTaskData } from './adapt-task-data';
+import type { AdaptTaskData } from '../queues/adapt-task-data';
 
 /** Width of the tiny test model's residual stream. */
 export const TINY_D = 16;
