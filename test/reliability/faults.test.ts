@@ -142,23 +142,36 @@ describe('when faults hit the pipeline while jobs run', () => {
 
   it('should give Redis memory back once the jobs are done, and leave no transient key without a TTL', async () => {
     const after = await rig.usedMemory();
+    // Bytes per key family (MEMORY USAGE): what stays is durable state, what went was transient.
+    const families: Record<string, { keys: number; bytes: number }> = {};
     const leftovers: string[] = [];
-    let stream = '0';
+    let cursor = '0';
     do {
-      const [next, keys] = await rig.conn.scan(stream, 'MATCH', 'cola:*', 'COUNT', 1000);
-      stream = next;
+      const [next, keys] = await rig.conn.scan(cursor, 'MATCH', 'cola:*', 'COUNT', 1000);
+      cursor = next;
       for (const k of keys) {
-        // Transient families: payloads, superseded aux versions, heartbeats.
-        const transient = /^cola:payload:|^cola:heartbeats:/.test(k);
-        if (transient && (await rig.conn.ttl(k)) < 0) leftovers.push(k);
+        const family = k
+          .replace(/\{[^}]*\}/, '{job}')
+          .replace(/:v\d+$/, ':v<n>')
+          .replace(/^(cola:(?:job|upload|payload|tenant|served|apikey)):[^:]+/, '$1:<id>')
+          .replace(/^(cola:payload:<id>):\d+$/, '$1:<seq>')
+          .replace(/:checkpoint:\d+$/, ':checkpoint:<step>')
+          .replace(/^(cola:q:[^:]+):[^:]*\d[^:]*$/, '$1:<bull job>');
+        const f = (families[family] ??= { keys: 0, bytes: 0 });
+        f.keys++;
+        f.bytes += (await rig.conn.memory('USAGE', k)) ?? 0;
+        // Transient families: payloads and heartbeats must expire on their own.
+        if (/^cola:payload:|^cola:heartbeats:/.test(k) && (await rig.conn.ttl(k)) < 0) leftovers.push(k);
       }
-    } while (stream !== '0');
-    const payloads = (await rig.conn.keys('cola:payload:*')).length;
+    } while (cursor !== '0');
+    const auxVersions = families['cola:aux:{job}:v<n>']?.keys ?? 0;
+    const jobs = figures.length;
     console.log(
-      `reliability: ${JSON.stringify({ memory: true, baselineBytes: baseline, peakBytes: peak, afterBytes: after, payloadsLeft: payloads })}`,
+      `reliability: ${JSON.stringify({ memory: true, baselineBytes: baseline, peakBytes: peak, afterBytes: after, auxVersionsLeft: auxVersions, jobs, families })}`,
     );
     assert.deepEqual(leftovers, [], 'every transient key has a TTL');
-    assert.equal(payloads, 0, 'every payload was consumed or withdrawn');
+    assert.equal((await rig.conn.keys('cola:payload:*')).length, 0, 'every payload was consumed or withdrawn');
+    assert.equal(auxVersions, jobs, 'a finished job keeps exactly one aux version, its head');
     assert.ok(peak >= after, `peak ${peak} >= after ${after}`);
   });
 });
