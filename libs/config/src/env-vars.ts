@@ -1,6 +1,6 @@
 import { defineConfig, int, oneOf, optional, port, str, url, type EnvSpec } from './env';
 import { PORTS } from './ports';
-import { TTLS, LIMITS } from './ttls';
+import { AUX_RETENTION, TTLS, LIMITS } from './ttls';
 import { ENV_METRICS_TENANTS } from './metric-names';
 
 /**
@@ -86,6 +86,12 @@ export const auxTrainerConfig = defineConfig({
     min: 1000,
     max: 600_000,
     doc: 'lock of a running fit task in ms (a dead trainer is taken over after it)',
+  }),
+  COLA_AUX_KEEP_VERSIONS: int({
+    default: AUX_RETENTION.keepVersions,
+    min: 1,
+    max: 1000,
+    doc: 'newest aux versions of a running job kept without a TTL (older ones expire; a finished job keeps only its head)',
   }),
 });
 

@@ -61,6 +61,7 @@ export class HostLifecycle {
     });
     // A cancel that arrived while the job was being evaluated wins: it ends `cancelled`.
     const ended = await jobStore.finish(job.jobId, 'succeeded', 'gpu-host');
+    await this.retire(job.jobId);
     if (ended === 'succeeded') {
       await this.event(job.jobId, 'info', message);
       this.end(job, 'succeeded');
@@ -85,6 +86,7 @@ export class HostLifecycle {
       if (reason !== 'requeued') {
         const { publisher, jobStore } = this.ctx.conn;
         const withdrawn = await publisher.withdraw(job.jobId, job.auxVersion, job.nextSeq);
+        await this.retire(job.jobId);
         if (!opts.recorded) {
           const ended = await jobStore.finish(job.jobId, reason, 'gpu-host', error);
           if (ended === 'cancelled') endedAs = 'cancelled';
@@ -107,6 +109,19 @@ export class HostLifecycle {
       this.ctx.opts.log('error', `stopping job ${job.jobId}: ${(e as Error).message}`, { jobId: job.jobId });
     } finally {
       this.end(job, endedAs, endedAs === 'failed' ? error : undefined);
+    }
+  }
+
+  /**
+   * A finished job keeps only its head version (what its adapter export and serving read) and its
+   * checkpoints; the superseded versions go now instead of after their TTL, so Redis memory
+   * returns to its baseline when jobs end.
+   */
+  private async retire(jobId: string): Promise<void> {
+    try {
+      await this.ctx.conn.auxStore.prune?.(jobId, 1);
+    } catch (e) {
+      this.ctx.opts.log('warn', `pruning the aux versions of job ${jobId}: ${(e as Error).message}`, { jobId });
     }
   }
 
