@@ -85,6 +85,15 @@ export class InferenceService {
     const resolved = await this.resolve(tenantId, model);
     const texts = typeof input === 'string' ? [input] : input;
     const res = await this.merger.classify({ model: resolved.merger, texts });
+    // JSON has no NaN: a non-finite score would go out as null, which reads as "not computed".
+    if (res.results.some((r) => r.scores.some((sc) => !Number.isFinite(sc.score)))) {
+      throw new ApiError(
+        502,
+        'non_finite_output',
+        `The model ${model} produced scores that are not finite numbers (its weights diverged); fine-tune it again with a lower learning rate`,
+        'model',
+      );
+    }
     return {
       id: newId.request('clf'),
       object: 'classification',
