@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { keys } from '@cola/config';
-import { JobStore } from '@cola/pipeline';
+import { JobStore, driveJobTo } from '@cola/pipeline';
 import { useRedis } from '@cola/testing';
 import type { ApiResponse, ErrorShape } from './support/gateway-client';
 import { writeTestAuxState } from './support/aux-state';
@@ -44,7 +44,7 @@ describe("when a tenant asks for another tenant's resources", () => {
     await writeTestAuxState(redis.client(), ids.job);
     const store = new JobStore(redis.client());
     await store.appendEvent(ids.job, { level: 'info', message: 'step 1', metrics: { step: 1, loss: 0.7 } });
-    await store.setStatus(ids.job, 'succeeded');
+    await driveJobTo(store, ids.job, 'succeeded');
     ids.model = `ft:cola-tiny:owner:${ids.job}`;
   });
   after(() => gw.close());

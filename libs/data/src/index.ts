@@ -40,3 +40,13 @@ export type {
 export { classificationBatches, type ClassificationBatchOptions } from './batching/classification-batches';
 export { completionBatches, type CompletionBatchOptions } from './batching/completion-batches';
 export { lmBatches, type LmBatchOptions } from './batching/lm-batches';
+export {
+  windowedClassificationBatches,
+  splitWindows,
+  windowCoverage,
+  DEFAULT_MAX_WINDOWS,
+  type WindowedClassificationBatch,
+  type WindowedBatchOptions,
+  type WindowCoverage,
+} from './batching/windowed-classification-batches';
+export { passages } from './corpora/passages';

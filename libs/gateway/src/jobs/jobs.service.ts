@@ -97,9 +97,9 @@ export class JobsService {
     if (rec.status !== 'cancelling') {
       // `remove` refuses a job a gpu-host holds (locked): that one is cancelled through its status.
       const removed = rec.status === 'queued' ? await this.queue.remove(jobIds.job(jobId)) : 0;
-      if (removed === 1 && (await this.store.setStatus(jobId, 'cancelled'))) {
+      if (removed === 1 && (await this.store.transition(jobId, 'cancelled', 'gateway')).changed) {
         await this.store.appendEvent(jobId, { level: 'info', message: 'Job cancelled before it started' });
-      } else if (await this.store.setStatus(jobId, 'cancelling')) {
+      } else if ((await this.store.transition(jobId, 'cancelling', 'gateway')).changed) {
         await this.store.appendEvent(jobId, { level: 'info', message: 'Cancellation requested' });
       }
     }

@@ -21,6 +21,7 @@ import { JobCheckpoints } from './job-checkpoints';
 import { JobIntake } from './job-intake';
 import { JobOpening } from './job-opening';
 import { RoundRobinScheduler } from './round-robin-scheduler';
+import { TRANSFER_CHOICE_REASONS } from '../transfer/transfer-choice';
 
 export type { HostJobResult, HostServiceEvents, JobEnd } from './host-events';
 export { jobErrorOf } from './job-error';
@@ -82,6 +83,8 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     }
     metrics.counter('hostTokens').inc({ tenant: OTHER_TENANT }, 0);
     metrics.counter('hostBatches').inc({ tenant: OTHER_TENANT }, 0);
+    for (const transfer of ADAPTATION_TRANSFER_LABELS)
+      for (const reason of TRANSFER_CHOICE_REASONS) metrics.counter('hostTransferChoices').inc({ ...transfer, reason }, 0);
   }
 
   /** Jobs currently trained by this host. */

@@ -12,6 +12,7 @@ import type { HostContext } from './host-context';
 import { HostJob } from './host-job';
 import type { HostLifecycle } from './host-lifecycle';
 import { JobAux } from './job-aux';
+import { resolveJobTransfer } from '../transfer/job-transfer';
 import { buildJobTaskData, JobDataError } from './job-task-data';
 
 /**
@@ -79,11 +80,12 @@ export class JobOpening {
           start: Math.min(totalBatches, nextSeq * o.interval),
         });
         const before = await jobStore.progress(jobId);
+        const choice = resolveJobTransfer(this.ctx.model.config, v, taps);
         const job = new HostJob({
           jobId,
           tenantId: v.spec.tenantId,
           options: o,
-          transfer: v.transfer,
+          transfer: choice.spec,
           staleness: v.staleness,
           data,
           cursor,
@@ -113,6 +115,8 @@ export class JobOpening {
             ? `Resumed at step ${job.step}/${totalBatches} from aux version ${head} (${nextSeq - head} fit task(s) in flight)`
             : `Training started: ${totalBatches} batches over ${o.epochs} epoch(s), ${numTasks} fit task(s) of ${o.interval} batch(es)`,
         );
+        this.ctx.metrics.counter('hostTransferChoices').inc({ ...choice.spec, reason: choice.reason });
+        await this.lifecycle.event(jobId, 'info', choice.message);
         return job;
       } catch (e) {
         aux.dispose();
