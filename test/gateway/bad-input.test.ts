@@ -46,7 +46,7 @@ describe('when requests are wrong', () => {
   const job = (over: Record<string, unknown> = {}): Record<string, unknown> => ({ model: 'cola-tiny', training_file: train, ...over });
 
   before(async () => {
-    gw = await startTestGateway(redis, { bodyMaxBytes: BODY_MAX, uploadMaxBytes: UPLOAD_MAX });
+    gw = await startTestGateway(redis, { bodyMaxBytes: BODY_MAX, uploadMaxBytes: UPLOAD_MAX, baseModelLayers: 2 });
     key = await gw.tenant('acme');
     otherKey = await gw.tenant('globex');
     const revoked = await gw.api.post<{ key: string; id: string }>('/v1/admin/tenants/acme/api_keys', {}, ADMIN_KEY);
