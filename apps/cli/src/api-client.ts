@@ -28,7 +28,7 @@ export interface Job {
     aux_version: number;
     fit_tasks: number;
   } | null;
-  result: { metric: 'accuracy' | 'perplexity'; value: number; count: number } | null;
+  result: { metric: 'accuracy' | 'perplexity'; before: number | null; value: number | null; count: number } | null;
 }
 
 /** One job event. `data` holds step, loss, tokens and bytes for metrics events. */

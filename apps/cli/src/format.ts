@@ -77,11 +77,17 @@ export function jobTraffic(events: readonly JobEvent[]): JobTraffic {
   };
 }
 
+/** `accuracy 0.5000 -> 0.7500`: the starting model's score, then the final one (`...` while running). */
+export function resultText(r: NonNullable<Job['result']>): string {
+  const f = (v: number | null): string => (v === null ? '...' : v.toFixed(4));
+  return r.before !== null && r.before !== undefined ? `${r.metric} ${f(r.before)} -> ${f(r.value)}` : `${r.metric} ${f(r.value)}`;
+}
+
 /** One line per job for `cola jobs list`. */
 export function jobLine(j: Job): string {
   const p = j.progress;
   const step = p ? `${p.step}/${p.total_steps}` : '-';
-  const res = j.result ? `${j.result.metric} ${j.result.value.toFixed(4)}` : '';
+  const res = j.result ? resultText(j.result) : '';
   return [
     j.id,
     j.status.padEnd(10),

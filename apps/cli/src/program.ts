@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ENV, PORTS } from '@cola/config';
 import { ColaApiClient, ColaApiError, type CreateJobRequest } from './api-client';
 import { DEMO_DEFAULTS, runDemo } from './demo';
-import { jobLine } from './format';
+import { jobLine, resultText } from './format';
 import { watchJobs } from './job-watcher';
 
 interface GlobalOpts {
@@ -255,7 +255,7 @@ async function watchOne(c: ColaApiClient, id: string): Promise<void> {
   const [r] = await watchJobs([{ label: id, jobId: id, client: c }]);
   const job = r!.job;
   out(
-    `${job.id} ${job.status}${job.result ? `: validation ${job.result.metric} ${job.result.value.toFixed(4)}` : ''}${job.fine_tuned_model ? `; model ${job.fine_tuned_model}` : ''}${job.error ? ` (${job.error.code}: ${job.error.message})` : ''}`,
+    `${job.id} ${job.status}${job.result ? `: validation ${resultText(job.result)}` : ''}${job.fine_tuned_model ? `; model ${job.fine_tuned_model}` : ''}${job.error ? ` (${job.error.code}: ${job.error.message})` : ''}`,
   );
   if (job.status !== 'succeeded') process.exitCode = 1;
 }

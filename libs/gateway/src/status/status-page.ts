@@ -180,7 +180,7 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
       tr.dataset.jobId = j.id;
       tr.dataset.status = j.status;
       const p = j.progress;
-      const cells = [j.id, j.status, j.task, j.method.aux.type, p ? p.step + '/' + p.total_steps : '-', p ? p.loss.toFixed(4) : '-', fmtBytes(p ? p.bytes_transferred : 0), j.result ? j.result.metric + ' ' + j.result.value.toFixed(4) : ''];
+      const cells = [j.id, j.status, j.task, j.method.aux.type, p ? p.step + '/' + p.total_steps : '-', p ? p.loss.toFixed(4) : '-', fmtBytes(p ? p.bytes_transferred : 0), j.result ? j.result.metric + ' ' + (j.result.before != null ? j.result.before.toFixed(4) + ' -> ' : '') + (j.result.value != null ? j.result.value.toFixed(4) : '...') : ''];
       cells.forEach((c, i) => { const td = document.createElement('td'); td.textContent = c; if (i === 1) td.className = 'status-' + j.status; tr.appendChild(td); });
       tr.addEventListener('click', () => { selected = j.id; refresh(); });
       body.appendChild(tr);

@@ -68,7 +68,7 @@ describe('when a job spec is validated', () => {
     mergedMlp.method = { ...mergedMlp.method!, merged: true, aux: { kind: { $case: 'mlp', value: { hidden: [8], activation: 'relu' } } } };
     expectParam(mergedMlp, 'method.merged', /mergeable/);
     expectParam(
-      spec({ hyperparameters: { epochs: 0, batchSize: 100000, maxLength: 0, optimizer: undefined, warmupFraction: 0 } }),
+      spec({ hyperparameters: { epochs: 0, batchSize: 100000, maxLength: 0, optimizer: undefined, warmupFraction: 0, maxSteps: 0, validationEvery: 0 } }),
       'hyperparameters.batch_size',
       /4096/,
     );
@@ -79,6 +79,8 @@ describe('when a job spec is validated', () => {
         maxLength: 64,
         optimizer: { kind: { $case: 'adamw', value: { lr: -1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 } } },
         warmupFraction: 0,
+        maxSteps: 0,
+        validationEvery: 0,
       },
     });
     expectParam(lr, 'hyperparameters.optimizer.lr', /lr/);
