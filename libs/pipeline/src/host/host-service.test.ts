@@ -98,11 +98,11 @@ async function reference(
   const v = validateJobSpec(s);
   const data = buildJobTaskData(v, parseJsonl(toJsonl(train)), parseJsonl(toJsonl(val)));
   const model = baseModel();
-  const run = await finetune(model, data, v.options, { quiet: true });
+  const run = await finetune(model, data, v.options, { quiet: true, evaluateBefore: true });
   const values = await run.adapters.values();
   run.adapters.dispose();
   model.dispose();
-  return { values, after: run.after!, steps: run.steps };
+  return { values, before: run.before!, after: run.after!, steps: run.steps };
 }
 
 async function storedValues(jobId: string): Promise<Map<string, Float32Array>> {
@@ -220,6 +220,13 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
     assert.match(events[0]!.message, /Training started: 10 batches over 2 epoch/);
     assert.match(events.at(-1)!.message, /Training finished; validation accuracy/);
     assert.ok(events.some((e) => e.metrics?.step === 10 && e.metrics.loss !== undefined));
+    // Before and after in the same metric: the starting model (seeded head, aux at zero) and the final one.
+    assert.ok(Math.abs(stored!.before! - ref.before.value) < 1e-9, `before ${stored?.before} vs ${ref.before.value}`);
+    const curve = events.filter((e) => e.metrics?.validation !== undefined).map((e) => e.metrics!.step);
+    assert.equal(curve[0], 0, 'the first validation is before training');
+    assert.equal(curve.at(-1), 10, 'the last one is the final model');
+    assert.ok(curve.length >= 3, `validations at steps ${curve.join(', ')} (default: about five per run)`);
+    assert.match(events.find((e) => /Auto settings|No auto settings/.test(e.message))!.message, /No auto settings|truncation/);
     // One checkpoint per epoch (5 batches each).
     assert.deepEqual(await new JobCheckpoints(client).steps('job-exact'), [5, 10]);
     assert.deepEqual(await client.keys(`${keys.payload('job-exact', 0).replace(/:0$/, '')}:*`), [], 'every payload was consumed');

@@ -26,10 +26,16 @@ function texts(f: JsonlDataset): string[] {
  * runs classification inputs as one window (max_windows 1): what does not fit max_length is cut,
  * and the event says how much.
  */
-export function resolveJobAuto(v: ValidatedJobSpec, train: JsonlDataset, context: number, tokenCap = DEFAULT_HOST_TOKEN_CAP): JobAutoResult {
+export function resolveJobAuto(
+  v: ValidatedJobSpec,
+  train: JsonlDataset,
+  context: number,
+  tokenCap = DEFAULT_HOST_TOKEN_CAP,
+): JobAutoResult {
   const tok = new ByteTokenizer();
   const rows = texts(train);
-  const rowTokens = v.task === 'classification' ? rows.map((t) => tok.encode(t).length) : [rows.reduce((n, t) => n + tok.encode(t).length, 0)];
+  const rowTokens =
+    v.task === 'classification' ? rows.map((t) => tok.encode(t).length) : [rows.reduce((n, t) => n + tok.encode(t).length, 0)];
   const a = chooseAutoHyperparameters(
     { task: v.task, aux: v.options.aux, trainRows: rows.length, rowTokens, context, tokenCap },
     { ...v.given, maxWindows: 1 },

@@ -109,7 +109,6 @@ export class JobOpening {
           bytes: job.bytes,
         });
         const resumed = head > 0 || nextSeq > 0;
-        if (!resumed) await this.lifecycle.event(jobId, 'info', auto.message);
         await this.lifecycle.event(
           jobId,
           'info',
@@ -118,6 +117,7 @@ export class JobOpening {
             : `Training started: ${totalBatches} batches over ${o.epochs} epoch(s), ${numTasks} fit task(s) of ${o.interval} batch(es)` +
                 (o.maxSteps !== undefined && totalBatches === o.maxSteps ? ` (bounded by max_steps ${o.maxSteps})` : ''),
         );
+        if (!resumed) await this.lifecycle.event(jobId, 'info', auto.message);
         await this.lifecycle.validation.open(job, v.validationEvery);
         return job;
       } catch (e) {

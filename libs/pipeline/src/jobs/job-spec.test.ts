@@ -68,7 +68,17 @@ describe('when a job spec is validated', () => {
     mergedMlp.method = { ...mergedMlp.method!, merged: true, aux: { kind: { $case: 'mlp', value: { hidden: [8], activation: 'relu' } } } };
     expectParam(mergedMlp, 'method.merged', /mergeable/);
     expectParam(
-      spec({ hyperparameters: { epochs: 0, batchSize: 100000, maxLength: 0, optimizer: undefined, warmupFraction: 0, maxSteps: 0, validationEvery: 0 } }),
+      spec({
+        hyperparameters: {
+          epochs: 0,
+          batchSize: 100000,
+          maxLength: 0,
+          optimizer: undefined,
+          warmupFraction: 0,
+          maxSteps: 0,
+          validationEvery: 0,
+        },
+      }),
       'hyperparameters.batch_size',
       /4096/,
     );

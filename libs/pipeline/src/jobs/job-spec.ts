@@ -119,7 +119,16 @@ export function validateJobSpec(spec: JobSpec): ValidatedJobSpec {
         : undefined,
       auxes,
     );
-    return { spec, task, options, transfer, staleness, mergeGroup: m?.mergeGroup ?? '', validationEvery: h?.validationEvery || undefined, given };
+    return {
+      spec,
+      task,
+      options,
+      transfer,
+      staleness,
+      mergeGroup: m?.mergeGroup ?? '',
+      validationEvery: h?.validationEvery || undefined,
+      given,
+    };
   } catch (e) {
     reraise(e);
   }

@@ -172,18 +172,28 @@ export class MethodDto {
 
 /** Training loop settings; every one defaults to `auto`. */
 export class HyperparametersDto {
-  @ApiPropertyOptional(autoOr({ type: 'integer', minimum: 1, maximum: 1000 }, 'Passes over the training file (auto: chosen from the data size, see docs/auto.md).'))
+  @ApiPropertyOptional(
+    autoOr(
+      { type: 'integer', minimum: 1, maximum: 1000 },
+      'Passes over the training file (auto: chosen from the data size, see docs/auto.md).',
+    ),
+  )
   @IsOptional()
   @IsAutoOrNumber({ integer: true, min: 1, max: 1000 })
   n_epochs?: number | 'auto';
 
-  @ApiPropertyOptional(autoOr({ type: 'integer', minimum: 1, maximum: 4096 }, 'Examples per host batch (auto: 8, 16 or 32 from the data size).'))
+  @ApiPropertyOptional(
+    autoOr({ type: 'integer', minimum: 1, maximum: 4096 }, 'Examples per host batch (auto: 8, 16 or 32 from the data size).'),
+  )
   @IsOptional()
   @IsAutoOrNumber({ integer: true, min: 1, max: 4096 })
   batch_size?: number | 'auto';
 
   @ApiPropertyOptional(
-    autoOr({ type: 'number', minimum: 0, exclusiveMinimum: true, maximum: 10 }, 'Peak learning rate of the aux optimizer (auto: by aux type and rank).'),
+    autoOr(
+      { type: 'number', minimum: 0, exclusiveMinimum: true, maximum: 10 },
+      'Peak learning rate of the aux optimizer (auto: by aux type and rank).',
+    ),
   )
   @IsOptional()
   @IsAutoOrNumber({ above: 0, max: 10 })
@@ -214,7 +224,12 @@ export class HyperparametersDto {
   @IsAutoOrNumber({ min: 0, below: 1 })
   momentum?: number | 'auto';
 
-  @ApiPropertyOptional(autoOr({ type: 'integer', minimum: 1, maximum: 4096 }, 'Tokens per example after truncation (auto: 90th percentile of the rows, at most the context).'))
+  @ApiPropertyOptional(
+    autoOr(
+      { type: 'integer', minimum: 1, maximum: 4096 },
+      'Tokens per example after truncation (auto: 90th percentile of the rows, at most the context).',
+    ),
+  )
   @IsOptional()
   @IsAutoOrNumber({ integer: true, min: 1, max: 4096 })
   max_length?: number | 'auto';
