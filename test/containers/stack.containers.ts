@@ -268,7 +268,7 @@ describe('when the platform runs as containers configured like the local Kuberne
     });
     try {
       const counts = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
-      assert.deepEqual(counts, { waiting: 0, prioritized: 0, active: 0, delayed: 0, failed: 0 });
+      assert.deepEqual(counts, { waiting: 0, prioritized: 0, active: 0, delayed: 0, failed: 0, paused: 0 });
     } finally {
       await queue.close();
     }
