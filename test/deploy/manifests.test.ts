@@ -129,6 +129,15 @@ describe('when a manifest disagrees with libs/config', () => {
     assertReported(checkEnv(b), ['deploy/k8s/base/aux-trainer.yaml', 'env[REDIS_HOST]', 'libs/config/src/env-vars.ts']);
   });
 
+  it("should accept every variable a service's config declares, e.g. the gpu-host's job limit and metric tenants", () => {
+    const b = broken((x) => {
+      const env = containerOf(x, 'Deployment', 'gpu-host')['env'];
+      assert.ok(Array.isArray(env));
+      env.push({ name: ENV.COLA_MAX_ACTIVE_JOBS, value: '8' }, { name: ENV.COLA_METRICS_TENANTS, value: 'acme,globex' });
+    });
+    assert.deepEqual(checkEnv(b), []);
+  });
+
   it('should report a port variable that disagrees with the containerPort', () => {
     const b = broken((x) => {
       const env = maps(containerOf(x, 'Deployment', 'aux-trainer')['env']).find((e) => e['name'] === ENV.METRICS_PORT);

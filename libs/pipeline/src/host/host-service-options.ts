@@ -2,12 +2,7 @@ import { TTLS } from '@cola/config';
 import type { GptModel } from '@cola/model';
 import type { ColaMetrics } from '@cola/metrics';
 import type { HostAuxStore, HostPayloadStore } from './stores';
-
-/** Log levels of {@link HostLogger}. */
-export type HostLogLevel = 'debug' | 'info' | 'warn' | 'error';
-
-/** Where the service reports what it does; the app passes its logger. */
-export type HostLogger = (level: HostLogLevel, message: string, fields?: Record<string, unknown>) => void;
+import { jsonLogger, type HostLogger } from '../service/logger';
 
 /** Options of {@link HostService}. */
 export interface HostServiceOptions {
@@ -65,17 +60,6 @@ export const HOST_SERVICE_DEFAULTS = {
   eventEvery: 10,
   evalChunk: 8,
 } as const;
-
-const LEVELS: readonly HostLogLevel[] = ['debug', 'info', 'warn', 'error'];
-
-/** A JSON-lines logger on stderr that drops levels below `min`. */
-export function jsonLogger(min: HostLogLevel = 'info', service = 'gpu-host'): HostLogger {
-  const floor = LEVELS.indexOf(min);
-  return (level, message, fields) => {
-    if (LEVELS.indexOf(level) < floor) return;
-    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, service, message, ...fields })}\n`);
-  };
-}
 
 /** Merges the defaults and checks every option at once, naming each bad one and how to fix it. */
 export function resolveHostServiceOptions(raw: HostServiceOptions): ResolvedHostServiceOptions {

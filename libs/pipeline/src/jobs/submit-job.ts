@@ -3,11 +3,7 @@ import { jobIds } from '@cola/config';
 import type { JobSpec } from '@cola/proto';
 import { JobStore } from './job-store';
 import { validateJobSpec, type ValidatedJobSpec } from './job-spec';
-
-/** The `jobs` queue's job data: only the id; the spec lives in the job record. */
-export interface JobsQueueData {
-  jobId: string;
-}
+import type { JobsQueueData } from '../queues/jobs-queue-data';
 
 /**
  * Validates a spec, writes the job record and enqueues the job for the gpu-host. The uploads it

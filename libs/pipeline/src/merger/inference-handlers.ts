@@ -1,7 +1,7 @@
 import { status as GrpcStatus, type sendUnaryData, type ServerUnaryCall, type ServiceError } from '@grpc/grpc-js';
 import type { InferenceServer, ServedModel } from '@cola/proto';
 import type { ColaMetrics } from '@cola/metrics';
-import type { HostLogger } from '../host/host-service-options';
+import type { HostLogger } from '../service/logger';
 import { classifyTexts, completePrompt, type InferenceLimits } from './inference';
 import { InferenceError } from './inference-error';
 import { BASE_MODEL_NAME } from './model-name';

@@ -3,7 +3,7 @@ import { disposeDeltas } from '@cola/gl';
 import { AuxStateMissingError, type AuxStateStore } from '@cola/store';
 import type { JobStore } from '../jobs/job-store';
 import { decodeJobAuxState } from '../state/job-aux-state';
-import type { AuxPublishedData } from '../trainer/aux-published-data';
+import type { AuxPublishedData } from '../queues/aux-published-data';
 import { encodeServedRecord } from './served-deltas';
 import type { ServedStore } from './served-store';
 
@@ -96,7 +96,7 @@ export class ServedDeltasUpdater extends EventEmitter<ServedDeltasUpdaterEvents>
     } finally {
       state.adapters.dispose();
     }
-    if (mergeGroup) await this.deps.served.join(mergeGroup, jobId);
+    if (mergeGroup) await this.deps.served.join(record.spec.tenantId, mergeGroup, jobId);
     const written = await this.deps.served.putIfNewer(jobId, version, encoded);
     return this.done({ ...base, mergeable, status: written ? 'served' : 'stale' });
   }

@@ -6,7 +6,7 @@ import { initGptModel, type GptModel } from '@cola/model';
 import { AuxStateStore, TensorStore } from '@cola/store';
 import { useRedis } from '@cola/testing';
 import { JobStore } from '../jobs/job-store';
-import type { AuxPublishedData } from '../trainer/aux-published-data';
+import type { AuxPublishedData } from '../queues/aux-published-data';
 import { FitTaskProcessor } from '../trainer/fit-task-processor';
 import {
   disposeFitData,

@@ -1,5 +1,5 @@
 import { EnvConfigError } from '@cola/config';
-import type { HostLogger } from '../host/host-service-options';
+import type { HostLogger } from './logger';
 
 /** What a started service process hands to {@link runService}. */
 export interface RunningService {

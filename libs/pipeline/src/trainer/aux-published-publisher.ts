@@ -1,6 +1,6 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
 import { AUX_PUBLISHED_QUEUES, jobIds, queueOptions, type QueueName } from '@cola/config';
-import type { AuxPublishedData } from './aux-published-data';
+import type { AuxPublishedData } from '../queues/aux-published-data';
 
 /** Announces a new aux version to its consumers. */
 export interface AuxPublisher {

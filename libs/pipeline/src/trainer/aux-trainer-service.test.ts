@@ -9,7 +9,7 @@ import { AuxStateStore, TensorStore } from '@cola/store';
 import { useRedis } from '@cola/testing';
 import { JobStore } from '../jobs/job-store';
 import { decodeJobAuxState } from '../state/job-aux-state';
-import type { AdaptTaskData } from './adapt-task-data';
+import type { AdaptTaskData } from '../queues/adapt-task-data';
 import { AuxTrainerService } from './aux-trainer-service';
 import type { FitTaskOutcome } from './fit-task-processor';
 import {
