@@ -24,7 +24,7 @@ import { renderKustomization, type RenderedDoc } from '../deploy/kustomize-rende
 import { REPO_ROOT } from '../deploy/manifest-loader';
 import { resolveContainer } from '../deploy/overlay-env';
 import { at, stringMap } from '../deploy/yaml-access';
-import { GatewayClient } from '../gateway/support/gateway-client';
+import { GatewayClient } from '../../libs/gateway/test/support/gateway-client';
 import { dashboardExprs, metricNamesIn } from '../observability/support/observability-files';
 import { ContainerStack, type Container } from './support/container-stack';
 

@@ -5,6 +5,7 @@ import type { HostContext } from './host-context';
 import type { JobEnd } from './host-events';
 import type { HostJob, StopReason } from './host-job';
 import { jobErrorOf } from './job-error';
+import { BackendAbortedError, isBackendAbort } from './backend-abort';
 
 /**
  * How jobs leave the gpu-host and what it writes about them: progress, events, the final
@@ -21,6 +22,7 @@ export class HostLifecycle {
       try {
         await this.completeJob(job);
       } catch (e) {
+        if (isBackendAbort(e)) throw new BackendAbortedError(e);
         await this.stopJob(job, 'failed', jobErrorOf(e));
       }
     }
@@ -59,6 +61,7 @@ export class HostLifecycle {
     });
     // A cancel that arrived while the job was being evaluated wins: it ends `cancelled`.
     const ended = await jobStore.finish(job.jobId, 'succeeded', 'gpu-host');
+    await this.retire(job.jobId);
     if (ended === 'succeeded') {
       await this.event(job.jobId, 'info', message);
       this.end(job, 'succeeded');
@@ -83,6 +86,7 @@ export class HostLifecycle {
       if (reason !== 'requeued') {
         const { publisher, jobStore } = this.ctx.conn;
         const withdrawn = await publisher.withdraw(job.jobId, job.auxVersion, job.nextSeq);
+        await this.retire(job.jobId);
         if (!opts.recorded) {
           const ended = await jobStore.finish(job.jobId, reason, 'gpu-host', error);
           if (ended === 'cancelled') endedAs = 'cancelled';
@@ -105,6 +109,19 @@ export class HostLifecycle {
       this.ctx.opts.log('error', `stopping job ${job.jobId}: ${(e as Error).message}`, { jobId: job.jobId });
     } finally {
       this.end(job, endedAs, endedAs === 'failed' ? error : undefined);
+    }
+  }
+
+  /**
+   * A finished job keeps only its head version (what its adapter export and serving read) and its
+   * checkpoints; the superseded versions go now instead of after their TTL, so Redis memory
+   * returns to its baseline when jobs end.
+   */
+  private async retire(jobId: string): Promise<void> {
+    try {
+      await this.ctx.conn.auxStore.prune?.(jobId, 1);
+    } catch (e) {
+      this.ctx.opts.log('warn', `pruning the aux versions of job ${jobId}: ${(e as Error).message}`, { jobId });
     }
   }
 
