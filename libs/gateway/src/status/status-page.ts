@@ -4,7 +4,7 @@
  * Bearer header, and polls every 1.5 s while a job runs.
  */
 
-/** Link speed assumed for the communication-overhead estimate (1 Gbit/s), the same as the CLI's. */
+/** Link speed assumed for the per-job link-time estimate (1 Gbit/s), the same as the CLI's. */
 export const STATUS_LINK_BYTES_PER_SECOND = 125_000_000;
 
 export const STATUS_PAGE_HTML = `<!doctype html>
@@ -53,7 +53,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
       <div class="card"><canvas id="overhead-chart"></canvas></div>
     </div>
     <p class="note">Loss: the training loss the gpu-host reports per step. Validation: the job's evaluation on its validation file (the pipeline evaluates when training ends).
-    Tokens/s: host training tokens per second between progress events. Communication overhead: the time the adaptation bytes (hidden states and their gradients) take on a 1 Gbit/s link, as a share of the training time between events.</p>
+    Tokens/s: host training tokens per second between progress events. Estimated link time (an estimate, not the measured communication overhead): the time the adaptation bytes (hidden states and their gradients) would take on an assumed 1 Gbit/s link, as a share of the training time between events.</p>
   </section>
 </main>
 <script src="/status/chart.umd.js"></script>
@@ -103,8 +103,8 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
     chart('loss-chart', 'Training loss', [{ label: 'loss', borderColor: '#0b6bcb' }], 'loss');
     chart('validation-chart', 'Validation', [{ label: 'validation', borderColor: '#1a7f37', pointRadius: 5, showLine: false }], 'metric');
     chart('throughput-chart', 'Host tokens per second', [{ label: 'tokens/s', borderColor: '#8250df' }], 'tokens/s');
-    chart('overhead-chart', 'Communication overhead', [
-      { label: 'overhead % (1 Gbit/s link)', borderColor: '#cf222e', yAxisID: 'y' },
+    chart('overhead-chart', 'Estimated link time (1 Gbit/s)', [
+      { label: 'est. link time % (1 Gbit/s)', borderColor: '#cf222e', yAxisID: 'y' },
       { label: 'bytes moved (MB)', borderColor: '#9a6700', yAxisID: 'y1' },
     ], '%', { y1: { position: 'right', title: { display: true, text: 'MB' }, grid: { drawOnChartArea: false } } });
   }
