@@ -6,7 +6,7 @@ import { classificationTask, finetune, languageModelTask, type TaskData } from '
 import { ColaApiClient, type CreateJobRequest, type Job } from './api-client';
 import { formatBytes, jobTraffic, REFERENCE_LINK_BYTES_PER_SECOND, table } from './format';
 import { watchJobs } from './job-watcher';
-import { overheadPercent, scrapeStageSeconds } from './stage-timings';
+import { overheadPercent, scrapeStageSeconds } from '@cola/metrics';
 
 /** Options of {@link runDemo}; the defaults fit cola-tiny on two cores in a few minutes. */
 export interface DemoOptions {

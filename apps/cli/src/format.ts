@@ -53,7 +53,7 @@ export interface JobTraffic {
    * An ESTIMATE, not the communication overhead: the time the job's bytes would take on an assumed
    * 1 Gbit/s link, in % of its training wall time (the API exposes bytes and event times, not stage
    * timings). The measured overhead is (encode + write + queue wait + decode) / host step time,
-   * read from the services' /metrics (stage-timings.ts).
+   * read from the services' /metrics (overheadPercent in @cola/metrics).
    */
   linkTimeEstimatePercent: number;
 }
