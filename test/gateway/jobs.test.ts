@@ -119,7 +119,7 @@ describe('when fine-tuning jobs are created and followed (no gpu-host running)',
     });
     assert.deepEqual(
       [j.method.aux.type, j.method.target_modules, j.method.interval, j.method.staleness, j.method.transfer.mode],
-      ['lowrank', ['c_attn', 'score'], 1, 1, 'activations'],
+      ['lowrank', ['c_attn', 'score'], 1, 1, 'auto'],
     );
     const queued = await queue.getJob(jobIds.job(j.id));
     assert.deepEqual(queued?.data, { jobId: j.id });
