@@ -17,7 +17,7 @@
  *
  * Flags: --steps N (host batches per measurement, default 8), --batch N (32), --max-length N (96),
  *   --k-steps N (batches of each K run, 24), --k-batch N (16), --k-length N (64), --val N (200),
- *   --gpt-batch N (2), --gpt-length N (128), --skip-k, --skip-gpt
+ *   --gpt-batch N (2), --gpt-length N (128), --skip-k, --skip-gpt, --skip-throughput
  */
 import { cpus } from 'node:os';
 import { Queue } from 'bullmq';
@@ -206,72 +206,74 @@ async function main(): Promise<void> {
     }
     table(['batch', 'activations fp32 bytes/step', 'gram fp32 bytes/step'], gramRows);
 
-    // 4: aux-trainer throughput. Fill the adapt queue with fit tasks of several jobs (valid payloads
-    // from real host steps, every job at version 0), then time how fast 1 or 2 trainer processes drain it.
-    const adapt = new Queue(QUEUES.adapt, { connection: redis, ...queueOptions(QUEUES.adapt) });
-    const auxStore = new AuxStateStore(redis);
-    const host = batches[1]!;
-    const res = hostStep(model, host, { head: 'cls', labels: host.labels, taps: set.taps, inject: set.inject });
-    const layers = new Map<string, AdaptationData>([...res.taps].map(([tap, { x, g }]) => [tap, { kind: 'raw', x, g }]));
-    const throughput: string[][] = [];
-    const JOBS = 4;
-    const TASKS = 6;
-    for (const trainers of [1, 2]) {
-      const jobIdsOf = Array.from({ length: JOBS }, (_, j) => `bench-t${trainers}-j${j}`);
-      for (const jobId of jobIdsOf) {
-        await auxStore.init(
-          jobId,
-          encodeJobAuxState(set, { jobId, version: 0, schedule: { peakLr: 1e-3, totalSteps: TASKS, warmupSteps: 0 } }),
-        );
-        for (let seq = 0; seq < TASKS; seq++) {
-          const bytes = encodeAdaptation(
-            { jobId, tenantId: 'bench', seq, auxVersion: 0, numBatches: 1, tokens: tokens(host), loss: res.loss },
-            layers,
-            { mode: 'activations', dtype: 'fp32' },
+    if (!has('skip-throughput')) {
+      // 4: aux-trainer throughput. Fill the adapt queue with fit tasks of several jobs (valid payloads
+      // from real host steps, every job at version 0), then time how fast 1 or 2 trainer processes drain it.
+      const adapt = new Queue(QUEUES.adapt, { connection: redis, ...queueOptions(QUEUES.adapt) });
+      const auxStore = new AuxStateStore(redis);
+      const host = batches[1]!;
+      const res = hostStep(model, host, { head: 'cls', labels: host.labels, taps: set.taps, inject: set.inject });
+      const layers = new Map<string, AdaptationData>([...res.taps].map(([tap, { x, g }]) => [tap, { kind: 'raw', x, g }]));
+      const throughput: string[][] = [];
+      const JOBS = 4;
+      const TASKS = 6;
+      for (const trainers of [1, 2]) {
+        const jobIdsOf = Array.from({ length: JOBS }, (_, j) => `bench-t${trainers}-j${j}`);
+        for (const jobId of jobIdsOf) {
+          await auxStore.init(
+            jobId,
+            encodeJobAuxState(set, { jobId, version: 0, schedule: { peakLr: 1e-3, totalSteps: TASKS, warmupSteps: 0 } }),
           );
-          const ref = await payloads.put(keys.payload(jobId, seq), bytes, TTLS.payloadSeconds);
-          await adapt.add(
-            'fit',
-            { jobId, tenantId: 'bench', seq, auxVersion: 0, payloadKey: ref.key, size: ref.size, sha256: ref.sha256 },
-            { jobId: jobIds.adapt(jobId, seq) },
-          );
+          for (let seq = 0; seq < TASKS; seq++) {
+            const bytes = encodeAdaptation(
+              { jobId, tenantId: 'bench', seq, auxVersion: 0, numBatches: 1, tokens: tokens(host), loss: res.loss },
+              layers,
+              { mode: 'activations', dtype: 'fp32' },
+            );
+            const ref = await payloads.put(keys.payload(jobId, seq), bytes, TTLS.payloadSeconds);
+            await adapt.add(
+              'fit',
+              { jobId, tenantId: 'bench', seq, auxVersion: 0, payloadKey: ref.key, size: ref.size, sha256: ref.sha256 },
+              { jobId: jobIds.adapt(jobId, seq) },
+            );
+          }
         }
+        const procs = await Promise.all(
+          Array.from({ length: trainers }, async (_, i) => {
+            const port = await freePort();
+            const p = new ServiceProcess({
+              name: `aux-trainer-${i + 1}`,
+              app: 'aux-trainer',
+              env: { REDIS_URL: redisHandle.url, METRICS_PORT: String(port), MODEL_DIR: DEFAULT_BASE_MODEL_DIR },
+              healthUrl: `http://127.0.0.1:${port}/healthz`,
+              log: () => undefined,
+            });
+            return p;
+          }),
+        );
+        const t0 = performance.now();
+        await Promise.all(procs.map((p) => p.start()));
+        const started = performance.now();
+        for (;;) {
+          const heads = await Promise.all(jobIdsOf.map((j) => auxStore.head(j)));
+          if (heads.every((h) => h === TASKS)) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const drained = performance.now();
+        await Promise.all(procs.map((p) => p.stop()));
+        const tasks = JOBS * TASKS;
+        throughput.push([
+          String(trainers),
+          String(tasks),
+          ((drained - started) / 1000).toFixed(2),
+          (tasks / ((drained - started) / 1000)).toFixed(2),
+          ((started - t0) / 1000).toFixed(1),
+        ]);
       }
-      const procs = await Promise.all(
-        Array.from({ length: trainers }, async (_, i) => {
-          const port = await freePort();
-          const p = new ServiceProcess({
-            name: `aux-trainer-${i + 1}`,
-            app: 'aux-trainer',
-            env: { REDIS_URL: redisHandle.url, METRICS_PORT: String(port), MODEL_DIR: DEFAULT_BASE_MODEL_DIR },
-            healthUrl: `http://127.0.0.1:${port}/healthz`,
-            log: () => undefined,
-          });
-          return p;
-        }),
-      );
-      const t0 = performance.now();
-      await Promise.all(procs.map((p) => p.start()));
-      const started = performance.now();
-      for (;;) {
-        const heads = await Promise.all(jobIdsOf.map((j) => auxStore.head(j)));
-        if (heads.every((h) => h === TASKS)) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      const drained = performance.now();
-      await Promise.all(procs.map((p) => p.stop()));
-      const tasks = JOBS * TASKS;
-      throughput.push([
-        String(trainers),
-        String(tasks),
-        ((drained - started) / 1000).toFixed(2),
-        (tasks / ((drained - started) / 1000)).toFixed(2),
-        ((started - t0) / 1000).toFixed(1),
-      ]);
+      for (const { x, g } of res.taps.values()) tf.dispose([x, g]);
+      await adapt.close();
+      table(['trainers', 'fit tasks', 'drain s', 'fit tasks/s', 'start-up s (excluded)'], throughput);
     }
-    for (const { x, g } of res.taps.values()) tf.dispose([x, g]);
-    await adapt.close();
-    table(['trainers', 'fit tasks', 'drain s', 'fit tasks/s', 'start-up s (excluded)'], throughput);
 
     // 5: payload encode/decode per MB, the path before zero-copy payloads vs today's, same payload.
     {
