@@ -5,6 +5,7 @@ import type { HostContext } from './host-context';
 import type { JobEnd } from './host-events';
 import type { HostJob, StopReason } from './host-job';
 import { jobErrorOf } from './job-error';
+import { BackendAbortedError, isBackendAbort } from './backend-abort';
 
 /**
  * How jobs leave the gpu-host and what it writes about them: progress, events, the final
@@ -21,6 +22,7 @@ export class HostLifecycle {
       try {
         await this.completeJob(job);
       } catch (e) {
+        if (isBackendAbort(e)) throw new BackendAbortedError(e);
         await this.stopJob(job, 'failed', jobErrorOf(e));
       }
     }

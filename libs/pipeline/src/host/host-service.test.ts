@@ -233,6 +233,29 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
     assert.deepEqual(await client.keys(`${keys.payload('job-exact', 0).replace(/:0$/, '')}:*`), [], 'every payload was consumed');
   });
 
+  it('should run a 20-step job in row chunks of 3 and still end with the single-process (unchunked) weights', async () => {
+    const before = tf.memory().numTensors;
+    const model = baseModel();
+    const host = new HostService({ redisUrl: redis.url, model, pollMs: 50, maxRowsPerChunk: 3, log: quiet });
+    const trainer = await startTrainer();
+    await host.start();
+    const s = spec('job-chunked', { epochs: 4 });
+    const done = ended(host, 'job-chunked');
+    await submitJob(jobStore, jobsQueue, s);
+    assert.equal((await done).status, 'succeeded');
+    await host.close();
+    await trainer.close();
+    model.dispose();
+    assert.equal(tf.memory().numTensors, before, 'the host leaves no tensor behind');
+    const ref = await reference(s, spamTrain, spamVal);
+    assert.equal(ref.steps, 20);
+    const err = relativeError(await storedValues('job-chunked'), ref.values);
+    console.log(
+      `chunked host step (3 rows per chunk) vs single-process ColA after ${ref.steps} steps: relative error ${err.toExponential(2)}`,
+    );
+    assert.ok(err <= 1e-5, `relative error ${err}`);
+  });
+
   it('should ship gram payloads (summed over I = 2 batches) and still end with the single-process weights', async () => {
     const model = baseModel();
     const host = new HostService({ redisUrl: redis.url, model, pollMs: 50, log: quiet });

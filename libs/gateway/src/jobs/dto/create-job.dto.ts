@@ -18,6 +18,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { ID_PATTERN } from '@cola/config';
+import { AUX_TYPES } from '@cola/gl';
 import { IsAutoOrNumber, IsBoundedNumber } from '../../common/auto-or.validators';
 
 /** OpenAPI schema of "auto or a number" fields. */
@@ -29,7 +30,6 @@ const autoOr = (schema: SchemaObject, description: string): ApiPropertyOptions =
   default: 'auto',
 });
 
-export const AUX_TYPE_NAMES = ['lowrank', 'linear', 'mlp'] as const;
 export const TASK_NAMES = ['auto', 'classification', 'causal_lm'] as const;
 export const OPTIMIZER_NAMES = ['auto', 'adamw', 'sgd'] as const;
 export const TRANSFER_MODE_NAMES = ['auto', 'activations', 'gram'] as const;
@@ -39,11 +39,11 @@ export const TRANSFER_DTYPE_NAMES = ['auto', 'fp32', 'fp16', 'bf16'] as const;
 export class AuxDto {
   @ApiProperty({
     type: String,
-    enum: AUX_TYPE_NAMES,
+    enum: AUX_TYPES,
     description: 'lowrank: s·X·A·B; linear: X·V (+b); mlp: layers with an activation (not mergeable, no gram transfer).',
   })
-  @IsIn(AUX_TYPE_NAMES)
-  type!: (typeof AUX_TYPE_NAMES)[number];
+  @IsIn(AUX_TYPES)
+  type!: (typeof AUX_TYPES)[number];
 
   @ApiPropertyOptional({ type: Number, minimum: 1, maximum: 1024, description: 'lowrank: rank r (default 8).' })
   @IsOptional()
