@@ -1,7 +1,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { useRedis } from '@cola/testing';
-import { Task, type JobSpec } from '@cola/proto';
+import { tinyJob, tinyJobSpec } from '../trainer/test-fixtures';
 import { JobStore } from './job-store';
 import { canTransition, JOB_ACTORS, JOB_TRANSITIONS, allowedFrom } from './job-lifecycle';
 import { driveJobTo, transitionPath } from './drive-job';
@@ -11,25 +11,10 @@ const redis = useRedis();
 let store: JobStore;
 let n = 0;
 
-function spec(jobId: string): JobSpec {
-  return {
-    jobId,
-    tenantId: 't',
-    baseModel: 'cola-tiny',
-    task: Task.TASK_CLASSIFICATION,
-    trainingFileId: 'f',
-    validationFileId: '',
-    labels: ['a', 'b'],
-    method: undefined,
-    hyperparameters: undefined,
-    seed: 1,
-  };
-}
-
 /** A fresh job already in `status`, reached through allowed moves. */
 async function jobIn(status: JobStatus): Promise<string> {
   const id = `job-${++n}`;
-  await store.create(spec(id));
+  await store.create(tinyJobSpec(tinyJob(id)));
   await driveJobTo(store, id, status, { code: 'internal_error', message: 'set up', param: null });
   assert.equal(await store.status(id), status);
   return id;
