@@ -132,7 +132,9 @@ export const toolEnvSpec = {
   COLA_API_URL: optional(url({ doc: '`cola` CLI and `npm run demo`: base URL of the gateway, e.g. http://127.0.0.1:3000' })),
   COLA_API_KEY: optional(str({ doc: '`cola` CLI: the tenant API key sent as `Authorization: Bearer <key>`' })),
   COLA_DEMO: optional(str({ doc: '`npm start`: 0 starts the local stack without the demo (what `cola up` does)' })),
-  COLA_REDIS_DIR: optional(str({ doc: "`npm start`: keep Redis' append-only file in this dir across whole-stack restarts (default: a temp dir removed on stop)" })),
+  COLA_REDIS_DIR: optional(
+    str({ doc: "`npm start`: keep Redis' append-only file in this dir across whole-stack restarts (default: a temp dir removed on stop)" }),
+  ),
 } as const;
 
 /** Every declared variable, name to spec (a later spec of the same name wins; only names matter here). */
