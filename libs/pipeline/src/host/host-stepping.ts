@@ -5,6 +5,7 @@ import type { HostJob } from './host-job';
 import type { HostLifecycle } from './host-lifecycle';
 import type { HostPublishing } from './host-publishing';
 import { runHostStep, type StepOutcome, type StepPart } from './host-step-runner';
+import { TrainingDivergedError } from '../jobs/job-status';
 import { jobErrorOf } from './job-error';
 import { BackendAbortedError, isBackendAbort } from './backend-abort';
 
@@ -94,6 +95,15 @@ export class HostStepping {
       const out = outcomes[k]!;
       if (out instanceof Error) {
         await this.lifecycle.stopJob(job, 'failed', jobErrorOf(out));
+        continue;
+      }
+      if (!Number.isFinite(out.loss)) {
+        // Nothing of this step is published: its payload would carry the same non-finite values.
+        await this.lifecycle.stopJob(
+          job,
+          'failed',
+          jobErrorOf(new TrainingDivergedError(job.step + 1, `the training loss is ${out.loss}`)),
+        );
         continue;
       }
       try {
