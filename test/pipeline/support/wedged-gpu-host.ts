@@ -1,4 +1,4 @@
-// A gpu-host process whose compute backend aborts after its first host step, as the wasm
+// A gpu-host process whose compute backend aborts after its first published fit task, as the wasm
 // backend does at its heap ceiling: every later matMul throws `Aborted()`. Started by
 // wedged-host.test.ts with REDIS_URL set; prints its /healthz status once the abort is seen.
 import { initBackend, tf } from '@cola/gl';
@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   const model = initGptModel(WEDGE_MODEL_CONFIG, { seed: WEDGE_MODEL_SEED });
   const log = jsonLogger('warn', 'gpu-host');
   const host = new HostService({ redisUrl: process.env.REDIS_URL!, model, pollMs: 50, log });
-  host.once('step', () => {
+  host.once('published', () => {
     // Wedge: the model's matMul kernel now aborts on every call, like a wasm heap past 4 GiB.
     const backend = tf.getBackend();
     for (const kernelName of ['ColaMatMul', 'BatchMatMul']) {

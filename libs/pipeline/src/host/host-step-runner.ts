@@ -61,6 +61,7 @@ export function runHostStep(model: GptModel, parts: readonly StepPart[]): StepOu
       const r = chunkedHostStep(model, batch, {
         head,
         labels: batch.labels,
+        windowOf: batch.windowOf,
         taps,
         inject,
         deltas: aux.deltas,

@@ -109,6 +109,8 @@ export class HostStepping {
       try {
         await this.publishing.absorb(job, out);
       } catch (e) {
+        // Gram mode multiplies XᵀG on the backend too: an abort there is the host's, not the job's.
+        if (isBackendAbort(e)) throw new BackendAbortedError(e);
         await this.lifecycle.stopJob(job, 'failed', jobErrorOf(e));
       }
     }
