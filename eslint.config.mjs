@@ -85,4 +85,24 @@ export default tseslint.config(
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
+  // The status page's browser script: a classic script (no modules) with the browser's globals;
+  // its types are checked by its own tsconfig (DOM lib, checkJs) in npm test's type-check stage.
+  {
+    files: ['libs/gateway/src/status/public/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        location: 'readonly',
+        sessionStorage: 'readonly',
+        fetch: 'readonly',
+        URLSearchParams: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        console: 'readonly',
+      },
+    },
+    rules: { 'no-undef': 'error', strict: ['error', 'global'] },
+  },
 );

@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   say(`
 ${BOLD}The stack is up${RESET}
   API          ${api}/v1
-  API docs     ${api}/docs
+  API docs     ${api}/docs   (OpenAPI document: ${api}/docs-json)
   status page  ${api}/status   (enter a tenant API key, or open ${api}/status?key=<key>)
   Redis        ${stack.redisUrl}${stack.redisPid ? ` (pid ${stack.redisPid}, removed on exit)` : ' (REDIS_URL, left running)'}
   admin key    ${stack.adminKey}

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { JobStore } from '@cola/pipeline';
+import { JobStore, driveJobTo } from '@cola/pipeline';
 import { useRedis } from '@cola/testing';
 import type { ApiResponse, ErrorShape } from './support/gateway-client';
 import { ADMIN_KEY, classificationJsonl, SMALL_TRAIN, startTestGateway, type TestGateway } from './support/gateway-fixture';
@@ -60,13 +60,13 @@ describe('when requests are wrong', () => {
     othersFile = await up(SMALL_TRAIN, otherKey);
     const store = new JobStore(redis.client());
     finishedJob = (await gw.api.post<{ id: string }>('/v1/fine_tuning/jobs', job(), key)).body.id;
-    await store.setStatus(finishedJob, 'succeeded');
+    await driveJobTo(store, finishedJob, 'succeeded');
     runningJob = (await gw.api.post<{ id: string }>('/v1/fine_tuning/jobs', job(), key)).body.id;
-    await store.setStatus(runningJob, 'running');
+    await driveJobTo(store, runningJob, 'running');
     const othersJob = (
       await gw.api.post<{ id: string }>('/v1/fine_tuning/jobs', { model: 'cola-tiny', training_file: othersFile }, otherKey)
     ).body.id;
-    await store.setStatus(othersJob, 'succeeded');
+    await driveJobTo(store, othersJob, 'succeeded');
     othersJobModel = `ft:cola-tiny:globex:${othersJob}`;
   });
   after(() => gw.close());

@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { JobStore } from '@cola/pipeline';
+import { keys } from '@cola/config';
+import { JobStore, driveJobTo } from '@cola/pipeline';
 import { useRedis } from '@cola/testing';
 import type { ApiResponse, ErrorShape } from './support/gateway-client';
 import { writeTestAuxState } from './support/aux-state';
@@ -43,7 +44,7 @@ describe("when a tenant asks for another tenant's resources", () => {
     await writeTestAuxState(redis.client(), ids.job);
     const store = new JobStore(redis.client());
     await store.appendEvent(ids.job, { level: 'info', message: 'step 1', metrics: { step: 1, loss: 0.7 } });
-    await store.setStatus(ids.job, 'succeeded');
+    await driveJobTo(store, ids.job, 'succeeded');
     ids.model = `ft:cola-tiny:owner:${ids.job}`;
   });
   after(() => gw.close());
@@ -169,5 +170,71 @@ describe("when a tenant asks for another tenant's resources", () => {
     assert.deepEqual(listed.body.data, []);
     const cursor = await gw.api.get<ErrorShape>(`/v1/fine_tuning/jobs?after=${ids.job}`, strangerKey);
     assert.deepEqual([cursor.status, cursor.body.error.code], [400, 'invalid_cursor'], "another tenant's id is no cursor");
+  });
+
+  it("should answer inference on another tenant's model exactly as on a missing one, on every inference route", async () => {
+    const routes: [string, (model: string) => object][] = [
+      ['/v1/classifications', (model) => ({ model, input: 'x' })],
+      ['/v1/completions', (model) => ({ model, prompt: 'x' })],
+      ['/v1/completions', (model) => ({ model, prompt: 'x', stream: true })],
+      ['/v1/chat/completions', (model) => ({ model, messages: [{ role: 'user', content: 'x' }] })],
+      ['/v1/chat/completions', (model) => ({ model, messages: [{ role: 'user', content: 'x' }], stream: true })],
+    ];
+    for (const [path, body] of routes) {
+      const foreign = await gw.api.post<ErrorShape>(path, body(ids.model), strangerKey);
+      const absent = await gw.api.post<ErrorShape>(path, body(missing.model), strangerKey);
+      assert.deepEqual([foreign.status, foreign.body.error.code], [404, 'model_not_found'], `${path}: ${foreign.text}`);
+      assert.equal(foreign.body.error.message.replace(ids.model, '<m>'), absent.body.error.message.replace(missing.model, '<m>'), path);
+      // The owner gets past the model check: only the (absent) merger stops it.
+      const own = await gw.api.post<ErrorShape>(path, body(ids.model), ownerKey);
+      assert.equal(own.status, 503, `${path} for the owner: ${own.text}`);
+    }
+  });
+
+  it("should refuse another tenant's ids as cursors and as a validation file, on every list that pages", async () => {
+    const lists = ['/v1/files', '/v1/fine_tuning/jobs'];
+    for (const l of lists) {
+      for (const id of [ids.file, ids.job]) {
+        const r = await gw.api.get<ErrorShape>(`${l}?after=${id}`, strangerKey);
+        assert.deepEqual([r.status, r.body.error.code], [400, 'invalid_cursor'], `${l}?after=${id}: ${r.text}`);
+      }
+    }
+    const strangerFile = (await gw.api.upload<{ id: string }>(SMALL_TRAIN, strangerKey)).body.id;
+    const withOwnersValidation = await gw.api.post<ErrorShape>(
+      '/v1/fine_tuning/jobs',
+      { model: 'cola-tiny', training_file: strangerFile, validation_file: ids.file },
+      strangerKey,
+    );
+    assert.deepEqual([withOwnersValidation.status, withOwnersValidation.body.error.code], [400, 'file_not_found']);
+    const foreignCheckpoint = await gw.api.get<ErrorShape>(`/v1/fine_tuning/jobs/${ids.job}/adapter?checkpoint=ftckpt-1`, strangerKey);
+    assert.equal(foreignCheckpoint.status, 404);
+  });
+
+  it('should give each tenant its own merge group of a shared name, and refuse a member that cannot merge', async () => {
+    const strangerFile = (await gw.api.upload<{ id: string }>(SMALL_TRAIN, strangerKey)).body.id;
+    const ownerFile = (await gw.api.upload<{ id: string }>(SMALL_TRAIN, ownerKey)).body.id;
+    const group = { aux: { type: 'lowrank', rank: 2 }, merge_group: 'team' };
+    const ownerJob = await gw.api.post<{ id: string; method: { merge_group: string } }>(
+      '/v1/fine_tuning/jobs',
+      { model: 'cola-tiny', training_file: ownerFile, method: group },
+      ownerKey,
+    );
+    const strangerJob = await gw.api.post<{ id: string; method: { merge_group: string } }>(
+      '/v1/fine_tuning/jobs',
+      { model: 'cola-tiny', training_file: strangerFile, method: group },
+      strangerKey,
+    );
+    assert.deepEqual([ownerJob.status, strangerJob.status], [200, 200], `${ownerJob.text} ${strangerJob.text}`);
+    assert.deepEqual([ownerJob.body.method.merge_group, strangerJob.body.method.merge_group], ['team', 'team']);
+    // The groups are two Redis sets, one per tenant (what the merger's served store reads).
+    assert.notEqual(keys.mergeGroup('owner', 'team'), keys.mergeGroup('stranger', 'team'));
+    const mlp = await gw.api.post<ErrorShape>(
+      '/v1/fine_tuning/jobs',
+      { model: 'cola-tiny', training_file: strangerFile, method: { aux: { type: 'mlp' }, merge_group: 'team' } },
+      strangerKey,
+    );
+    assert.deepEqual([mlp.status, mlp.body.error.code, mlp.body.error.param], [400, 'invalid_job_spec', 'method.merge_group'], mlp.text);
+    for (const owned of [ids.job, ids.file, ownerFile, ownerJob.body.id, 'owner'])
+      assert.ok(!mlp.text.includes(owned), `the stranger's error names none of the owner's ids (${owned})`);
   });
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Queue } from 'bullmq';
 import { jobIds, QUEUES, queueOptions } from '@cola/config';
 import { decodeSafetensors, toFloat32 } from '@cola/gl';
-import { JobStore, validateJobSpec } from '@cola/pipeline';
+import { JobStore, validateJobSpec, driveJobTo } from '@cola/pipeline';
 import { useRedis } from '@cola/testing';
 import type { ErrorShape } from './support/gateway-client';
 import { HEAD_LAYER, LOWRANK_LAYER, writeTestAuxState } from './support/aux-state';
@@ -195,7 +195,7 @@ describe('when fine-tuning jobs are created and followed (no gpu-host running)',
 
   it('should ask the gpu-host to stop a running job (cancelling)', async () => {
     const id = (await gw.api.post<JobBody>('/v1/fine_tuning/jobs', { model: 'cola-tiny', training_file: train }, key)).body.id;
-    await store.setStatus(id, 'running');
+    await driveJobTo(store, id, 'running');
     const res = await gw.api.post<JobBody>(`/v1/fine_tuning/jobs/${id}/cancel`, {}, key);
     assert.deepEqual([res.status, res.body.status], [200, 'cancelling']);
     assert.equal(await store.status(id), 'cancelling');
@@ -205,7 +205,7 @@ describe('when fine-tuning jobs are created and followed (no gpu-host running)',
 
   it('should page events and stream them until the job ends, resuming from Last-Event-ID', async () => {
     const id = (await gw.api.post<JobBody>('/v1/fine_tuning/jobs', { model: 'cola-tiny', training_file: train }, key)).body.id;
-    await store.setStatus(id, 'running');
+    await driveJobTo(store, id, 'running');
     for (let i = 1; i <= 3; i++)
       await store.appendEvent(id, {
         level: 'info',
@@ -234,7 +234,7 @@ describe('when fine-tuning jobs are created and followed (no gpu-host running)',
     assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
     const reading = readSse(res);
     await store.appendEvent(id, { level: 'info', message: 'step 4', metrics: { step: 4, loss: 0.25 } });
-    await store.setStatus(id, 'succeeded');
+    await driveJobTo(store, id, 'succeeded');
     await store.appendEvent(id, { level: 'info', message: 'Job succeeded' });
     const { events, ids, done } = await reading;
     assert.deepEqual(

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { keys } from '@cola/config';
-import { JobStore } from '@cola/pipeline';
+import { JobStore, driveJobTo } from '@cola/pipeline';
 import { InferenceService, type ClassifyRequest, type GenerateRequest, type InferenceServer } from '@cola/proto';
 import { freePort, useRedis } from '@cola/testing';
 import type { ErrorShape } from './support/gateway-client';
@@ -152,7 +152,7 @@ describe('when the platform behaviour is checked', () => {
   it('should list a succeeded job as a model and send its ft: name to the merger', async () => {
     const file = (await gw.api.upload<{ id: string }>(SMALL_TRAIN, key)).body.id;
     const job = (await gw.api.post<{ id: string }>('/v1/fine_tuning/jobs', { model: 'cola-tiny', training_file: file }, key)).body.id;
-    await new JobStore(redis.client()).setStatus(job, 'succeeded');
+    await driveJobTo(new JobStore(redis.client()), job, 'succeeded');
     const name = `ft:cola-tiny:acme:${job}`;
     const models = await gw.api.get<{ data: { id: string; owned_by: string }[] }>('/v1/models', key);
     assert.deepEqual(

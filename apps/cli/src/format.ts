@@ -79,11 +79,17 @@ export function jobTraffic(events: readonly JobEvent[]): JobTraffic {
   };
 }
 
-/** One line per job for `cola jobs list`. */
+/** A job's validation result: "accuracy 0.5000 → 0.8125" (before training → final), the final value or "…" while it runs. */
+export function resultText(r: NonNullable<Job['result']>): string {
+  const fmt = (v: number | null | undefined): string => (typeof v === 'number' ? v.toFixed(4) : '…');
+  return `${r.metric} ${typeof r.before === 'number' ? `${fmt(r.before)} → ` : ''}${fmt(r.value)}`;
+}
+
+/** One line per job for `cola jobs list`, with the reason when it failed. */
 export function jobLine(j: Job): string {
   const p = j.progress;
   const step = p ? `${p.step}/${p.total_steps}` : '-';
-  const res = j.result ? `${j.result.metric} ${j.result.value.toFixed(4)}` : '';
+  const res = j.result ? resultText(j.result) : '';
   return [
     j.id,
     j.status.padEnd(10),
@@ -92,5 +98,8 @@ export function jobLine(j: Job): string {
     step.padStart(9),
     p ? `loss ${p.loss.toFixed(4)}` : '',
     res,
-  ].join('  ');
+    j.error ? `${j.error.code}: ${j.error.message}` : '',
+  ]
+    .join('  ')
+    .trimEnd();
 }

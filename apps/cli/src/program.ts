@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ENV, PORTS } from '@cola/config';
 import { ColaApiClient, ColaApiError, type CreateJobRequest } from './api-client';
 import { DEMO_DEFAULTS, runDemo } from './demo';
-import { jobLine } from './format';
+import { jobLine, resultText } from './format';
 import { watchJobs } from './job-watcher';
 
 interface GlobalOpts {
@@ -139,8 +139,7 @@ Environment: ${ENV.COLA_API_URL}, ${ENV.COLA_API_KEY}, ${ENV.GATEWAY_ADMIN_KEY} 
           `no admin key: set ${ENV.GATEWAY_ADMIN_KEY} (\`cola up\` prints it) or pass --admin-key`,
         );
       const c = client(false);
-      const tenant = await c.createTenant(id, o.name ?? id, o.adminKey);
-      const key = await c.createApiKey(id, o.adminKey, 'cli');
+      const { api_key: key, ...tenant } = await c.createTenant(id, o.name ?? id, o.adminKey);
       print(
         { tenant, api_key: key },
         () => `tenant ${tenant.id} created\nAPI key (shown once): ${key.key}\n  export ${ENV.COLA_API_KEY}=${key.key}`,
@@ -216,8 +215,12 @@ Environment: ${ENV.COLA_API_URL}, ${ENV.COLA_API_KEY}, ${ENV.GATEWAY_ADMIN_KEY} 
     });
   jobs
     .command('get <job_id>')
-    .description('one job as JSON')
-    .action(async (id: string) => out(JSON.stringify(await client().getJob(id), null, 2)));
+    .description('one job as JSON (a failed job also says why on stderr)')
+    .action(async (id: string) => {
+      const job = await client().getJob(id);
+      out(JSON.stringify(job, null, 2));
+      if (job.error) process.stderr.write(`${job.id} ${job.status}: ${job.error.code}: ${job.error.message}\n`);
+    });
   jobs
     .command('cancel <job_id>')
     .description('cancel a queued or running job')
@@ -255,7 +258,7 @@ async function watchOne(c: ColaApiClient, id: string): Promise<void> {
   const [r] = await watchJobs([{ label: id, jobId: id, client: c }]);
   const job = r!.job;
   out(
-    `${job.id} ${job.status}${job.result ? `: validation ${job.result.metric} ${job.result.value.toFixed(4)}` : ''}${job.fine_tuned_model ? `; model ${job.fine_tuned_model}` : ''}${job.error ? ` (${job.error.code}: ${job.error.message})` : ''}`,
+    `${job.id} ${job.status}${job.result ? `: validation ${resultText(job.result)}` : ''}${job.fine_tuned_model ? `; model ${job.fine_tuned_model}` : ''}${job.error ? ` (${job.error.code}: ${job.error.message})` : ''}`,
   );
   if (job.status !== 'succeeded') process.exitCode = 1;
 }

@@ -3,10 +3,11 @@
 import { initBackend } from '@cola/gl';
 import { loadCheckpoint } from '@cola/model';
 import { ColaMetrics, createServiceRegistry, TenantLabels } from '@cola/metrics';
-import { baseModelDirOf, gpuHostEnv, HostService, jsonLogger, runService, startHealthServer } from '@cola/pipeline';
+import { baseModelDirOf, gpuHostConfig } from '@cola/config';
+import { HostService, jsonLogger, runService, startHealthServer, startHeartbeat } from '@cola/pipeline';
 
 runService(async () => {
-  const env = gpuHostEnv.load();
+  const env = gpuHostConfig.load();
   const log = jsonLogger(env.LOG_LEVEL);
   await initBackend({ log: (line) => log('info', line) });
   const modelDir = baseModelDirOf(env);
@@ -31,10 +32,14 @@ runService(async () => {
   );
   log('info', 'gpu-host ready', { modelDir, metricsPort: health.port, parameters: model.parameterCount() });
 
+  // The gateway's readiness counts live instances by these beats.
+  const heartbeat = await startHeartbeat(env.REDIS_URL, 'gpu-host', (e) => log('warn', `heartbeat: ${e.message}`));
+
   return {
     log,
     stopping: 'handing active jobs back to the queue',
     close: async () => {
+      await heartbeat.stop();
       await host.close();
       await health.close();
       model.dispose();

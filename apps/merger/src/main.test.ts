@@ -10,7 +10,6 @@ import { initBackend } from '@cola/gl';
 import { initGptModel, saveCheckpoint } from '@cola/model';
 import { InferenceClient, type GenerateRequest, type GenerateResponse, type StatusResponse } from '@cola/proto';
 import { ServiceProcess, useRedis } from '@cola/testing';
-import { MERGER_ENV } from '@cola/pipeline';
 
 /** A TCP port nobody listens on right now. */
 function freePort(): Promise<number> {
@@ -54,7 +53,7 @@ describe('the merger process', () => {
         app: 'merger',
         env: {
           [ENV.REDIS_URL]: redis.url,
-          [MERGER_ENV.COLA_BASE_MODEL_DIR]: join(dir, 'nope'),
+          [ENV.COLA_BASE_MODEL_DIR]: join(dir, 'nope'),
           [ENV.MERGER_GRPC_PORT]: '0',
           [ENV.METRICS_PORT]: '0',
         },
@@ -74,7 +73,7 @@ describe('the merger process', () => {
         app: 'merger',
         env: {
           [ENV.REDIS_URL]: redis.url,
-          [MERGER_ENV.COLA_BASE_MODEL_DIR]: join(dir, 'tiny-base'),
+          [ENV.COLA_BASE_MODEL_DIR]: join(dir, 'tiny-base'),
           [ENV.MERGER_GRPC_PORT]: String(grpcPort),
           [ENV.METRICS_PORT]: String(metricsPort),
           [ENV.LOG_LEVEL]: 'warn',

@@ -13,3 +13,7 @@ export * from './pretrain/pretrain-corpus';
 export * from './pretrain/unigram-baseline';
 export * from './pretrain/pretrain';
 export * from './pretrain/model-card';
+export * from './finetune/auto-hyperparameters';
+export * from './tasks/bench-tasks';
+export * from './baselines/naive-bayes';
+export * from './pretrain/pretrain-run-state';

@@ -6,6 +6,8 @@ export interface StateOfTheUnionAddress {
   year: number;
   /** President's name, e.g. "George Washington". */
   name: string;
+  /** The president's party as the dataset gives it, e.g. "Democratic", "Republican", "none". */
+  party: string;
   /** Full text of the address. */
   text: string;
 }
@@ -18,6 +20,7 @@ export function loadStateOfTheUnion(): StateOfTheUnionAddress[] {
     .map((r, i) => ({
       year: numberField(r, 'year', PACKAGE, i),
       name: stringField(r, 'name', PACKAGE, i),
+      party: typeof r['party'] === 'string' ? r['party'] : 'none',
       text: stringField(r, 'text', PACKAGE, i),
     }))
     .sort((a, b) => a.year - b.year);

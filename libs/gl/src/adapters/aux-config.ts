@@ -31,6 +31,20 @@ export function validateAuxConfig(raw: unknown): AuxConfig {
 }
 
 /**
+ * True when the aux stands for a weight change dW (and db), so it can be merged into W and
+ * averaged with others in a collaborative merge group: linear and lowrank, not mlp.
+ */
+export function isMergeable(config: AuxConfig): boolean {
+  switch (config.type) {
+    case 'linear':
+    case 'lowrank':
+      return true;
+    case 'mlp':
+      return false;
+  }
+}
+
+/**
  * True when the worker can fit from the gram (X^T G, colsum G) instead of the raw (X, G): the
  * gradient of a linear or a dropout-free lowrank aux depends on X and G only through X^T G.
  */

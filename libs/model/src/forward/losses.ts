@@ -61,6 +61,24 @@ export function lmLoss(logits: tf.Tensor3D, batch: LmTokenBatch): tf.Scalar {
   return tf.tidy(() => tf.div(tf.sum(tf.mul(rowNll(tf.reshape(logits, [B * T, V]), targets), tf.tensor1d(weights))), count) as tf.Scalar);
 }
 
+/**
+ * Mean-pools the class logits of the windows of each input: rows r with `windowOf[r] = e` average
+ * into row e of the result [examples, C]. A matMul with a constant pooling matrix, so the gradient
+ * reaches every window. When every input has one window in order, the result equals the input.
+ */
+export function poolWindows(logits: tf.Tensor2D, windowOf: Int32Array, examples: number): tf.Tensor2D {
+  const [W] = logits.shape;
+  if (windowOf.length !== W) throw new Error(`poolWindows: ${windowOf.length} window owners for ${W} rows`);
+  const counts = new Float32Array(examples);
+  for (const e of windowOf) {
+    if (!Number.isInteger(e) || e < 0 || e >= examples) throw new Error(`poolWindows: window owner ${e} is outside [0, ${examples})`);
+    counts[e]! += 1;
+  }
+  const pool = new Float32Array(examples * W);
+  windowOf.forEach((e, r) => (pool[e * W + r] = 1 / counts[e]!));
+  return tf.tidy(() => tf.matMul(tf.tensor2d(pool, [examples, W]), logits));
+}
+
 /** Mean cross-entropy of class logits [B, C] against labels [B] in [0, C). */
 export function classificationLoss(logits: tf.Tensor2D, labels: Int32Array): tf.Scalar {
   const [B, C] = logits.shape;

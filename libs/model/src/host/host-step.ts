@@ -1,6 +1,6 @@
 import { tf } from '@cola/gl';
 import { forward, type GptHead, type InjectFn, type TapDelta } from '../forward/forward';
-import { classificationLoss, groupedClassificationLoss, groupedLmLoss, lmLoss, validateRowGroups } from '../forward/losses';
+import { classificationLoss, groupedClassificationLoss, groupedLmLoss, lmLoss, poolWindows, validateRowGroups } from '../forward/losses';
 import type { LmTokenBatch, RowGroup } from '../forward/losses';
 import { SCORE_TAP, tapShape } from '../taps/taps';
 import type { GptModel } from '../weights/gpt-model';
@@ -23,6 +23,11 @@ export interface HostStepOptions {
    * G of its solo batch; the result then carries the group means too. Absent: one batch mean.
    */
   groups?: readonly RowGroup[];
+  /**
+   * Head 'cls' on windows of longer inputs: the input (index into `labels`) of each row. The
+   * logits of an input's windows are mean-pooled before the loss (see `poolWindows`).
+   */
+  windowOf?: Int32Array;
 }
 
 /** Adaptation data of one tap: its input and the loss gradient at its (adapted) output. */
@@ -69,6 +74,7 @@ export function hostStep(model: GptModel, batch: LmTokenBatch, opts: HostStepOpt
   if (opts.head === 'lm' && opts.taps.includes(SCORE_TAP)) throw new Error('hostStep: tap "score" only exists for head "cls"');
   const groups = opts.groups;
   if (groups) validateRowGroups(groups, batch.batch, 'hostStep');
+  if (groups && opts.windowOf) throw new Error('hostStep: windowOf and groups cannot be combined; window a tenant batch before mixing');
   const shapes = opts.taps.map((t) => tapShape(config, t));
   const rows = (t: string): number => (t === SCORE_TAP ? batch.batch : batch.batch * batch.seqLen);
 
@@ -95,7 +101,11 @@ export function hostStep(model: GptModel, batch: LmTokenBatch, opts: HostStepOpt
       perGroup = tf.keep(grouped.perGroup);
       return grouped.total;
     }
-    if (opts.head === 'cls') return classificationLoss(forward(model, batch, { ...common, head: 'cls' }), opts.labels as Int32Array);
+    if (opts.head === 'cls') {
+      const logits = forward(model, batch, { ...common, head: 'cls' });
+      const labels = opts.labels as Int32Array;
+      return classificationLoss(opts.windowOf ? poolWindows(logits, opts.windowOf, labels.length) : logits, labels);
+    }
     return lmLoss(forward(model, batch, { ...common, head: 'lm' }), batch);
   };
   try {

@@ -57,9 +57,15 @@ export class HostLifecycle {
       tokens: job.tokens,
       bytes: job.bytes,
     });
-    await this.event(job.jobId, 'info', message);
-    await jobStore.setStatus(job.jobId, 'succeeded');
-    this.end(job, 'succeeded');
+    // A cancel that arrived while the job was being evaluated wins: it ends `cancelled`.
+    const ended = await jobStore.finish(job.jobId, 'succeeded', 'gpu-host');
+    if (ended === 'succeeded') {
+      await this.event(job.jobId, 'info', message);
+      this.end(job, 'succeeded');
+    } else {
+      if (ended === 'cancelled') await this.event(job.jobId, 'info', `Job cancelled at step ${job.step}, after its last batch`);
+      this.end(job, ended === 'cancelled' ? 'cancelled' : 'failed');
+    }
   }
 
   /**
@@ -72,18 +78,21 @@ export class HostLifecycle {
     job.stopReason = reason;
     this.ctx.scheduler.remove(job.jobId);
     job.clearBuffers();
+    let endedAs: StopReason = reason;
     try {
       if (reason !== 'requeued') {
         const { publisher, jobStore } = this.ctx.conn;
         const withdrawn = await publisher.withdraw(job.jobId, job.auxVersion, job.nextSeq);
         if (!opts.recorded) {
-          await jobStore.setStatus(job.jobId, reason, error);
-          const what = reason === 'cancelled' ? 'Job cancelled' : `Job failed: ${error?.message ?? 'unknown reason'}`;
-          await this.event(
-            job.jobId,
-            reason === 'cancelled' ? 'info' : 'error',
-            `${what} at step ${job.step}; ${withdrawn} queued fit task(s) withdrawn`,
-          );
+          const ended = await jobStore.finish(job.jobId, reason, 'gpu-host', error);
+          if (ended === 'cancelled') endedAs = 'cancelled';
+          const what = ended === 'cancelled' ? 'Job cancelled' : `Job failed: ${error?.message ?? 'unknown reason'}`;
+          if (ended)
+            await this.event(
+              job.jobId,
+              ended === 'cancelled' ? 'info' : 'error',
+              `${what} at step ${job.step}; ${withdrawn} queued fit task(s) withdrawn`,
+            );
         }
         this.ctx.opts.log(reason === 'failed' ? 'warn' : 'info', `job ${job.jobId} ${reason}`, {
           jobId: job.jobId,
@@ -95,7 +104,7 @@ export class HostLifecycle {
     } catch (e) {
       this.ctx.opts.log('error', `stopping job ${job.jobId}: ${(e as Error).message}`, { jobId: job.jobId });
     } finally {
-      this.end(job, reason, error);
+      this.end(job, endedAs, endedAs === 'failed' ? error : undefined);
     }
   }
 

@@ -37,6 +37,11 @@ export interface AuxTrainerServiceOptions {
    */
   lockMs: number;
   /**
+   * Milliseconds each fit task waits before it runs: emulates a slower trainer, so that the
+   * gpu-host's staleness window (K tasks in flight) fills up in tests and benches. Default 0.
+   */
+  fitDelayMs: number;
+  /**
    * Where the stage timings, bytes, fit steps, failures and queue waits are recorded (issue 6).
    * Default: a private registry nobody scrapes (the app passes its process registry).
    */
@@ -55,6 +60,7 @@ export const DEFAULT_AUX_TRAINER_OPTIONS: Readonly<Omit<AuxTrainerServiceOptions
   maxOrderWaitMs: TTLS.payloadSeconds * 1000,
   log: () => undefined,
   lockMs: 30_000,
+  fitDelayMs: 0,
 };
 
 /** Typed events of {@link AuxTrainerService}. */
@@ -84,6 +90,7 @@ function validateOptions(o: AuxTrainerServiceOptions): void {
   int('maxRetryDelayMs', 1);
   int('maxOrderWaitMs', 1);
   int('lockMs', 1000);
+  int('fitDelayMs', 0);
   if (problems.length) throw new RangeError(`AuxTrainerService options: ${problems.join('; ')}`);
 }
 
@@ -196,6 +203,7 @@ export class AuxTrainerService extends EventEmitter<AuxTrainerServiceEvents> {
     if (job.attemptsStarted <= 1)
       this.metrics.observeMs('queueWaitSeconds', (job.processedOn ?? Date.now()) - job.timestamp, { queue: QUEUES.adapt });
     this.emit('active', task);
+    if (this.options.fitDelayMs > 0) await new Promise((r) => setTimeout(r, this.options.fitDelayMs));
     try {
       const outcome = await this.processor.process(task);
       this.options.log('debug', 'fit task done', { ...outcome });
@@ -206,8 +214,8 @@ export class AuxTrainerService extends EventEmitter<AuxTrainerServiceEvents> {
       if (waited > this.options.maxOrderWaitMs) {
         const message = `fit task ${task.seq} of job ${task.jobId} waited ${Math.round(waited / 1000)} s for its predecessor: ${e.message}`;
         const jobs = new JobStore(this.redis);
-        await jobs.setStatus(task.jobId, 'failed', { code: 'fit_task_timeout', message, param: null });
-        await jobs.appendEvent(task.jobId, { level: 'error', message });
+        const { changed } = await jobs.transition(task.jobId, 'failed', 'aux-trainer', { code: 'fit_task_timeout', message, param: null });
+        if (changed) await jobs.appendEvent(task.jobId, { level: 'error', message });
         throw new FitTaskRejectedError(message, 'fit_task_timeout');
       }
       // Waiting for a predecessor is normal with K > 1 in flight: delay the job instead of

@@ -181,7 +181,7 @@ describe('the fit-task processor', () => {
       const second = await headSnapshot(job.jobId);
       assert.equal(second.version, 1);
       assertBitEqual(second.values, first.values);
-      assert.equal(await rig.jobs.status(job.jobId), 'queued');
+      assert.equal(await rig.jobs.status(job.jobId), 'running');
     });
   });
 
@@ -289,7 +289,7 @@ describe('the fit-task processor', () => {
 
       for (let seq = 0; seq < 2; seq++) assert.equal((await processor.process(await publishTask(good, seq))).status, 'committed');
       assert.equal(await rig.aux.head(good.jobId), 2);
-      assert.equal(await rig.jobs.status(good.jobId), 'queued');
+      assert.equal(await rig.jobs.status(good.jobId), 'running');
     });
 
     it('should reject a payload that is checksum-consistent but not an adaptation batch', async () => {

@@ -4,6 +4,7 @@ import { keys } from '@cola/config';
 import { dtypeToName, transferModeToName, WireFormatError } from '@cola/proto';
 import { PayloadCorruptError, PayloadMissingError, type CommitResult } from '@cola/store';
 import type { JobStore } from '../jobs/job-store';
+import type { JobErrorCode } from '../jobs/job-status';
 import { decodeJobAuxState, encodeJobAuxState, scheduleOf, type JobAuxState } from '../state/job-aux-state';
 import { decodeAdaptation, type DecodedAdaptation } from '../transfer/adaptation-decoder';
 import { toAdaptationTask, type AdaptTaskData } from '../queues/adapt-task-data';
@@ -43,7 +44,7 @@ export interface FitTaskProcessorDeps {
   /** Where the aux versions are. */
   aux: AuxVersionStore;
   /** The job records: a rejected payload fails its training job here, with an event. */
-  jobs: Pick<JobStore, 'setStatus' | 'appendEvent'>;
+  jobs: Pick<JobStore, 'transition' | 'appendEvent'>;
   /** Announces committed versions. */
   publisher: AuxPublisher;
 }
@@ -264,10 +265,11 @@ export class FitTaskProcessor extends EventEmitter<FitTaskProcessorEvents> {
   }
 
   /** Fails the training job with a readable reason and an event, then the task for good. */
-  private async reject(task: AdaptTaskData, message: string, code: string): Promise<never> {
+  private async reject(task: AdaptTaskData, message: string, code: JobErrorCode): Promise<never> {
     const error = new FitTaskRejectedError(message, code);
-    await this.deps.jobs.setStatus(task.jobId, 'failed', { code, message, param: null });
-    await this.deps.jobs.appendEvent(task.jobId, { level: 'error', message });
+    // Refused when the job is no longer running (e.g. cancelling): the tenant's cancel stands.
+    const { changed } = await this.deps.jobs.transition(task.jobId, 'failed', 'aux-trainer', { code, message, param: null });
+    if (changed) await this.deps.jobs.appendEvent(task.jobId, { level: 'error', message });
     this.emit('rejected', task, error);
     throw error;
   }

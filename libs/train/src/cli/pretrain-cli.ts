@@ -29,6 +29,13 @@ const program = new Command('pretrain')
   .option('--n-layer <n>', 'transformer blocks', int, d.nLayer)
   .option('--n-head <n>', 'attention heads', int, d.nHead)
   .option('--eval-windows <n>', 'held-out windows scored at the end', int, d.evalWindows)
+  .option('--warmup <fraction>', 'fraction of the steps spent in the linear warmup', num, d.warmupFraction)
+  .option('--run-dir <dir>', 'save checkpoint + optimizer + state here during the run; a second start on it resumes')
+  .option('--init-from <dir>', 'start from this checkpoint instead of a random init (e.g. models/cola-tiny)')
+  .option('--checkpoint-every <n>', 'steps between saves into --run-dir', int, 50)
+  .option('--eval-every <n>', 'steps between held-out curve points (0 = none)', int, 0)
+  .option('--curve-windows <n>', 'held-out windows per curve point', int, 128)
+  .option('--name <name>', 'model name written into the card and the checkpoint metadata', 'cola-tiny')
   .option('--quiet', 'no progress bar', false);
 
 async function main(): Promise<void> {
@@ -44,13 +51,23 @@ async function main(): Promise<void> {
     nLayer: number;
     nHead: number;
     evalWindows: number;
+    warmup: number;
+    runDir?: string;
+    initFrom?: string;
+    checkpointEvery: number;
+    evalEvery: number;
+    curveWindows: number;
+    name: string;
     quiet: boolean;
   }>();
+  // On a resumed run only an explicit --steps overrides what the run was started with.
+  const explicitSteps = program.getOptionValueSource('steps') === 'cli';
   const backend = await initBackend();
   const bar = createProgressBar({ label: 'pretrain cola-tiny', total: o.steps, quiet: o.quiet });
   const result = await pretrain(
     {
-      steps: o.steps,
+      ...(explicitSteps || !o.runDir ? { steps: o.steps } : {}),
+      warmupFraction: o.warmup,
       batch: o.batch,
       seqLen: o.seq,
       seed: o.seed,
@@ -66,21 +83,31 @@ async function main(): Promise<void> {
         if (phase === 'eval') bar.stop();
         process.stderr.write(`[pretrain] ${detail}\n`);
       },
+      onCurve: (p) =>
+        process.stderr.write(
+          `[pretrain] step ${p.step}: ${p.tokensSeen} tokens seen, held-out perplexity ${p.perplexity.toFixed(3)} per byte\n`,
+        ),
     },
+    { runDir: o.runDir, initFrom: o.initFrom, checkpointEvery: o.checkpointEvery, evalEvery: o.evalEvery, curveWindows: o.curveWindows },
   );
   const tok = new ByteTokenizer();
   await saveCheckpoint(o.out, result.model, {
-    metadata: { name: 'cola-tiny', tokenizer: 'byte-level', steps: String(o.steps), tokens_seen: String(result.tokensSeen) },
+    metadata: { name: o.name, tokenizer: 'byte-level', steps: String(result.options.steps), tokens_seen: String(result.tokensSeen) },
   });
   await writeFile(join(o.out, 'tokenizer.json'), `${JSON.stringify(tok.toJSON(), null, 2)}\n`);
   const outArg = relative(process.cwd(), o.out) || '.';
-  const command = `npm run pretrain -- --steps ${o.steps} --batch ${o.batch} --seq ${o.seq} --seed ${o.seed} --lr ${o.lr} --n-embd ${o.nEmbd} --n-layer ${o.nLayer} --n-head ${o.nHead} --eval-windows ${o.evalWindows} --out ${outArg}`;
+  const r = result.options;
+  const runArgs = o.runDir
+    ? ` --warmup ${r.warmupFraction}${result.initFrom ? ` --init-from ${relative(process.cwd(), result.initFrom) || '.'}` : ''} --run-dir <dir> --eval-every ${o.evalEvery} --curve-windows ${o.curveWindows} --name ${o.name}`
+    : '';
+  const command = `npm run pretrain -- --steps ${r.steps} --batch ${r.batch} --seq ${r.seqLen} --seed ${r.seed} --lr ${r.lr} --n-embd ${r.nEmbd} --n-layer ${r.nLayer} --n-head ${r.nHead} --eval-windows ${r.evalWindows}${runArgs} --out ${outArg}`;
   const cpu = cpus();
   const card = renderModelCard(result, {
     command,
     machine: `${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores (training uses one), node ${process.version}`,
     backend,
     date: new Date().toISOString().slice(0, 10),
+    name: o.name,
   });
   await writeFile(join(o.out, 'README.md'), card);
   result.model.dispose();

@@ -55,6 +55,7 @@ export class ColaStepper implements Stepper {
       return hostStep(this.model, batch, {
         head: batch.labels ? 'cls' : 'lm',
         labels: batch.labels,
+        windowOf: batch.windowOf,
         taps: this.adapters.taps,
         inject: this.opts.merged ? undefined : this.adapters.inject,
         deltas,

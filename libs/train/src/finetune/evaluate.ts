@@ -2,6 +2,7 @@ import { disposeDeltas, tf, type AdapterSet } from '@cola/gl';
 import { forward, lmNllSum, type GptModel } from '@cola/model';
 import type { BatchIterable } from '@cola/data';
 import type { TaskBatch } from './task-data';
+import { classLogits } from './task-loss';
 
 /** The metric of a task: accuracy for classification, per-token perplexity for causal LM. */
 export interface EvalResult {
@@ -32,11 +33,12 @@ export function evaluate(model: GptModel, batches: BatchIterable<TaskBatch>, opt
     for (const batch of batches) {
       if (batch.labels) {
         isCls = true;
-        const pred = tf.tidy(() => tf.argMax(forward(model, batch, { head: 'cls', inject, deltas }), -1));
+        const pred = tf.tidy(() => tf.argMax(classLogits(model, batch, { inject, deltas }), -1));
         const p = pred.dataSync();
         pred.dispose();
-        for (let i = 0; i < batch.batch; i++) if (p[i] === batch.labels[i]) correct++;
-        seen += batch.batch;
+        const examples = batch.labels.length;
+        for (let i = 0; i < examples; i++) if (p[i] === batch.labels[i]) correct++;
+        seen += examples;
       } else {
         const { sum, count } = tf.tidy(() => {
           const r = lmNllSum(forward(model, batch, { head: 'lm', inject, deltas }), batch);

@@ -2,6 +2,7 @@ import {
   ByteTokenizer,
   classificationBatches,
   lmBatches,
+  windowedClassificationBatches,
   loadMobyDick,
   loadSpamAssassin,
   SPAM_ASSASSIN_LABELS,
@@ -11,8 +12,11 @@ import {
 } from '@cola/data';
 import type { FinetuneTask } from './finetune-options';
 
-/** A batch for either head; `labels` is set for classification. */
-export type TaskBatch = TokenBatch & { labels?: Int32Array };
+/**
+ * A batch for either head; `labels` is set for classification (one per input). With `windowOf`
+ * the rows are windows of longer inputs and `windowOf[r]` is the input of row r.
+ */
+export type TaskBatch = TokenBatch & { labels?: Int32Array; windowOf?: Int32Array };
 
 /** The data of one fine-tuning task, ready to batch. */
 export interface TaskData {
@@ -32,13 +36,52 @@ export interface TaskData {
 
 const tokenizer = new ByteTokenizer();
 
+/** Options of {@link classificationTask}. */
+export interface ClassificationTaskOptions {
+  /**
+   * Windows per input: an input longer than maxLength is split into up to this many windows of
+   * maxLength tokens whose class logits are mean-pooled, in training and evaluation alike.
+   * Default 1: the input is cut to its first maxLength tokens.
+   */
+  maxWindows?: number;
+}
+
 /** Classification on tenant rows (`{"text","label"}`), e.g. from a JSONL upload. */
 export function classificationTask(
   name: string,
   train: readonly ClassificationRow[],
   evaluation: readonly ClassificationRow[],
   labels: readonly (string | number)[],
+  opts: ClassificationTaskOptions = {},
 ): TaskData {
+  const maxWindows = opts.maxWindows ?? 1;
+  if (maxWindows > 1) {
+    return {
+      name,
+      task: 'classification',
+      labels,
+      trainSize: train.length,
+      evalSize: evaluation.length,
+      train: (o) =>
+        windowedClassificationBatches(train, tokenizer, {
+          batchSize: o.batchSize,
+          maxLength: o.maxLength,
+          labels,
+          shuffleSeed: o.seed,
+          epoch: o.epoch,
+          padTo: 'maxLength',
+          maxWindows,
+        }),
+      evaluation: (o) =>
+        windowedClassificationBatches(evaluation, tokenizer, {
+          batchSize: o.batchSize,
+          maxLength: o.maxLength,
+          labels,
+          padTo: 'maxLength',
+          maxWindows,
+        }),
+    };
+  }
   return {
     name,
     task: 'classification',

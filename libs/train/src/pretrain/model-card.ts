@@ -10,6 +10,10 @@ export interface ModelCardContext {
   backend: string;
   /** ISO date of the run. */
   date: string;
+  /** Model name (the card's title); default cola-tiny. */
+  name?: string;
+  /** File name of the perplexity-curve plot next to the card, when one was rendered. */
+  plot?: string;
 }
 
 const fmt = (x: number, digits = 3): string => x.toFixed(digits);
@@ -20,7 +24,7 @@ export function renderModelCard(r: PretrainResult, ctx: ModelCardContext): strin
   const c = r.model.config;
   const bitsPerByte = (nll: number): string => fmt(nll / Math.log(2));
   const lines = [
-    '# cola-tiny',
+    `# ${ctx.name ?? 'cola-tiny'}`,
     '',
     'A tiny byte-level GPT-2-style decoder, pretrained in this repository so that demos, tests and',
     'benchmarks have a real base model without downloading anything. Produced by `npm run pretrain`',
@@ -46,7 +50,12 @@ export function renderModelCard(r: PretrainResult, ctx: ModelCardContext): strin
     '',
     '## Training',
     '',
-    `- ${o.steps} steps x batch ${o.batch} x ${o.seqLen} tokens = ${r.tokensSeen.toLocaleString('en-US')} tokens seen (windows sampled uniformly from the training text, seed ${o.seed})`,
+    ...(r.initFrom
+      ? [
+          `- continued from the checkpoint \`${r.initFrom.split('/').slice(-2).join('/')}\`, which had seen ${r.initialTokens.toLocaleString('en-US')} tokens (fresh AdamW state, new warmup)`,
+        ]
+      : []),
+    `- ${o.steps} steps x batch ${o.batch} x ${o.seqLen} tokens = ${(r.tokensSeen - r.initialTokens).toLocaleString('en-US')} tokens in this run, ${r.tokensSeen.toLocaleString('en-US')} tokens seen in total (windows sampled uniformly from the training text, seed ${o.seed})`,
     `- AdamW (betas 0.9/0.95, weight decay ${o.weightDecay} on matrices only), peak lr ${o.lr}, linear warmup ${o.warmupFraction * 100}% then linear decay to 0, gradient-norm clip ${o.clipNorm}`,
     `- wall time: ${fmt(r.trainSeconds / 60, 1)} min training, ${fmt(r.totalSeconds / 60, 1)} min in total (${Math.round(r.tokensSeen / r.trainSeconds)} tokens/s)`,
     `- machine: ${ctx.machine}; tfjs backend: ${ctx.backend}; date: ${ctx.date}`,
@@ -67,6 +76,19 @@ export function renderModelCard(r: PretrainResult, ctx: ModelCardContext): strin
     `| cola-tiny | ${fmt(r.heldOut.nll)} | ${bitsPerByte(r.heldOut.nll)} | ${fmt(r.heldOut.perplexity, 2)} |`,
     `| unigram baseline (byte frequencies of the training text, add-one smoothed) | ${fmt(r.unigram.nll)} | ${bitsPerByte(r.unigram.nll)} | ${fmt(r.unigram.perplexity, 2)} |`,
     '',
+    ...(r.curve.length
+      ? [
+          '## Held-out perplexity against tokens seen',
+          '',
+          `Scored during the run on ${r.curveWindows} of the held-out windows (fewer than the ${r.evalWindows} of the table above, so its last row differs slightly from that table).`,
+          '',
+          ...(ctx.plot ? [`![held-out perplexity against tokens seen](${ctx.plot})`, ''] : []),
+          '| step | tokens seen | NLL (nats/byte) | perplexity (per byte) |',
+          '|---:|---:|---:|---:|',
+          ...r.curve.map((p) => `| ${p.step} | ${p.tokensSeen.toLocaleString('en-US')} | ${fmt(p.nll)} | ${fmt(p.perplexity, 2)} |`),
+          '',
+        ]
+      : []),
     '## Reproduce',
     '',
     '```',

@@ -1,7 +1,28 @@
 import { clipGradNorm, createOptimizer, LinearSchedule, tf, type Optimizer } from '@cola/gl';
-import { ByteTokenizer } from '@cola/data';
-import { evaluatePerplexity, forward, initGptModel, lmLoss, type GptModel, type PerplexityResult } from '@cola/model';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ByteTokenizer, mixSeed } from '@cola/data';
+import { decodeSafetensors } from '@cola/gl';
+import {
+  evaluatePerplexity,
+  forward,
+  initGptModel,
+  lmLoss,
+  loadCheckpoint,
+  saveCheckpoint,
+  WEIGHTS_FILE,
+  type GptModel,
+  type PerplexityResult,
+} from '@cola/model';
 import { buildPretrainCorpus, heldOutWindows, windowBatches, WindowSampler, type CorpusSource } from './pretrain-corpus';
+import {
+  loadOptimizerState,
+  loadRunState,
+  saveOptimizerState,
+  saveRunState,
+  type CurvePoint,
+  type PretrainRunState,
+} from './pretrain-run-state';
 import { resolvePretrainOptions, type PretrainOptions } from './pretrain-options';
 import { unigramBaseline, type UnigramResult } from './unigram-baseline';
 
@@ -23,6 +44,26 @@ export interface PretrainHooks {
   onStep?: (info: PretrainStepInfo) => void;
   /** Called when the final evaluation starts and ends. */
   onPhase?: (phase: 'corpus' | 'train' | 'eval', detail: string) => void;
+  /** Called after every held-out evaluation of the curve. */
+  onCurve?: (point: CurvePoint) => void;
+}
+
+/**
+ * Resumable, long runs: a run directory holds the latest checkpoint (config.json, model.safetensors),
+ * the optimizer moments and the run state; a run started on a directory that already holds a state
+ * continues from it (same options, same schedule) instead of starting over.
+ */
+export interface PretrainRunControl {
+  /** Directory of the run's checkpoints and state; without it nothing is saved during the run. */
+  runDir?: string;
+  /** Start from this checkpoint's weights instead of a random init (ignored when resuming). */
+  initFrom?: string;
+  /** Save the checkpoint, optimizer and state every this many steps (and at the end). Default 50. */
+  checkpointEvery?: number;
+  /** Score the held-out curve every this many steps (and at the start and the end); 0 = never. Default 0. */
+  evalEvery?: number;
+  /** Held-out windows scored for each curve point (fewer than the final evaluation, to stay cheap). Default 128. */
+  curveWindows?: number;
 }
 
 /** The trained model and everything the model card records. */
@@ -49,6 +90,14 @@ export interface PretrainResult {
   unigram: UnigramResult;
   /** Held-out windows scored. */
   evalWindows: number;
+  /** Held-out perplexity against tokens seen, when the run scored a curve. */
+  curve: CurvePoint[];
+  /** Windows scored per curve point. */
+  curveWindows: number;
+  /** Tokens the starting checkpoint had seen (0 from scratch); included in {@link tokensSeen}. */
+  initialTokens: number;
+  /** The checkpoint the run started from, or null. */
+  initFrom: string | null;
 }
 
 /** Matrices are decayed; biases, LayerNorm gains and biases are not (as in GPT-2/nanoGPT training). */
@@ -62,30 +111,95 @@ function isDecayed(name: string): boolean {
  * linear warmup then linear decay, global-norm clipping. Finally scores the held-out tail of each
  * corpus and a unigram baseline on the same targets.
  */
-export async function pretrain(raw: Partial<PretrainOptions> = {}, hooks: PretrainHooks = {}): Promise<PretrainResult> {
+export async function pretrain(
+  raw: Partial<PretrainOptions> = {},
+  hooks: PretrainHooks = {},
+  run: PretrainRunControl = {},
+): Promise<PretrainResult> {
   const t0 = performance.now();
-  const o = resolvePretrainOptions(raw);
+  const resumed = run.runDir ? await loadRunState(run.runDir) : null;
+  // A resumed run keeps its options; only `steps` may change (the linear decay then re-targets the new end).
+  const o = resolvePretrainOptions(
+    resumed ? { ...(resumed.options as Partial<PretrainOptions>), ...(raw.steps !== undefined ? { steps: raw.steps } : {}) } : raw,
+  );
+  const checkpointEvery = run.checkpointEvery ?? 50;
+  const evalEvery = run.evalEvery ?? 0;
+  const curveWindows = run.curveWindows ?? 128;
   const tok = new ByteTokenizer();
   hooks.onPhase?.('corpus', 'tokenizing the corpora');
   const corpus = buildPretrainCorpus(tok, o.heldOutFraction);
-  const sampler = new WindowSampler(corpus.train, o.seqLen, o.seed);
+  const startStep = resumed?.step ?? 0;
+  // A resumed run draws from a stream of its own (derived from the seed and the step), so the
+  // windows after a resume are reproducible without storing the generator's position.
+  const sampler = new WindowSampler(corpus.train, o.seqLen, startStep === 0 ? o.seed : mixSeed(o.seed, startStep));
 
-  const model = initGptModel(
-    { vocabSize: tok.vocabSize, nPositions: o.seqLen, nEmbd: o.nEmbd, nLayer: o.nLayer, nHead: o.nHead, layerNormEpsilon: 1e-5 },
-    { seed: o.seed, trainable: true },
-  );
+  const initFrom = resumed ? resumed.initFrom : (run.initFrom ?? null);
+  const from = resumed && run.runDir ? run.runDir : initFrom;
+  const model = from
+    ? await loadCheckpoint(from, { trainable: true })
+    : initGptModel(
+        { vocabSize: tok.vocabSize, nPositions: o.seqLen, nEmbd: o.nEmbd, nLayer: o.nLayer, nHead: o.nHead, layerNormEpsilon: 1e-5 },
+        { seed: o.seed, trainable: true },
+      );
+  const c = model.config;
+  if (c.nPositions !== o.seqLen || c.nEmbd !== o.nEmbd || c.nLayer !== o.nLayer || c.nHead !== o.nHead) {
+    model.dispose();
+    throw new Error(
+      `the checkpoint ${from} is n_positions ${c.nPositions}, n_embd ${c.nEmbd}, n_layer ${c.nLayer}, n_head ${c.nHead}; ` +
+        'pass the same --seq/--n-embd/--n-layer/--n-head',
+    );
+  }
+  const initialTokens = resumed ? resumed.initialTokens : initFrom ? await tokensSeenBy(initFrom) : 0;
   const names = model.names();
   const byVarName = new Map(names.map((n) => [model.weight(n).name, n]));
-  const groups: { params: Map<string, tf.Variable>; opt: Optimizer }[] = [true, false].map((decay) => ({
+  const groups: { name: string; params: Map<string, tf.Variable>; opt: Optimizer }[] = [true, false].map((decay) => ({
+    name: decay ? 'decay' : 'no_decay',
     params: new Map(names.filter((n) => isDecayed(n) === decay).map((n) => [n, model.weight(n)])),
     opt: createOptimizer({ type: 'adamw', lr: o.lr, betas: [0.9, 0.95], eps: 1e-8, weightDecay: decay ? o.weightDecay : 0 }),
   }));
+  const optimizers = new Map(groups.map((g) => [g.name, g.opt]));
+  if (resumed && run.runDir) await loadOptimizerState(run.runDir, optimizers);
   const schedule = new LinearSchedule({ peakLr: o.lr, totalSteps: o.steps, warmupFraction: o.warmupFraction });
 
-  hooks.onPhase?.('train', `${model.parameterCount()} parameters, ${corpus.train.length} training tokens`);
-  const losses: number[] = [];
+  const curveWin = heldOutWindows(corpus.heldOut, o.seqLen, curveWindows);
+  const losses: number[] = resumed ? [...resumed.losses] : [];
+  const curve: CurvePoint[] = resumed ? [...resumed.curve] : [];
+  const tokensAt = (step: number): number => initialTokens + step * o.batch * o.seqLen;
+  const scoreCurve = (step: number): void => {
+    if (evalEvery <= 0 || curve.some((p) => p.step === step)) return;
+    const r = evaluatePerplexity(model, windowBatches(curveWin, o.batch));
+    const point = { step, tokensSeen: tokensAt(step), nll: r.nll, perplexity: r.perplexity };
+    curve.push(point);
+    hooks.onCurve?.(point);
+  };
+  const priorSeconds = resumed?.trainSeconds ?? 0;
+  const save = async (step: number, seconds: number): Promise<void> => {
+    if (!run.runDir) return;
+    await saveCheckpoint(run.runDir, model, {
+      metadata: { name: 'cola-tiny', tokenizer: 'byte-level', steps: String(step), tokens_seen: String(tokensAt(step)) },
+    });
+    await saveOptimizerState(run.runDir, optimizers);
+    const state: PretrainRunState = {
+      version: 1,
+      step,
+      initialTokens,
+      initFrom,
+      trainSeconds: seconds,
+      losses,
+      curve,
+      options: { ...o },
+    };
+    await saveRunState(run.runDir, state);
+  };
+
+  hooks.onPhase?.(
+    'train',
+    `${model.parameterCount()} parameters, ${corpus.train.length} training tokens` +
+      (startStep ? `, resuming at step ${startStep} of ${o.steps}` : initFrom ? `, starting from ${initFrom}` : ''),
+  );
+  scoreCurve(startStep);
   const tTrain = performance.now();
-  for (let step = 0; step < o.steps; step++) {
+  for (let step = startStep; step < o.steps; step++) {
     const batch = sampler.next(o.batch);
     // lrAt(0) is 0 in HF's schedule; start the count at 1 so no step is wasted at rate 0.
     const lr = schedule.lrAt(Math.min(step + 1, o.steps - 1));
@@ -101,11 +215,15 @@ export async function pretrain(raw: Partial<PretrainOptions> = {}, hooks: Pretra
     if (!Number.isFinite(loss)) throw new Error(`pretraining diverged at step ${step + 1} (loss ${loss}); lower --lr`);
     losses.push(loss);
     const seconds = (performance.now() - tTrain) / 1000;
-    hooks.onStep?.({ step: step + 1, loss, lr, tokensPerSecond: ((step + 1) * o.batch * o.seqLen) / seconds });
+    hooks.onStep?.({ step: step + 1, loss, lr, tokensPerSecond: ((step + 1 - startStep) * o.batch * o.seqLen) / seconds });
+    if (evalEvery > 0 && (step + 1) % evalEvery === 0) scoreCurve(step + 1);
+    if ((step + 1) % checkpointEvery === 0) await save(step + 1, priorSeconds + seconds);
     // Yield to the event loop once per step: progress bars (and signals) are driven by timers.
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
-  const trainSeconds = (performance.now() - tTrain) / 1000;
+  const trainSeconds = priorSeconds + (performance.now() - tTrain) / 1000;
+  scoreCurve(o.steps);
+  await save(o.steps, trainSeconds);
   for (const g of groups) g.opt.dispose();
   model.trainable = false;
 
@@ -119,14 +237,25 @@ export async function pretrain(raw: Partial<PretrainOptions> = {}, hooks: Pretra
     options: o,
     parameters: model.parameterCount(),
     sources: corpus.sources,
-    tokensSeen: o.steps * o.batch * o.seqLen,
+    tokensSeen: tokensAt(o.steps),
     trainSeconds,
     totalSeconds: (performance.now() - t0) / 1000,
     lossCurve: lossCurve(losses),
     heldOut,
     unigram,
     evalWindows: windows.length,
+    curve,
+    curveWindows: curveWin.length,
+    initialTokens,
+    initFrom,
   };
+}
+
+/** Tokens a checkpoint had seen, from its safetensors metadata (`tokens_seen`), or 0 when unknown. */
+async function tokensSeenBy(dir: string): Promise<number> {
+  const { metadata } = decodeSafetensors(await readFile(join(dir, WEIGHTS_FILE)));
+  const n = Number(metadata.tokens_seen);
+  return Number.isFinite(n) && n > 0 ? n : 0;
 }
 
 /** Mean training loss over each tenth of the run (at least one step each). */

@@ -104,12 +104,28 @@ export class TransferDto {
   dtype?: (typeof TRANSFER_DTYPE_NAMES)[number];
 }
 
+/** The method types: ColA's own, and OpenAI's supervised fine-tuning (run as ColA with its defaults). */
+export const METHOD_TYPE_NAMES = ['cola', 'supervised'] as const;
+
 /** The ColA method settings. */
 export class MethodDto {
-  @ApiPropertyOptional({ type: String, enum: ['cola'], default: 'cola' })
+  @ApiPropertyOptional({
+    type: String,
+    enum: METHOD_TYPE_NAMES,
+    default: 'cola',
+    description:
+      'cola: the fields below. supervised: OpenAI’s supervised fine-tuning, run as ColA with its defaults (lowrank aux, rank 8, scale 1, interval 1, staleness 1: exactly LoRA), hyperparameters from `supervised.hyperparameters`.',
+  })
   @IsOptional()
-  @IsIn(['cola'])
-  type?: 'cola';
+  @IsIn(METHOD_TYPE_NAMES, { message: 'must be "cola" or "supervised" (dpo and reinforcement fine-tuning are not supported)' })
+  type?: (typeof METHOD_TYPE_NAMES)[number];
+
+  @ApiPropertyOptional({ type: () => SupervisedMethodDto, description: 'OpenAI’s `method.supervised` (with `type: "supervised"`).' })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => SupervisedMethodDto)
+  supervised?: SupervisedMethodDto;
 
   @ApiPropertyOptional({
     type: AuxDto,
@@ -228,6 +244,16 @@ export class HyperparametersDto {
   @IsOptional()
   @IsAutoOrNumber({ above: 0, below: 1 })
   warmup_fraction?: number | 'auto';
+}
+
+/** OpenAI's `method.supervised`: only its hyperparameters. */
+export class SupervisedMethodDto {
+  @ApiPropertyOptional({ type: () => HyperparametersDto })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => HyperparametersDto)
+  hyperparameters?: HyperparametersDto;
 }
 
 /** POST /v1/fine_tuning/jobs */

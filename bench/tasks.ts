@@ -1,0 +1,201 @@
+/**
+ * `npm run bench:tasks`: the multi-task quality bench. Tasks the project was never tuned on, built
+ * from text that npm packages ship (libs/train/src/tasks/bench-tasks.ts, deterministic splits):
+ * three text-classification tasks on 500-900-character passages plus causal LM on e-mail bodies.
+ * For each classification task it prints, measured in one run on this machine:
+ *   majority baseline, naive Bayes on words (whole input), head-only, in-process LoRA with the
+ *   tuned settings, ColA with every setting `auto`, ColA tuned, and wall times.
+ * "Tuned" = the best learning rate of a small grid for ColA lowrank r8, chosen on a validation
+ * split carved from the training rows (the last 20%), then retrained on all training rows.
+ * For the LM task: base perplexity, ColA auto and ColA tuned perplexities.
+ *
+ * Flags: --train N --test N (rows per classification task, default 400 / 200),
+ *        --min-chars N --max-chars N (passage length, default 500 / 900),
+ *        --tasks a,b (task names), --runs a,b (head,lora,auto,tuned), --grid 3e-3,1e-2,3e-2,
+ *        --base <checkpoint dir> (default models/cola-tiny)
+ */
+import { cpus } from 'node:os';
+import { ByteTokenizer } from '@cola/data';
+import { initBackend, tf } from '@cola/gl';
+import { loadCheckpoint, readCheckpointConfig } from '@cola/model';
+import {
+  benchTasks,
+  BENCH_TASK_SIZES,
+  chooseAutoHyperparameters,
+  classificationTask,
+  DEFAULT_BASE_MODEL_DIR,
+  describeAutoChoices,
+  evaluate,
+  finetune,
+  languageModelTask,
+  majorityAccuracy,
+  NaiveBayes,
+  type BenchTask,
+  type FinetuneOptionsInput,
+  type TaskData,
+} from '@cola/train';
+
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const num = (name: string, dflt: number): number => Number(arg(name) ?? dflt);
+const list = (name: string): Set<string> | undefined => (arg(name) ? new Set(arg(name)!.split(',')) : undefined);
+
+const AUX = { type: 'lowrank', rank: 8, scale: 1, dropout: 0 } as const;
+/** A batch cap for the bench's host: 32 rows x 128 tokens x 8 windows. */
+const TOKEN_CAP = 32 * 128 * 8;
+const tok = new ByteTokenizer();
+const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+
+interface Settings {
+  lr: number;
+  epochs: number;
+  batchSize: number;
+  maxLength: number;
+  maxWindows: number;
+}
+
+function dataOf(task: BenchTask, maxWindows: number, train = task.train, test = task.test): TaskData {
+  if (task.kind === 'classification') {
+    return classificationTask(task.name, train as typeof task.train, test as typeof task.test, task.labels, { maxWindows });
+  }
+  return languageModelTask(task.name, train as string[], test as string[]);
+}
+
+function autoSettings(task: BenchTask, context: number): { s: Settings; why: string } {
+  const rows = task.kind === 'classification' ? task.train.map((r) => r.text) : task.train;
+  const rowTokens =
+    task.kind === 'classification' ? rows.map((t) => tok.encode(t).length) : [rows.reduce((n, t) => n + tok.encode(t).length, 0)];
+  const a = chooseAutoHyperparameters({ task: task.kind, aux: AUX, trainRows: rows.length, rowTokens, context, tokenCap: TOKEN_CAP });
+  return {
+    s: { lr: a.lr, epochs: a.epochs, batchSize: a.batchSize, maxLength: a.maxLength, maxWindows: a.maxWindows },
+    why: describeAutoChoices(a.choices),
+  };
+}
+
+async function run(
+  base: string,
+  data: TaskData,
+  method: 'cola' | 'lora' | 'head',
+  s: Settings,
+): Promise<{ value: number; seconds: number; losses: number[] }> {
+  const model = await loadCheckpoint(base);
+  const t0 = performance.now();
+  const opts: Omit<FinetuneOptionsInput, 'task'> = {
+    method,
+    ...(method === 'head' ? {} : { aux: AUX }),
+    optimizer: { type: 'adamw', lr: s.lr, weightDecay: 5e-4 },
+    epochs: s.epochs,
+    batchSize: s.batchSize,
+    maxLength: s.maxLength,
+    seed: 0,
+  };
+  const r = await finetune(model, data, opts, { quiet: true });
+  const seconds = (performance.now() - t0) / 1000;
+  r.adapters.dispose();
+  model.dispose();
+  return { value: r.after!.value, seconds, losses: r.losses };
+}
+
+async function main(): Promise<void> {
+  const backend = await initBackend({ log: null });
+  const base = arg('base') ?? DEFAULT_BASE_MODEL_DIR;
+  const context = (await readCheckpointConfig(base)).nPositions;
+  const sizes = {
+    ...BENCH_TASK_SIZES,
+    train: num('train', BENCH_TASK_SIZES.train),
+    test: num('test', BENCH_TASK_SIZES.test),
+    minChars: num('min-chars', BENCH_TASK_SIZES.minChars),
+    maxChars: num('max-chars', BENCH_TASK_SIZES.maxChars),
+  };
+  const onlyTasks = list('tasks');
+  const runs = list('runs') ?? new Set(['head', 'lora', 'auto', 'tuned']);
+  const grid = (arg('grid') ?? '3e-3,1e-2,3e-2').split(',').map(Number);
+  console.log(
+    `base ${base} (context ${context}); machine: ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}, node ${process.version}, tfjs ${backend}`,
+  );
+  console.log(
+    `splits: ${sizes.train} train / ${sizes.test} test rows per classification task, passages ${sizes.minChars}-${sizes.maxChars} chars\n`,
+  );
+  const table: string[][] = [];
+  for (const task of benchTasks(sizes)) {
+    if (onlyTasks && !onlyTasks.has(task.name)) continue;
+    console.log(`== ${task.name}: ${task.description}`);
+    const auto = autoSettings(task, context);
+    console.log(`   auto: ${auto.why}`);
+    const cells: Record<string, string> = {};
+    const tTask = performance.now();
+    if (task.kind === 'classification') {
+      cells.majority = pct(majorityAccuracy(task.train, task.test));
+      cells.bow = pct(new NaiveBayes(task.train, task.labels).accuracy(task.test, task.labels));
+    } else {
+      const model = await loadCheckpoint(base);
+      cells.majority = '-';
+      cells.bow = `base ppl ${evaluate(model, dataOf(task, 1).evaluation({ batchSize: 16, maxLength: context })).value.toFixed(3)}`;
+      model.dispose();
+    }
+    const fmt = (v: number): string => (task.kind === 'classification' ? pct(v) : `ppl ${v.toFixed(3)}`);
+    const better = (a: number, b: number): boolean => (task.kind === 'classification' ? a > b : a < b);
+    let tuned: Settings | undefined;
+    if (runs.has('tuned') || runs.has('lora')) {
+      // Grid on a validation split: the last 20% of the training rows.
+      const cut = Math.floor(task.train.length * 0.8);
+      const fitRows = task.train.slice(0, cut);
+      const valRows = task.train.slice(cut);
+      let best: { lr: number; v: number } | undefined;
+      for (const lr of grid) {
+        const r = await run(base, dataOf(task, auto.s.maxWindows, fitRows as never, valRows as never), 'cola', { ...auto.s, lr });
+        console.log(`   grid lr ${lr}: validation ${fmt(r.value)} (${r.seconds.toFixed(0)} s)`);
+        if (!best || better(r.value, best.v)) best = { lr, v: r.value };
+      }
+      tuned = { ...auto.s, lr: best!.lr };
+      cells.tunedLr = String(best!.lr);
+    }
+    const data = dataOf(task, auto.s.maxWindows);
+    if (runs.has('head') && task.kind === 'classification') {
+      const r = await run(base, data, 'head', { ...auto.s, lr: 1e-2 });
+      cells.head = `${fmt(r.value)} (${r.seconds.toFixed(0)} s)`;
+    }
+    if (runs.has('lora') && tuned) {
+      const r = await run(base, data, 'lora', tuned);
+      cells.lora = `${fmt(r.value)} (${r.seconds.toFixed(0)} s)`;
+    }
+    if (runs.has('auto')) {
+      const r = await run(base, data, 'cola', auto.s);
+      const head = r.losses.slice(0, 5);
+      const tail = r.losses.slice(-5);
+      const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+      console.log(`   auto: ${r.losses.length} steps, train loss ${mean(head).toFixed(3)} -> ${mean(tail).toFixed(3)}`);
+      cells.auto = `${fmt(r.value)} (${r.seconds.toFixed(0)} s)`;
+    }
+    if (runs.has('tuned') && tuned) {
+      const r = await run(base, data, 'cola', tuned);
+      cells.tuned = `${fmt(r.value)} (${r.seconds.toFixed(0)} s)`;
+    }
+    cells.wall = `${((performance.now() - tTask) / 1000).toFixed(0)} s`;
+    table.push([
+      task.name,
+      cells.majority,
+      cells.bow,
+      cells.head ?? '-',
+      cells.lora ?? '-',
+      cells.auto ?? '-',
+      cells.tuned ?? '-',
+      cells.tunedLr ?? '-',
+      cells.wall,
+    ]);
+    console.log(`   ${JSON.stringify(cells)}`);
+    if (tf.memory().numTensors > 0) console.error(`warning: ${tf.memory().numTensors} tensors left after ${task.name}`);
+  }
+  const head = ['task', 'majority', 'bag-of-words (NB)', 'head-only', 'LoRA tuned', 'ColA auto', 'ColA tuned', 'tuned lr', 'wall'];
+  const widths = head.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  console.log(`\n${line(head)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const r of table) console.log(line(r));
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.stack : String(err));
+  process.exit(1);
+});
