@@ -68,6 +68,8 @@ export function jobSpecFor(jobId: string, o: DistributedOptions): JobSpec {
       maxLength: o.maxLength,
       optimizer: o.lr ? { kind: { $case: 'adamw', value: { lr: o.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 } } } : undefined,
       warmupFraction: 0,
+      maxSteps: 0,
+      validationEvery: 0,
     },
     seed: o.seed ?? 0,
   };

@@ -54,8 +54,16 @@ export function decodeAdaptation(bytes: Uint8Array | null | undefined, task?: Ad
       if (p.$case === 'activations') {
         out.set(l.tap, { kind: 'raw', x: matrix(p.value.x, `layer ${l.tap} X`), g: matrix(p.value.g, `layer ${l.tap} G`) });
       } else {
-        const c = floats(p.value.colsumG, `layer ${l.tap} colsum G`);
-        out.set(l.tap, { kind: 'gram', xtg: matrix(p.value.xtg, `layer ${l.tap} X^T G`), colsumG: tf.tensor1d(c.values) });
+        // Each tensor is made before the next decode: both may share the one scratch buffer.
+        const colsumG = tf.tensor1d(floats(p.value.colsumG, `layer ${l.tap} colsum G`).values);
+        let xtg: tf.Tensor2D;
+        try {
+          xtg = matrix(p.value.xtg, `layer ${l.tap} X^T G`);
+        } catch (e) {
+          colsumG.dispose();
+          throw e;
+        }
+        out.set(l.tap, { kind: 'gram', xtg, colsumG });
       }
     }
   } catch (e) {
