@@ -241,13 +241,17 @@ describe('the merger service', () => {
   });
 
   describe('when jobs share a merge group', () => {
-    it("should serve each member with W + the mean of the members' deltas", async () => {
+    it("should serve each member with W + the mean of the members' deltas, never another tenant's", async () => {
       const a = tinyJob('job-ga', { mergeGroup: 'team' });
-      const b = tinyJob('job-gb', { mergeGroup: 'team', tenantId: 'tenant-b' });
+      const b = tinyJob('job-gb', { mergeGroup: 'team', seed: 5 });
+      // Another tenant naming its group the same: its own group, never averaged into a's model.
+      const c = tinyJob('job-gc', { mergeGroup: 'team', tenantId: 'tenant-b', seed: 9 });
       await initJob(a, aux, jobs);
       await initJob(b, aux, jobs);
+      await initJob(c, aux, jobs);
       await trainAndServe(a, 2);
       await trainAndServe(b, 1);
+      await trainAndServe(c, 1);
       const res = await call<{ model: string; texts: string[] }, ClassifyResponse>(client.classify.bind(client), {
         model: modelName(a),
         texts: TEXTS,
