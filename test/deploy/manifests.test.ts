@@ -2,11 +2,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { ENV, PORTS, QUEUES, queueDepthKeys } from '@cola/config';
+import { freePort } from '@cola/testing';
 import { loadManifests, type ManifestBundle, type ManifestDoc } from './manifest-loader';
 import {
   checkEnv,
@@ -270,18 +270,6 @@ describe('when sizes are written in Redis and Kubernetes units', () => {
     assert.equal(parseQuantity('1.5Gi'), 1.5 * 1024 ** 3);
   });
 });
-
-/** A free TCP port on localhost. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
 

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ENV, PORTS } from '@cola/config';
+import { AUX_TYPES, type AuxType } from '@cola/gl';
 import { ColaApiClient, ColaApiError, type CreateJobRequest } from './api-client';
 import { DEMO_DEFAULTS, runDemo } from './demo';
 import { jobLine, resultText } from './format';
@@ -162,7 +163,7 @@ Environment: ${ENV.COLA_API_URL}, ${ENV.COLA_API_KEY}, ${ENV.GATEWAY_ADMIN_KEY} 
     .requiredOption('--training-file <id>', 'uploaded training file id')
     .option('--validation-file <id>', 'uploaded validation file id (final evaluation)')
     .option('--model <name>', 'base model', 'cola-tiny')
-    .addOption(new Option('--aux <type>', 'aux model of the adapted layers').choices(['lowrank', 'linear', 'mlp']).default('lowrank'))
+    .addOption(new Option('--aux <type>', 'aux model of the adapted layers').choices(AUX_TYPES).default('lowrank'))
     .option('--rank <n>', 'lowrank rank', positiveInt)
     .option('--epochs <n>', 'passes over the training file', positiveInt)
     .option('--batch-size <n>', 'examples per host batch', positiveInt)
@@ -176,7 +177,7 @@ Environment: ${ENV.COLA_API_URL}, ${ENV.COLA_API_KEY}, ${ENV.GATEWAY_ADMIN_KEY} 
         trainingFile: string;
         validationFile?: string;
         model: string;
-        aux: 'lowrank' | 'linear' | 'mlp';
+        aux: AuxType;
         rank?: number;
         epochs?: number;
         batchSize?: number;

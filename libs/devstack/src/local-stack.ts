@@ -191,7 +191,7 @@ export class LocalStack {
     });
     await this.spawnRedis();
     this.log(
-      `${this.paint('\x1b[90m', '[redis]'.padEnd(16))} redis-server pid ${this.redisPid} on port ${this.redisPort}, append-only file in ${dir}`,
+      `${this.paint('\x1b[90m', '[redis]'.padEnd(16))} redis-server pid ${this.redisPid} on port ${this.redisPort}, data in ${dir} (append-only file, fsync every second)`,
     );
     return `redis://127.0.0.1:${this.redisPort}`;
   }
@@ -274,6 +274,9 @@ export class LocalStack {
   /** Stops the services (gateway first, so no new work arrives), then Redis. Idempotent. */
   stop(): Promise<void> {
     return (this.stopping ??= (async () => {
+      // First end supervision everywhere: a Ctrl-C also reaches the services, which then exit on
+      // their own, and nothing may restart them.
+      for (const supervisor of this.supervisors.values()) supervisor.halt();
       const stopOne = (name: string): Promise<unknown> =>
         (this.supervisors.get(name) ?? this.services.get(name))?.stop('SIGTERM', 10_000) ?? Promise.resolve();
       await stopOne('gateway');

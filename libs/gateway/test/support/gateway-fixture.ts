@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { createGatewayApp, type GatewayOptions } from '@cola/gateway';
+import { createGatewayApp, type GatewayOptions } from '../../src';
 import { freePort, type RedisFixture } from '@cola/testing';
 import { GatewayClient } from './gateway-client';
 

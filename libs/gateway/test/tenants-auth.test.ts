@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { keys } from '@cola/config';
-import { hashApiKey } from '@cola/gateway';
+import { hashApiKey } from '../src';
 import { useRedis } from '@cola/testing';
 import type { ErrorShape } from './support/gateway-client';
 import { ADMIN_KEY, startTestGateway, type TestGateway } from './support/gateway-fixture';
