@@ -39,18 +39,46 @@ const DEP_CONSTRAINTS = [
     sourceTag: 'type:tooling',
     onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data', 'type:feature', 'type:proto', 'type:service', 'type:testing'],
   },
+  // The integration tests (test/) start the local stack and drive every service.
+  {
+    sourceTag: 'type:e2e',
+    onlyDependOnLibsWithTags: [
+      'type:config',
+      'type:compute',
+      'type:data',
+      'type:feature',
+      'type:proto',
+      'type:service',
+      'type:testing',
+      'type:tooling',
+    ],
+  },
   {
     sourceTag: 'type:app',
     onlyDependOnLibsWithTags: ['type:config', 'type:compute', 'type:data', 'type:feature', 'type:proto', 'type:service'],
   },
 ];
 
-// Tests may also use the test harness (a real Redis) whatever the project's type; production code may not.
+// Scopes: which deployable owns the code. Shared libs see only shared libs; each service's own
+// projects see shared libs and themselves, never another service's. The integration tests
+// (test/) drive every service, so they see every scope. A project gets checked against both
+// its type row above and its scope row here.
+const SERVICE_SCOPES = ['scope:gateway', 'scope:gpu-host', 'scope:aux-trainer', 'scope:merger', 'scope:cli'];
+const SCOPE_CONSTRAINTS = [
+  { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+  ...SERVICE_SCOPES.map((scope) => ({ sourceTag: scope, onlyDependOnLibsWithTags: ['scope:shared', scope] })),
+  { sourceTag: 'scope:integration', onlyDependOnLibsWithTags: ['scope:shared', 'scope:integration', ...SERVICE_SCOPES] },
+];
+DEP_CONSTRAINTS.push(...SCOPE_CONSTRAINTS);
+
+// Tests may also use the test harness (a real Redis) and the local stack whatever the project's
+// type; production code may not.
 const TEST_DEP_CONSTRAINTS = DEP_CONSTRAINTS.map((c) => ({
   ...c,
-  onlyDependOnLibsWithTags: c.onlyDependOnLibsWithTags.length
-    ? [...c.onlyDependOnLibsWithTags, 'type:testing']
-    : c.onlyDependOnLibsWithTags,
+  onlyDependOnLibsWithTags:
+    c.onlyDependOnLibsWithTags.length && c.sourceTag.startsWith('type:')
+      ? [...c.onlyDependOnLibsWithTags, 'type:testing', 'type:tooling']
+      : c.onlyDependOnLibsWithTags,
 }));
 
 export default tseslint.config(
@@ -76,7 +104,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.test.ts', 'test/**/*.ts'],
+    files: ['**/*.test.ts', 'test/**/*.ts', 'libs/*/test/**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': ['error', { enforceBuildableLibDependency: false, allow: [], depConstraints: TEST_DEP_CONSTRAINTS }],
     },
@@ -84,5 +112,25 @@ export default tseslint.config(
   {
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+  // The status page's browser script: a classic script (no modules) with the browser's globals;
+  // its types are checked by its own tsconfig (DOM lib, checkJs) in npm test's type-check stage.
+  {
+    files: ['libs/gateway/src/status/public/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        location: 'readonly',
+        sessionStorage: 'readonly',
+        fetch: 'readonly',
+        URLSearchParams: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        console: 'readonly',
+      },
+    },
+    rules: { 'no-undef': 'error', strict: ['error', 'global'] },
   },
 );

@@ -8,6 +8,8 @@ const stages = [
   // The module-boundary lint rule reads nx's cached project graph, so build the graph first.
   ['project graph', npx, ['nx', 'graph', '--file=tmp/project-graph.json']],
   ['type-check', npx, ['tsc', '-p', 'tsconfig.json']],
+  // The status page's browser script (plain JS with JSDoc types, DOM lib): its own program.
+  ['type-check (status page script)', npx, ['tsc', '-p', 'libs/gateway/src/status/public/tsconfig.json']],
   ['format', npx, ['prettier', '--check', '.']],
   ['lint', npx, ['eslint', '.', '--max-warnings=0']],
   ['tests', process.execPath, ['tools/run-tests.mjs', ...process.argv.slice(2)]],

@@ -268,11 +268,20 @@ export interface ResolvedEnv {
   values: Record<string, string>;
   /** References that do not resolve (missing ConfigMap or key). */
   problems: string[];
+  /**
+   * Variables taken from a Secret only so that the kubelet expands them (`$(NAME)`) into another
+   * variable's value, e.g. the Redis password into REDIS_URL. No service reads them.
+   */
+  expansionOnly: Set<string>;
 }
+
+/** Stands in for a Secret's value, which the manifests do not hold. */
+const secretPlaceholder = (name: string): string => `secret-${name.toLowerCase().replace(/_/g, '-')}`;
 
 /** Resolves envFrom ConfigMaps and env entries of a workload's main container. */
 export function resolveEnv(bundle: ManifestBundle, doc: ManifestDoc): ResolvedEnv {
-  const out: ResolvedEnv = { names: [], values: {}, problems: [] };
+  const out: ResolvedEnv = { names: [], values: {}, problems: [], expansionOnly: new Set() };
+  const fromSecret = new Set<string>();
   const container = mainContainer(doc);
   const field = `spec.template.spec.containers[${doc.name}]`;
   const configMap = (name: string): Record<string, string> | undefined => {
@@ -298,8 +307,17 @@ export function resolveEnv(bundle: ManifestBundle, doc: ManifestDoc): ResolvedEn
     out.names.push({ name, field: `${field}.env[${name}]` });
     const value = text(e['value']);
     const cmRef = at(e, 'valueFrom.configMapKeyRef');
-    if (value !== undefined) out.values[name] = value;
-    else if (isMap(cmRef)) {
+    if (isMap(at(e, 'valueFrom.secretKeyRef'))) fromSecret.add(name);
+    if (value !== undefined) {
+      // The kubelet expands $(NAME) of variables defined before this one.
+      out.values[name] = value.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, ref: string) => {
+        if (fromSecret.has(ref)) {
+          out.expansionOnly.add(ref);
+          return secretPlaceholder(ref);
+        }
+        return out.values[ref] ?? whole;
+      });
+    } else if (isMap(cmRef)) {
       const data = configMap(text(cmRef['name']) ?? '');
       const v = data?.[text(cmRef['key']) ?? ''];
       if (v === undefined)
@@ -382,7 +400,10 @@ export function checkEnv(bundle: ManifestBundle): string[] {
   for (const doc of workloads(bundle)) {
     const spec = SERVICE_SPECS[doc.name];
     if (!spec) {
+      // Another workload (Redis) may take a Secret only to expand it into its own command line.
+      const command = JSON.stringify([mainContainer(doc)?.['command'], mainContainer(doc)?.['args']]);
       for (const e of maps(mainContainer(doc)?.['env'])) {
+        if (command.includes(`$(${String(e['name'])})`)) continue;
         problems.push(where(doc, `env[${String(e['name'])}] is set on a workload that is not one of our services`));
       }
       continue;
@@ -390,6 +411,7 @@ export function checkEnv(bundle: ManifestBundle): string[] {
     const env = resolveEnv(bundle, doc);
     problems.push(...env.problems);
     for (const { name, field } of env.names) {
+      if (env.expansionOnly.has(name)) continue;
       if (!ENV_NAMES.has(name)) {
         problems.push(
           where(

@@ -33,11 +33,16 @@ export interface ManifestBundle {
 }
 
 /**
- * Reads a kustomize directory: its kustomization and every document of the files it lists.
+ * Reads a kustomize directory: its kustomization and every document of the files it lists, plus
+ * the resources of the given components (by default the KEDA one, whose ScaledObject the checks
+ * compare with the queue keys).
  * Throws, naming the file, when a file is missing or is not valid YAML: every later check
  * would be meaningless.
  */
-export function loadManifests(dir: string = join(REPO_ROOT, 'deploy', 'k8s')): ManifestBundle {
+export function loadManifests(
+  dir: string = join(REPO_ROOT, 'deploy', 'k8s', 'base'),
+  components: readonly string[] = [join(REPO_ROOT, 'deploy', 'k8s', 'components', 'keda')],
+): ManifestBundle {
   const rel = relative(REPO_ROOT, dir);
   const kustomizationPath = join(dir, 'kustomization.yaml');
   const kustomization = parseFile(kustomizationPath)[0];
@@ -48,9 +53,15 @@ export function loadManifests(dir: string = join(REPO_ROOT, 'deploy', 'k8s')): M
     .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
     .sort();
   const docs: ManifestDoc[] = [];
-  for (const resource of resources) {
-    const path = join(dir, resource);
-    const file = `${rel}/${resource}`;
+  const files = [
+    ...resources.map((r) => ({ path: join(dir, r), file: `${rel}/${r}` })),
+    ...components.flatMap((c) => {
+      const ck = parseFile(join(c, 'kustomization.yaml'))[0];
+      const listed = isMap(ck) && Array.isArray(ck['resources']) ? ck['resources'].map((r) => text(r) ?? '') : [];
+      return listed.map((r) => ({ path: join(c, r), file: relative(REPO_ROOT, join(c, r)) }));
+    }),
+  ];
+  for (const { path, file } of files) {
     if (!existsSync(path)) continue; // reported by checkKustomization, with the fix
     parseFile(path).forEach((body, index) => {
       if (body === null || body === undefined) return; // an empty document (trailing ---)

@@ -2,13 +2,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { Redis } from 'ioredis';
 import { ENV, PORTS, QUEUES, queueDepthKeys } from '@cola/config';
-import { REPO_ROOT, loadManifests, type ManifestBundle, type ManifestDoc } from './manifest-loader';
+import { freePort } from '@cola/testing';
+import { loadManifests, type ManifestBundle, type ManifestDoc } from './manifest-loader';
 import {
   checkEnv,
   checkKeda,
@@ -111,14 +110,14 @@ describe('when a manifest disagrees with libs/config', () => {
     const b = broken((x) => {
       maps(containerOf(x, 'Deployment', 'gateway')['ports'])[0]!['containerPort'] = PORTS.gatewayHttp + 1;
     });
-    assertReported(checkPorts(b), ['deploy/k8s/gateway.yaml', 'Deployment/gateway', 'ports[http].containerPort', 'PORTS.gatewayHttp']);
+    assertReported(checkPorts(b), ['deploy/k8s/base/gateway.yaml', 'Deployment/gateway', 'ports[http].containerPort', 'PORTS.gatewayHttp']);
   });
 
   it('should report a Service port that is not the constant', () => {
     const b = broken((x) => {
       maps(at(docOf(x, 'Service', 'merger').body, 'spec.ports'))[0]!['port'] = 50052;
     });
-    assertReported(checkPorts(b), ['deploy/k8s/merger.yaml', 'Service/merger', 'spec.ports[grpc].port', 'PORTS.mergerGrpc']);
+    assertReported(checkPorts(b), ['deploy/k8s/base/merger.yaml', 'Service/merger', 'spec.ports[grpc].port', 'PORTS.mergerGrpc']);
   });
 
   it('should report an env variable that libs/config does not define', () => {
@@ -127,7 +126,16 @@ describe('when a manifest disagrees with libs/config', () => {
       assert.ok(Array.isArray(env));
       env.push({ name: 'REDIS_HOST', value: 'redis' });
     });
-    assertReported(checkEnv(b), ['deploy/k8s/aux-trainer.yaml', 'env[REDIS_HOST]', 'libs/config/src/env-vars.ts']);
+    assertReported(checkEnv(b), ['deploy/k8s/base/aux-trainer.yaml', 'env[REDIS_HOST]', 'libs/config/src/env-vars.ts']);
+  });
+
+  it("should accept every variable a service's config declares, e.g. the gpu-host's job limit and metric tenants", () => {
+    const b = broken((x) => {
+      const env = containerOf(x, 'Deployment', 'gpu-host')['env'];
+      assert.ok(Array.isArray(env));
+      env.push({ name: ENV.COLA_MAX_ACTIVE_JOBS, value: '8' }, { name: ENV.COLA_METRICS_TENANTS, value: 'acme,globex' });
+    });
+    assert.deepEqual(checkEnv(b), []);
   });
 
   it('should report a port variable that disagrees with the containerPort', () => {
@@ -149,13 +157,13 @@ describe('when a manifest disagrees with libs/config', () => {
     const problems = checkEnv(b);
     assertReported(problems, ['Deployment/gateway', 'LOG_LEVEL="verbose" is invalid']);
     const c = broken((x) => {
-      const data = docOf(x, 'ConfigMap', 'cola-common').body['data'];
-      assert.ok(isMap(data));
-      data[ENV.REDIS_URL] = 'redis://redis:6380';
+      const url = maps(containerOf(x, 'Deployment', 'merger')['env']).find((e) => e['name'] === ENV.REDIS_URL);
+      assert.ok(url);
+      url['value'] = 'redis://:$(REDIS_PASSWORD)@redis:6380';
     });
     assertReported(checkEnv(c), [
       'Deployment/merger',
-      'env REDIS_URL (spec.template.spec.containers[merger].envFrom[ConfigMap cola-common].REDIS_URL) dials port 6380',
+      'env REDIS_URL (spec.template.spec.containers[merger].env[REDIS_URL]) dials port 6380',
       'PORTS.redis',
     ]);
   });
@@ -167,7 +175,7 @@ describe('when a manifest disagrees with libs/config', () => {
       spec['triggers'] = maps(spec['triggers']).filter((t) => at(t, 'metadata.listName') === queueDepthKeys(QUEUES.adapt).wait);
     });
     assertReported(checkKeda(b), [
-      'deploy/k8s/aux-trainer-scaledobject.yaml',
+      'deploy/k8s/components/keda/aux-trainer-scaledobject.yaml',
       'ScaledObject/aux-trainer',
       queueDepthKeys(QUEUES.adapt).prioritized,
     ]);
@@ -202,7 +210,7 @@ describe('when a manifest disagrees with libs/config', () => {
       data['redis.conf'] = String(data['redis.conf']).replace('noeviction', 'allkeys-lru').replace('appendonly yes', 'appendonly no');
     });
     const problems = checkRedis(b);
-    assertReported(problems, ['deploy/k8s/redis.yaml', 'ConfigMap/redis-config', 'maxmemory-policy is allkeys-lru']);
+    assertReported(problems, ['deploy/k8s/base/redis.yaml', 'ConfigMap/redis-config', 'maxmemory-policy is allkeys-lru']);
     assertReported(problems, ['ConfigMap/redis-config', 'appendonly is no']);
   });
 
@@ -225,8 +233,8 @@ describe('when a manifest disagrees with libs/config', () => {
       delete gw['prometheus.io/path'];
     });
     const problems = checkPrometheus(b);
-    assertReported(problems, ['deploy/k8s/aux-trainer.yaml', '"prometheus.io/port" is 9101', 'PORTS.metrics.auxTrainer']);
-    assertReported(problems, ['deploy/k8s/gateway.yaml', '"prometheus.io/path" is undefined']);
+    assertReported(problems, ['deploy/k8s/base/aux-trainer.yaml', '"prometheus.io/port" is 9101', 'PORTS.metrics.auxTrainer']);
+    assertReported(problems, ['deploy/k8s/base/gateway.yaml', '"prometheus.io/path" is undefined']);
   });
 
   it('should report a gpu-host without a GPU and an aux-trainer without a grace period', () => {
@@ -239,15 +247,15 @@ describe('when a manifest disagrees with libs/config', () => {
       delete pod['terminationGracePeriodSeconds'];
     });
     const problems = checkWorkloads(b);
-    assertReported(problems, ['deploy/k8s/gpu-host.yaml', 'resources.requests."nvidia.com/gpu" must be 1']);
-    assertReported(problems, ['deploy/k8s/aux-trainer.yaml', 'terminationGracePeriodSeconds']);
+    assertReported(problems, ['deploy/k8s/base/gpu-host.yaml', 'resources.requests."nvidia.com/gpu" must be 1']);
+    assertReported(problems, ['deploy/k8s/base/aux-trainer.yaml', 'terminationGracePeriodSeconds']);
   });
 
   it('should report a manifest file that kustomization.yaml does not list', () => {
     const b = broken((x) => {
       x.resources = x.resources.filter((r) => r !== 'merger.yaml');
     });
-    assertReported(checkKustomization(b), ['deploy/k8s/kustomization.yaml', 'does not list merger.yaml']);
+    assertReported(checkKustomization(b), ['deploy/k8s/base/kustomization.yaml', 'does not list merger.yaml']);
   });
 });
 
@@ -262,18 +270,6 @@ describe('when sizes are written in Redis and Kubernetes units', () => {
     assert.equal(parseQuantity('1.5Gi'), 1.5 * 1024 ** 3);
   });
 });
-
-/** A free TCP port on localhost. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
 
@@ -341,22 +337,3 @@ describe(
     });
   },
 );
-
-const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
-
-describe('when kustomize renders deploy/k8s', { skip: hasKubectl ? false : 'kubectl is not installed' }, () => {
-  it('should accept the kustomization and put every resource in its namespace', () => {
-    const res = spawnSync('kubectl', ['kustomize', join(REPO_ROOT, 'deploy', 'k8s')], { encoding: 'utf8' });
-    assert.equal(res.status, 0, `kubectl kustomize deploy/k8s failed:\n${res.stderr}`);
-    const bundle = loadManifests();
-    const rendered = parseAllDocuments(res.stdout)
-      .map((d) => d.toJS() as unknown)
-      .filter(isMap);
-    assert.equal(rendered.length, bundle.docs.length, 'kustomize rendered a different number of resources than the files hold');
-    const namespace = String(bundle.kustomization['namespace']);
-    const outside = rendered
-      .filter((d) => d['kind'] !== 'Namespace' && at(d, 'metadata.namespace') !== namespace)
-      .map((d) => `${String(d['kind'])}/${String(at(d, 'metadata.name'))}`);
-    assert.deepEqual(outside, [], `resources outside namespace ${namespace}`);
-  });
-});

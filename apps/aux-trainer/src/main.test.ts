@@ -1,26 +1,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { BULLMQ_PREFIX, ENV, jobIds, keys, QUEUES, queueOptions, TTLS } from '@cola/config';
 import { AdapterSet, initBackend, tf, type AdaptationData } from '@cola/gl';
 import { JobSpec } from '@cola/proto';
 import { AuxStateStore, TensorStore } from '@cola/store';
-import { ServiceProcess, useRedis } from '@cola/testing';
+import { freePort, ServiceProcess, useRedis } from '@cola/testing';
 import { encodeAdaptation, encodeJobAuxState, JobStore, type AdaptTaskData, type FitTaskOutcome } from '@cola/pipeline';
-
-/** A TCP port nobody listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 // One top-level suite: node 20 runs file-level hooks once per top-level test, not once per file.
 describe('the aux-trainer process', () => {

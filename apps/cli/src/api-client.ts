@@ -28,7 +28,8 @@ export interface Job {
     aux_version: number;
     fit_tasks: number;
   } | null;
-  result: { metric: 'accuracy' | 'perplexity'; before: number | null; value: number | null; count: number } | null;
+  /** `before`: the starting model's score; `value`: the final one (null while the job runs). */
+  result: { metric: 'accuracy' | 'perplexity'; before?: number | null; value: number | null; count: number } | null;
 }
 
 /** One job event. `data` holds step, loss, tokens and bytes for metrics events. */
@@ -166,7 +167,12 @@ export class ColaApiClient {
     return parsed as T;
   }
 
-  createTenant(id: string, name: string, adminKey: string): Promise<{ id: string; name: string | null }> {
+  /** Creates a tenant; the answer carries its first API key (`api_key.key`, shown only once). */
+  createTenant(
+    id: string,
+    name: string,
+    adminKey: string,
+  ): Promise<{ id: string; name: string | null; api_key: { id: string; key: string } }> {
     return this.request('POST', '/v1/admin/tenants', { id, name }, { key: adminKey });
   }
 

@@ -183,8 +183,7 @@ export async function runDemo(input: DemoOptions): Promise<Job[]> {
 
   const started: DemoTenant[] = [];
   for (const t of tenants) {
-    await admin.createTenant(t.id, t.label.split(' ')[0]!, o.adminKey);
-    const key = (await admin.createApiKey(t.id, o.adminKey, 'demo')).key;
+    const key = (await admin.createTenant(t.id, t.label.split(' ')[0]!, o.adminKey)).api_key.key;
     log(`tenant ${t.id}: API key ${key}`);
     const client = admin.withKey(key);
     const { req, task } = await t.create(client);
@@ -213,7 +212,7 @@ export async function runDemo(input: DemoOptions): Promise<Job[]> {
     const aux = job.method.aux.type === 'lowrank' ? { type: 'lowrank' as const, rank: job.method.aux.rank } : { type: 'linear' as const };
     const before = await beforeMetric(o, s.data, aux);
     const after = job.result!;
-    const fmt = (v: number) => (after.metric === 'accuracy' ? `${(100 * v).toFixed(1)}%` : v.toFixed(2));
+    const fmt = (v: number | null) => (v === null ? '…' : after.metric === 'accuracy' ? `${(100 * v).toFixed(1)}%` : v.toFixed(2));
     const tr = jobTraffic(events);
     rows.push([
       s.id,

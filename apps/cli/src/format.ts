@@ -77,13 +77,13 @@ export function jobTraffic(events: readonly JobEvent[]): JobTraffic {
   };
 }
 
-/** `accuracy 0.5000 -> 0.7500`: the starting model's score, then the final one (`...` while running). */
+/** A job's validation result: "accuracy 0.5000 → 0.8125" (before training → final), the final value or "…" while it runs. */
 export function resultText(r: NonNullable<Job['result']>): string {
-  const f = (v: number | null): string => (v === null ? '...' : v.toFixed(4));
-  return r.before !== null && r.before !== undefined ? `${r.metric} ${f(r.before)} -> ${f(r.value)}` : `${r.metric} ${f(r.value)}`;
+  const fmt = (v: number | null | undefined): string => (typeof v === 'number' ? v.toFixed(4) : '…');
+  return `${r.metric} ${typeof r.before === 'number' ? `${fmt(r.before)} → ` : ''}${fmt(r.value)}`;
 }
 
-/** One line per job for `cola jobs list`. */
+/** One line per job for `cola jobs list`, with the reason when it failed. */
 export function jobLine(j: Job): string {
   const p = j.progress;
   const step = p ? `${p.step}/${p.total_steps}` : '-';
@@ -96,5 +96,8 @@ export function jobLine(j: Job): string {
     step.padStart(9),
     p ? `loss ${p.loss.toFixed(4)}` : '',
     res,
-  ].join('  ');
+    j.error ? `${j.error.code}: ${j.error.message}` : '',
+  ]
+    .join('  ')
+    .trimEnd();
 }

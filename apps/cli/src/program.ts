@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ENV, PORTS } from '@cola/config';
+import { AUX_TYPES, type AuxType } from '@cola/gl';
 import { ColaApiClient, ColaApiError, type CreateJobRequest } from './api-client';
 import { DEMO_DEFAULTS, runDemo } from './demo';
 import { jobLine, resultText } from './format';
@@ -139,8 +140,7 @@ Environment: ${ENV.COLA_API_URL}, ${ENV.COLA_API_KEY}, ${ENV.GATEWAY_ADMIN_KEY} 
           `no admin key: set ${ENV.GATEWAY_ADMIN_KEY} (\`cola up\` prints it) or pass --admin-key`,
         );
       const c = client(false);
-      const tenant = await c.createTenant(id, o.name ?? id, o.adminKey);
-      const key = await c.createApiKey(id, o.adminKey, 'cli');
+      const { api_key: key, ...tenant } = await c.createTenant(id, o.name ?? id, o.adminKey);
       print(
         { tenant, api_key: key },
         () => `tenant ${tenant.id} created\nAPI key (shown once): ${key.key}\n  export ${ENV.COLA_API_KEY}=${key.key}`,
@@ -163,7 +163,7 @@ Environment: ${ENV.COLA_API_URL}, ${ENV.COLA_API_KEY}, ${ENV.GATEWAY_ADMIN_KEY} 
     .requiredOption('--training-file <id>', 'uploaded training file id')
     .option('--validation-file <id>', 'uploaded validation file id (final evaluation)')
     .option('--model <name>', 'base model', 'cola-tiny')
-    .addOption(new Option('--aux <type>', 'aux model of the adapted layers').choices(['lowrank', 'linear', 'mlp']).default('lowrank'))
+    .addOption(new Option('--aux <type>', 'aux model of the adapted layers').choices(AUX_TYPES).default('lowrank'))
     .option('--rank <n>', 'lowrank rank', positiveInt)
     .option('--epochs <n>', 'passes over the training file', positiveInt)
     .option('--batch-size <n>', 'examples per host batch', positiveInt)
@@ -177,7 +177,7 @@ Environment: ${ENV.COLA_API_URL}, ${ENV.COLA_API_KEY}, ${ENV.GATEWAY_ADMIN_KEY} 
         trainingFile: string;
         validationFile?: string;
         model: string;
-        aux: 'lowrank' | 'linear' | 'mlp';
+        aux: AuxType;
         rank?: number;
         epochs?: number;
         batchSize?: number;
@@ -216,8 +216,12 @@ Environment: ${ENV.COLA_API_URL}, ${ENV.COLA_API_KEY}, ${ENV.GATEWAY_ADMIN_KEY} 
     });
   jobs
     .command('get <job_id>')
-    .description('one job as JSON')
-    .action(async (id: string) => out(JSON.stringify(await client().getJob(id), null, 2)));
+    .description('one job as JSON (a failed job also says why on stderr)')
+    .action(async (id: string) => {
+      const job = await client().getJob(id);
+      out(JSON.stringify(job, null, 2));
+      if (job.error) process.stderr.write(`${job.id} ${job.status}: ${job.error.code}: ${job.error.message}\n`);
+    });
   jobs
     .command('cancel <job_id>')
     .description('cancel a queued or running job')

@@ -3,10 +3,11 @@
 import { initBackend } from '@cola/gl';
 import { loadCheckpoint } from '@cola/model';
 import { ColaMetrics, createServiceRegistry, TenantLabels } from '@cola/metrics';
-import { baseModelDirOf, gpuHostEnv, HostService, jsonLogger, runService, startHealthServer } from '@cola/pipeline';
+import { baseModelDirOf, gpuHostConfig } from '@cola/config';
+import { exitOnBackendAbort, HostService, jsonLogger, runService, startHealthServer, startHeartbeat } from '@cola/pipeline';
 
 runService(async () => {
-  const env = gpuHostEnv.load();
+  const env = gpuHostConfig.load();
   const log = jsonLogger(env.LOG_LEVEL);
   await initBackend({ log: (line) => log('info', line) });
   const modelDir = baseModelDirOf(env);
@@ -19,6 +20,7 @@ runService(async () => {
     maxActiveJobs: env.COLA_MAX_ACTIVE_JOBS,
     maxTenantsPerBatch: env.COLA_MAX_TENANTS_PER_BATCH,
     payloadTtlSeconds: env.PAYLOAD_TTL_SECONDS,
+    memoryBudgetMb: env.COLA_HOST_MEMORY_BUDGET_MB,
     log,
     metrics,
   });
@@ -28,13 +30,24 @@ runService(async () => {
     () => ({ activeJobs: host.activeJobIds.length, steps: host.steps }),
     undefined,
     registry,
+    () => host.failure,
   );
   log('info', 'gpu-host ready', { modelDir, metricsPort: health.port, parameters: model.parameterCount() });
+
+  // The gateway's readiness counts live instances by these beats.
+  const heartbeat = await startHeartbeat(env.REDIS_URL, 'gpu-host', (e) => log('warn', `heartbeat: ${e.message}`));
+  // A wasm abort wedges the backend for good: hand the jobs back and exit non-zero to be restarted.
+  exitOnBackendAbort(host, log, async () => {
+    await heartbeat.stop();
+    await health.close();
+    model.dispose();
+  });
 
   return {
     log,
     stopping: 'handing active jobs back to the queue',
     close: async () => {
+      await heartbeat.stop();
       await host.close();
       await health.close();
       model.dispose();

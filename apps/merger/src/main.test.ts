@@ -1,7 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
@@ -9,20 +8,7 @@ import { ENV } from '@cola/config';
 import { initBackend } from '@cola/gl';
 import { initGptModel, saveCheckpoint } from '@cola/model';
 import { InferenceClient, type GenerateRequest, type GenerateResponse, type StatusResponse } from '@cola/proto';
-import { ServiceProcess, useRedis } from '@cola/testing';
-import { MERGER_ENV } from '@cola/pipeline';
-
-/** A TCP port nobody listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort, ServiceProcess, useRedis } from '@cola/testing';
 
 function call<Req, Res>(fn: (req: Req, cb: (err: ServiceError | null, res: Res) => void) => unknown, req: Req): Promise<Res> {
   return new Promise((resolve, reject) => fn(req, (err, res) => (err ? reject(err) : resolve(res))));
@@ -54,7 +40,7 @@ describe('the merger process', () => {
         app: 'merger',
         env: {
           [ENV.REDIS_URL]: redis.url,
-          [MERGER_ENV.COLA_BASE_MODEL_DIR]: join(dir, 'nope'),
+          [ENV.COLA_BASE_MODEL_DIR]: join(dir, 'nope'),
           [ENV.MERGER_GRPC_PORT]: '0',
           [ENV.METRICS_PORT]: '0',
         },
@@ -74,7 +60,7 @@ describe('the merger process', () => {
         app: 'merger',
         env: {
           [ENV.REDIS_URL]: redis.url,
-          [MERGER_ENV.COLA_BASE_MODEL_DIR]: join(dir, 'tiny-base'),
+          [ENV.COLA_BASE_MODEL_DIR]: join(dir, 'tiny-base'),
           [ENV.MERGER_GRPC_PORT]: String(grpcPort),
           [ENV.METRICS_PORT]: String(metricsPort),
           [ENV.LOG_LEVEL]: 'warn',

@@ -5,7 +5,10 @@ import {
   ENV,
   EnvConfigError,
   PORTS,
+  SERVICE_CONFIGS,
+  TTLS,
   auxTrainerConfig,
+  baseModelDirOf,
   bool,
   defineConfig,
   gatewayConfig,
@@ -143,5 +146,51 @@ describe('when a service starts with no configuration at all', () => {
   it('should describe each variable with its default', () => {
     assert.match(gatewayConfig.describe(), new RegExp(`^GATEWAY_PORT=${PORTS.gatewayHttp} `, 'm'));
     assert.match(testHarnessConfig.describe(), /^REDIS_URL=\(optional\)/m);
+  });
+});
+
+describe('when the gpu-host reads its environment', () => {
+  it('should need no variable at all (embedded defaults)', () => {
+    const env = gpuHostConfig.load({});
+    assert.equal(env.REDIS_URL, DEFAULT_REDIS_URL);
+    assert.equal(env.METRICS_PORT, PORTS.metrics.gpuHost);
+    assert.equal(env.PAYLOAD_TTL_SECONDS, TTLS.payloadSeconds);
+    assert.equal(env.COLA_MAX_ACTIVE_JOBS, 4);
+    assert.equal(env.COLA_MAX_TENANTS_PER_BATCH, 4);
+    assert.equal(baseModelDirOf(env), 'models/cola-tiny');
+  });
+
+  it('should take COLA_BASE_MODEL_DIR over MODEL_DIR, and MODEL_DIR alone', () => {
+    assert.equal(baseModelDirOf(gpuHostConfig.load({ MODEL_DIR: '/m', COLA_BASE_MODEL_DIR: '/base' })), '/base');
+    assert.equal(baseModelDirOf(gpuHostConfig.load({ MODEL_DIR: '/m' })), '/m');
+  });
+
+  it('should list every bad variable with how to fix it', () => {
+    assert.throws(
+      () => gpuHostConfig.load({ COLA_MAX_ACTIVE_JOBS: '0', COLA_MAX_TENANTS_PER_BATCH: 'many', REDIS_URL: 'http://x' }),
+      (e: unknown) =>
+        e instanceof EnvConfigError &&
+        e.problems.length === 3 &&
+        /COLA_MAX_ACTIVE_JOBS="0" is invalid: use an integer between 1 and 1024/.test(e.message),
+    );
+  });
+});
+
+describe('when a worker service reads the variables only it needs', () => {
+  it('should give the aux-trainer its cache and lock defaults, and the merger its model limit', () => {
+    const trainer = auxTrainerConfig.load({});
+    assert.equal(trainer.COLA_AUX_CACHE_JOBS, 16);
+    assert.equal(trainer.COLA_AUX_LOCK_MS, 30_000);
+    const merger = mergerConfig.load({ COLA_BASE_MODEL_DIR: '/base' });
+    assert.equal(merger.COLA_MERGER_MAX_MODELS, 16);
+    assert.equal(baseModelDirOf(merger), '/base');
+  });
+
+  it('should let every service start with nothing set: each variable has a default or is optional', () => {
+    for (const [service, cfg] of Object.entries(SERVICE_CONFIGS)) {
+      for (const [name, v] of Object.entries(cfg.spec)) {
+        assert.ok(v.default !== undefined || v.optional === true, `${service}: ${name} has neither a default nor optional()`);
+      }
+    }
   });
 });

@@ -6,3 +6,4 @@ export * from './ports';
 export * from './env';
 export * from './env-vars';
 export * from './metric-names';
+export * from './env-docs';

@@ -122,6 +122,20 @@ export const METRICS = {
     labels: ['mode', 'dtype'],
     services: HOST,
   },
+  hostGramSeconds: {
+    name: 'cola_host_gram_seconds',
+    type: 'histogram',
+    help: 'gpu-host: the X^T G and colsum G reductions of one tenant batch in gram mode (part of the encode stage of the overhead ratio).',
+    labels: [],
+    services: HOST,
+  },
+  hostTransferChoices: {
+    name: 'cola_host_transfer_choices_total',
+    type: 'counter',
+    help: 'gpu-host: jobs started per resolved transfer mode and dtype, and why (requested, or auto and the rule that decided).',
+    labels: ['mode', 'dtype', 'reason'],
+    services: HOST,
+  },
   queueWaitSeconds: {
     name: 'cola_queue_wait_seconds',
     type: 'histogram',

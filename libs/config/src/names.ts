@@ -66,6 +66,10 @@ export function queueDepthKeys(queue: QueueName): { wait: string; prioritized: s
   return { wait: `${base}:wait`, prioritized: `${base}:prioritized` };
 }
 
+/** Services that announce they are alive (what the gateway's readiness reports on). */
+export const HEARTBEAT_SERVICES = ['gpu-host', 'aux-trainer', 'merger'] as const;
+export type HeartbeatService = (typeof HEARTBEAT_SERVICES)[number];
+
 const job = (jobId: string): string => `${KEY_PREFIX}job:${assertId('jobId', jobId)}`;
 const tenant = (tenantId: string): string => `${KEY_PREFIX}tenant:${assertId('tenantId', tenantId)}`;
 const upload = (fileId: string): string => `${KEY_PREFIX}upload:${assertId('fileId', fileId)}`;
@@ -91,8 +95,12 @@ export const keys = {
   auxApplied: (jobId: string): string => `${aux(jobId)}:applied`,
   /** Binary served deltas of a job (what the merger folds into the base weights). */
   served: (jobId: string): string => `${KEY_PREFIX}served:${assertId('jobId', jobId)}`,
-  /** Set of job ids in a collaborative merge group (the paper's 'col' mode). */
-  mergeGroup: (group: string): string => `${KEY_PREFIX}merge-group:${assertId('mergeGroup', group)}`,
+  /**
+   * Set of job ids in a collaborative merge group (the paper's 'col' mode). A group belongs to the
+   * tenant that names it: another tenant using the same name has its own set.
+   */
+  mergeGroup: (tenantId: string, group: string): string =>
+    `${KEY_PREFIX}merge-group:${assertId('tenantId', tenantId)}:${assertId('mergeGroup', group)}`,
   /** Hash: the job record (status, encoded spec, timestamps, failure reason). */
   job,
   /** Hash: progress the gpu-host checkpoints (step, loss, tokens, data position, aux version). */
@@ -120,6 +128,11 @@ export const keys = {
   },
   /** Binary upload body (JSONL), up to {@link LIMITS.uploadMaxBytes}. */
   upload,
+  /**
+   * Sorted set of a service's live instances (member = instance id, score = last beat in ms);
+   * refreshed every {@link HEARTBEAT.intervalMs}, expires {@link TTLS.heartbeatSeconds} after the last beat.
+   */
+  heartbeats: (service: HeartbeatService): string => `${KEY_PREFIX}heartbeats:${service}`,
   /** Hash: upload metadata (tenant, filename, purpose, bytes, lines, sha256). */
   uploadMeta: (fileId: string): string => `${upload(fileId)}:meta`,
 } as const;

@@ -14,6 +14,14 @@ export const TTLS = {
    * needs v for a moment (its commit will then be refused as a conflict); after that nobody does.
    */
   auxSupersededSeconds: 60 * 60,
+  /** A service instance counts as alive this long after its last heartbeat. */
+  heartbeatSeconds: 15,
+} as const;
+
+/** How often services announce they are alive (see keys.heartbeats). */
+export const HEARTBEAT = {
+  /** Beat period; three missed beats and the instance counts as gone. */
+  intervalMs: 5_000,
 } as const;
 
 /** How aux versions are retained. */

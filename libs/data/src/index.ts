@@ -16,6 +16,17 @@ export { loadStateOfTheUnion, type StateOfTheUnionAddress } from './corpora/stat
 export { loadMobyDick, type MobyDickChapter } from './corpora/moby-dick';
 export { parseJsonl, type ParseJsonlOptions } from './jsonl/parse-jsonl';
 export { toJsonl } from './jsonl/to-jsonl';
+export { chatRows, MAX_CHAT_MESSAGES } from './jsonl/chat-rows';
+export {
+  CHAT_ROLES,
+  CHAT_STOP,
+  chatAnswer,
+  chatPrompt,
+  renderChat,
+  roleMarker,
+  type ChatMessage,
+  type ChatRole,
+} from './chat/chat-template';
 export { JsonlError, type JsonlErrorCode } from './jsonl/jsonl-error';
 export type { ClassificationRow, CompletionRow, ClassificationDataset, CompletionDataset, JsonlDataset } from './jsonl/jsonl-types';
 export type {

@@ -1,2 +1,3 @@
 export * from './pipeline-stack';
 export * from './local-stack';
+export * from './supervisor';

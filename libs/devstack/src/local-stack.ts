@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ENV, PORTS } from '@cola/config';
 import { freePort, pingRedis, ServiceProcess } from '@cola/testing';
+import { Supervisor } from './supervisor';
 
 /** Options of {@link LocalStack}. */
 export interface LocalStackOptions {
@@ -25,6 +26,13 @@ export interface LocalStackOptions {
   color?: boolean;
   /** Environment read for the defaults above. Default `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Where our redis-server keeps its append-only file. Default: `COLA_REDIS_DIR`, else a temp dir
+   * that survives restarts of Redis but is removed when the stack stops. A dir given here is kept.
+   */
+  redisDir?: string;
+  /** Restart a service that exits unexpectedly (and our Redis), with backoff. Default true. */
+  supervise?: boolean;
 }
 
 /** One running service as `npm start` prints it. */
@@ -62,6 +70,8 @@ async function preferredPort(port: number): Promise<number> {
  */
 export class LocalStack {
   readonly services = new Map<string, ServiceProcess>();
+  /** The supervisor of each service (when supervising). */
+  readonly supervisors = new Map<string, Supervisor>();
   readonly info: StackServiceInfo[] = [];
   readonly adminKey: string;
   readonly modelDir: string;
@@ -71,6 +81,10 @@ export class LocalStack {
   redisPid: number | undefined;
   private redisChild: ChildProcess | undefined;
   private redisDir: string | undefined;
+  private redisPort = 0;
+  /** Whether we made the Redis dir (then we remove it on stop). */
+  private ownRedisDir = false;
+  private redisRestarts = 0;
   private stopping: Promise<void> | undefined;
   private readonly log: (line: string) => void;
 
@@ -90,7 +104,10 @@ export class LocalStack {
     try {
       this.redisUrl = this.opts.redisUrl ?? (this.opts.env ?? process.env)[ENV.REDIS_URL] ?? (await this.startRedis());
       const grpcPort = await preferredPort(PORTS.mergerGrpc);
-      const common = { [ENV.REDIS_URL]: this.redisUrl, [ENV.MODEL_DIR]: this.modelDir, [ENV.LOG_LEVEL]: 'info' };
+      // Warnings and errors only unless LOG_LEVEL asks for more: info lines would interleave with
+      // the demo's progress bars.
+      const logLevel = (this.opts.env ?? process.env)[ENV.LOG_LEVEL] ?? 'warn';
+      const common = { [ENV.REDIS_URL]: this.redisUrl, [ENV.MODEL_DIR]: this.modelDir, [ENV.LOG_LEVEL]: logLevel };
       const trainers = this.opts.trainers ?? 2;
       const workers: [string, string, number, Record<string, string>][] = [
         ['gpu-host', 'gpu-host', PORTS.metrics.gpuHost, {}],
@@ -100,7 +117,8 @@ export class LocalStack {
           PORTS.metrics.auxTrainer + i * 10,
           {},
         ]),
-        ['merger', 'merger', PORTS.metrics.merger, { [ENV.MERGER_GRPC_PORT]: String(grpcPort) }],
+        // Loopback only: on a laptop the merger is for the local gateway, not the network.
+        ['merger', 'merger', PORTS.metrics.merger, { [ENV.MERGER_GRPC_PORT]: String(grpcPort), [ENV.MERGER_GRPC_HOST]: '127.0.0.1' }],
       ];
       // One after another: two cores, and each first start compiles the tfjs wasm module.
       for (const [name, app, port, env] of workers) {
@@ -122,6 +140,7 @@ export class LocalStack {
           [ENV.GATEWAY_PORT]: String(gatewayPort),
           [ENV.MERGER_ADDRESS]: `127.0.0.1:${grpcPort}`,
           [ENV.GATEWAY_ADMIN_KEY]: this.adminKey,
+          [ENV.MODEL_DIR]: this.modelDir,
           [ENV.LOG_LEVEL]: 'warn',
         },
         this.apiUrl,
@@ -138,21 +157,56 @@ export class LocalStack {
     const prefix = this.paint(COLORS[this.services.size % COLORS.length]!, `[${name}]`.padEnd(16));
     const service = new ServiceProcess({ name, app, env, healthUrl: `${base}${healthPath}`, log: (line) => this.log(`${prefix} ${line}`) });
     this.services.set(name, service);
-    await service.start();
-    this.info.push({ name, pid: service.pid ?? -1, metricsUrl: `${base}/metrics`, healthUrl: `${base}${healthPath}` });
+    const info: StackServiceInfo = { name, pid: -1, metricsUrl: `${base}/metrics`, healthUrl: `${base}${healthPath}` };
+    if (this.opts.supervise ?? true) {
+      const supervisor = new Supervisor(service, {
+        log: (line) => this.log(`${this.paint('\x1b[90m', '[supervisor]'.padEnd(16))} ${line}`),
+      });
+      supervisor.on('restarted', ({ pid }) => (info.pid = pid));
+      this.supervisors.set(name, supervisor);
+      await supervisor.start();
+    } else await service.start();
+    info.pid = service.pid ?? -1;
+    this.info.push(info);
   }
 
-  /** Our own redis-server in a temp dir, in its own process group so a terminal's Ctrl-C reaches only us: we stop it last. */
+  /**
+   * Our own redis-server, with an append-only file (fsync every second) in a dir that outlives a
+   * restart of Redis, in its own process group so a terminal's Ctrl-C reaches only us: we stop it
+   * last. When it dies, it is restarted on the same port and dir, and replays its AOF.
+   */
   private async startRedis(): Promise<string> {
     // Next to the default port: a developer's own Redis often holds 6379.
-    const port = await preferredPort(PORTS.redis + 1);
-    const dir = mkdtempSync(join(tmpdir(), 'cola-stack-redis-'));
+    this.redisPort = await preferredPort(PORTS.redis + 1);
+    const given = this.opts.redisDir ?? (this.opts.env ?? process.env)[ENV.COLA_REDIS_DIR];
+    if (given) mkdirSync(given, { recursive: true });
+    this.ownRedisDir = !given;
+    const dir = given ?? mkdtempSync(join(tmpdir(), 'cola-stack-redis-'));
     this.redisDir = dir;
-    const bin = this.opts.redisServerBin ?? 'redis-server';
-    const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
+    // Detached, so it would outlive a crash of ours: kill it when this process exits however it exits.
+    process.once('exit', () => {
+      const child = this.redisChild;
+      if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (this.ownRedisDir) rmSync(dir, { recursive: true, force: true });
     });
+    await this.spawnRedis();
+    this.log(
+      `${this.paint('\x1b[90m', '[redis]'.padEnd(16))} redis-server pid ${this.redisPid} on port ${this.redisPort}, data in ${dir} (append-only file, fsync every second)`,
+    );
+    return `redis://127.0.0.1:${this.redisPort}`;
+  }
+
+  private async spawnRedis(): Promise<void> {
+    const bin = this.opts.redisServerBin ?? 'redis-server';
+    const child = spawn(
+      bin,
+      [
+        ...['--port', String(this.redisPort), '--bind', '127.0.0.1', '--dir', this.redisDir!],
+        // Durable: every write is in the AOF within a second; no RDB snapshots on top.
+        ...['--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''],
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    );
     this.redisChild = child;
     await new Promise<void>((resolve, reject) => {
       let out = '';
@@ -184,15 +238,27 @@ export class LocalStack {
       });
     });
     child.removeAllListeners('exit');
-    // Detached, so it would outlive a crash of ours: kill it when this process exits however it exits.
-    process.once('exit', () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    });
-    await pingRedis('127.0.0.1', port);
+    await pingRedis('127.0.0.1', this.redisPort);
     this.redisPid = child.pid;
-    this.log(`${this.paint('\x1b[90m', '[redis]'.padEnd(16))} redis-server pid ${child.pid} on port ${port}, data in ${dir}`);
-    return `redis://127.0.0.1:${port}`;
+    if (this.opts.supervise ?? true) child.once('exit', (code, signal) => void this.onRedisExit(code, signal));
+  }
+
+  /** Restarts our Redis after an unexpected exit (same port, same AOF), with backoff. */
+  private async onRedisExit(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    if (this.stopping) return;
+    const delay = Math.min(30_000, 500 * 2 ** Math.min(this.redisRestarts, 6));
+    this.redisRestarts++;
+    const tag = this.paint('\x1b[90m', '[supervisor]'.padEnd(16));
+    this.log(`${tag} redis-server exited unexpectedly (${signal ?? `exit code ${code}`}); restarting in ${delay} ms from its AOF`);
+    await new Promise((r) => setTimeout(r, delay));
+    if (this.stopping) return;
+    try {
+      await this.spawnRedis();
+      this.log(`${tag} redis-server restarted as pid ${this.redisPid}`);
+    } catch (e) {
+      this.log(`${tag} redis-server failed to restart: ${(e as Error).message.split('\n')[0]}`);
+      void this.onRedisExit(null, null);
+    }
   }
 
   private paint(color: string, text: string): string {
@@ -208,9 +274,13 @@ export class LocalStack {
   /** Stops the services (gateway first, so no new work arrives), then Redis. Idempotent. */
   stop(): Promise<void> {
     return (this.stopping ??= (async () => {
-      const gateway = this.services.get('gateway');
-      if (gateway) await gateway.stop('SIGTERM', 10_000);
-      await Promise.all([...this.services.values()].map((s) => s.stop('SIGTERM', 10_000)));
+      // First end supervision everywhere: a Ctrl-C also reaches the services, which then exit on
+      // their own, and nothing may restart them.
+      for (const supervisor of this.supervisors.values()) supervisor.halt();
+      const stopOne = (name: string): Promise<unknown> =>
+        (this.supervisors.get(name) ?? this.services.get(name))?.stop('SIGTERM', 10_000) ?? Promise.resolve();
+      await stopOne('gateway');
+      await Promise.all([...this.services.keys()].map(stopOne));
       const child = this.redisChild;
       if (child && child.exitCode === null && child.signalCode === null) {
         const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -219,7 +289,7 @@ export class LocalStack {
         await exited;
         clearTimeout(timer);
       }
-      if (this.redisDir) rmSync(this.redisDir, { recursive: true, force: true });
+      if (this.redisDir && this.ownRedisDir) rmSync(this.redisDir, { recursive: true, force: true });
     })());
   }
 }

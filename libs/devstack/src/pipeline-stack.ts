@@ -7,6 +7,7 @@ import { ENV, QUEUES, queueOptions } from '@cola/config';
 import { initGptModel, saveCheckpoint, type GptConfig } from '@cola/model';
 import { JobStore, putUpload, submitJob, type JobsQueueData, type JobStatus } from '@cola/pipeline';
 import { freePort, ServiceProcess } from '@cola/testing';
+import { Supervisor } from './supervisor';
 import type { JobSpec } from '@cola/proto';
 
 /** The tiny base model of the pipeline tests: seconds per job on two cores. */
@@ -29,6 +30,10 @@ export interface PipelineStackOptions {
   env?: Record<string, string>;
   /** Collect service logs instead of printing them. Default: print only when COLA_TEST_VERBOSE is set. */
   quiet?: boolean;
+  /** Restart services that exit unexpectedly, as `npm start` does. Default false: tests kill and restart by hand. */
+  supervise?: boolean;
+  /** Where supervisor lines (exits, restarts) go. Default: nowhere unless COLA_TEST_VERBOSE is set. */
+  supervisorLog?: (line: string) => void;
 }
 
 /**
@@ -38,6 +43,8 @@ export interface PipelineStackOptions {
  */
 export class PipelineStack {
   readonly services = new Map<string, ServiceProcess>();
+  /** The supervisor of each service, when supervising. */
+  readonly supervisors = new Map<string, Supervisor>();
   readonly redis: Redis;
   readonly jobs: JobStore;
   readonly jobsQueue: Queue<JobsQueueData>;
@@ -52,7 +59,7 @@ export class PipelineStack {
   /** Starts one service and waits until its /healthz answers. */
   async start(name: string, app: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
     const metricsPort = await freePort();
-    const verbose = !!process.env.COLA_TEST_VERBOSE && !this.opts.quiet;
+    const verbose = !!process.env[ENV.COLA_TEST_VERBOSE] && !this.opts.quiet;
     const service = new ServiceProcess({
       name,
       app,
@@ -68,7 +75,12 @@ export class PipelineStack {
       log: verbose ? undefined : () => undefined,
     });
     this.services.set(name, service);
-    await service.start();
+    if (this.opts.supervise) {
+      const log = this.opts.supervisorLog ?? (verbose ? (line: string) => process.stderr.write(`[supervisor] ${line}\n`) : () => undefined);
+      const supervisor = new Supervisor(service, { log, initialBackoffMs: 200, maxBackoffMs: 5000 });
+      this.supervisors.set(name, supervisor);
+      await supervisor.start();
+    } else await service.start();
     return service;
   }
 
@@ -102,7 +114,7 @@ export class PipelineStack {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.services.values()].map((s) => s.stop()));
+    await Promise.all([...this.services.entries()].map(([name, s]) => (this.supervisors.get(name) ?? s).stop()));
     await this.jobsQueue.close();
     this.redis.disconnect();
   }

@@ -1,6 +1,7 @@
 import { AdaptationBatch, type AdaptationTask } from './gen/cola/v1/adaptation';
 import { validateAdaptationBatch } from './adaptation-batch-validator';
-import { decodeMessage, encodeMessage } from './decode-message';
+import { decodeAdaptationBatchView } from './adaptation-batch-wire';
+import { encodeMessage } from './decode-message';
 import { verifyTensorRef } from './tensor-ref';
 import { WireFormatError } from './wire-format-error';
 
@@ -16,16 +17,24 @@ export function encodeAdaptationBatch(batch: AdaptationBatch): Buffer {
  * The consumer's one call: checks the blob against the task's reference (size and SHA-256: the only
  * way to catch a blob cut at a field boundary), decodes it, checks that it is the batch the task
  * announces, and validates it. Every failure is a WireFormatError with a readable reason.
+ *
+ * The tensors' data are views of `bytes` (no copy): keep `bytes` unchanged while they are used.
  * @param task the queue job that pointed at `bytes`; omit it only for blobs without a reference.
+ * @param verifiedSha256 the SHA-256 the reader already computed over exactly these bytes (the
+ *   tensor store's frame check); the reference is compared with it instead of hashing twice.
  */
-export function decodeAdaptationBatch(bytes: Uint8Array | null | undefined, task?: AdaptationTask): AdaptationBatch {
+export function decodeAdaptationBatch(
+  bytes: Uint8Array | null | undefined,
+  task?: AdaptationTask,
+  verifiedSha256?: string,
+): AdaptationBatch {
   if (task !== undefined) {
     if (task.payload === undefined)
       throw new WireFormatError(`adaptation task (job "${task.jobId}", seq ${task.seq}) has no payload reference`);
-    verifyTensorRef(task.payload, bytes);
+    verifyTensorRef(task.payload, bytes, verifiedSha256);
   }
   if (bytes === null || bytes === undefined) throw new WireFormatError('adaptation batch payload is missing');
-  const batch = validateAdaptationBatch(decodeMessage(AdaptationBatch, 'cola.v1.AdaptationBatch', bytes));
+  const batch = validateAdaptationBatch(decodeAdaptationBatchView(bytes));
   if (task !== undefined) {
     const want = `job "${task.jobId}" tenant "${task.tenantId}" seq ${task.seq} aux_version ${task.auxVersion}`;
     const got = `job "${batch.jobId}" tenant "${batch.tenantId}" seq ${batch.seq} aux_version ${batch.auxVersion}`;

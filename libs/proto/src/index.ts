@@ -32,3 +32,5 @@ export { decodeMessage, encodeMessage } from './decode-message';
 export type { MessageCodec } from './decode-message';
 export { validateAdaptationBatch } from './adaptation-batch-validator';
 export { decodeAdaptationBatch, encodeAdaptationBatch } from './adaptation-batch-codec';
+export { decodeAdaptationBatchView, planAdaptationBatch } from './adaptation-batch-wire';
+export type { AdaptationBatchPlan, LayerSource, TensorSource } from './adaptation-batch-wire';

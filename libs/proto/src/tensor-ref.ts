@@ -21,8 +21,10 @@ export function tensorRefFor(key: string, bytes: Uint8Array): TensorRef {
  * Checks fetched bytes against their reference before anything decodes them. Throws a
  * WireFormatError that says what is wrong: missing (expired TTL or never written), truncated or
  * longer than written, or corrupt (checksum mismatch).
+ * @param verifiedSha256 the SHA-256 the reader computed over exactly `bytes` while fetching them
+ *   (the tensor store verifies its frame); given, it is compared instead of hashing a second time.
  */
-export function verifyTensorRef(ref: TensorRef, bytes: Uint8Array | null | undefined): void {
+export function verifyTensorRef(ref: TensorRef, bytes: Uint8Array | null | undefined, verifiedSha256?: string): void {
   if (!/^[0-9a-f]{64}$/.test(ref.sha256)) {
     throw new WireFormatError(
       `reference to "${ref.key}" has an invalid sha256 "${ref.sha256}": expected 64 lowercase hex characters (use tensorRefFor)`,
@@ -37,7 +39,7 @@ export function verifyTensorRef(ref: TensorRef, bytes: Uint8Array | null | undef
         `the payload is ${bytes.byteLength < ref.byteSize ? 'truncated' : 'longer than written'}`,
     );
   }
-  const actual = sha256Hex(bytes);
+  const actual = verifiedSha256?.toLowerCase() ?? sha256Hex(bytes);
   if (actual !== ref.sha256) {
     throw new WireFormatError(`payload "${ref.key}" is corrupt: sha256 ${actual} does not match its reference ${ref.sha256}`);
   }

@@ -48,6 +48,27 @@ export function encodeFrame(data: Uint8Array): { frame: Buffer; sha256: string }
 }
 
 /**
+ * Writes the header of a frame whose data (from byte 48 on) are already in place, so a payload
+ * encoded straight into a frame buffer needs no second copy. Returns the data's hex SHA-256.
+ */
+export function sealFrame(frame: Buffer): string {
+  if (frame.byteLength < FRAME_HEADER_BYTES) throw new RangeError(`sealFrame: ${frame.byteLength} bytes is shorter than the header`);
+  const size = frame.byteLength - FRAME_HEADER_BYTES;
+  if (size > FRAME_MAX_DATA_BYTES) {
+    throw new RangeError(
+      `payload of ${size} bytes exceeds the ${FRAME_MAX_DATA_BYTES} bytes a Redis string can hold; split it, or use gram transfer / a smaller batch`,
+    );
+  }
+  const digest = createHash('sha256').update(frame.subarray(FRAME_HEADER_BYTES)).digest();
+  MAGIC.copy(frame, 0);
+  frame.writeUInt8(FORMAT_VERSION, 4);
+  frame.fill(0, 5, 8);
+  frame.writeBigUInt64LE(BigInt(size), 8);
+  digest.copy(frame, 16);
+  return digest.toString('hex');
+}
+
+/**
  * Unwraps and verifies a frame read from `key`. Returns a view of the data inside `frame` (no
  * copy; its byteOffset is not 0). Throws {@link PayloadCorruptError} when anything is off, and
  * when `expectedSha256` is given and the frame holds another payload.

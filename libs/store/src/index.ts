@@ -5,3 +5,4 @@ export * from './checksum-frame';
 export * from './lua-script';
 export * from './tensor-store';
 export * from './aux-state-store';
+export * from './frame-pool';

@@ -146,3 +146,38 @@ describe('when put is called wrongly', () => {
     assert.equal(await raw.exists(key), 0);
   });
 });
+
+describe('when a payload is encoded into a leased frame', () => {
+  it('should store the same frame as put, reuse the buffer for the next payload, and verify it once on read', async () => {
+    const bytes = ramp(300_000);
+    const lease = store.lease(bytes.byteLength);
+    lease.data.set(bytes);
+    const key = keys.payload('job-lease', 0);
+    const ref = await store.putLeased(key, lease, TTLS.payloadSeconds);
+    assert.equal(ref.sha256, createHash('sha256').update(bytes).digest('hex'));
+    assert.equal(ref.size, bytes.byteLength);
+    const back = await store.read(key, ref.sha256);
+    assert.equal(back.sha256, ref.sha256);
+    assert.deepEqual(new Uint8Array(back.data), bytes);
+
+    const next = store.lease(bytes.byteLength - 1000);
+    assert.equal(next.frame.buffer, lease.frame.buffer, 'a released frame is lent again');
+    next.data.fill(7);
+    const ref2 = await store.putLeased(keys.payload('job-lease', 1), next, TTLS.payloadSeconds);
+    assert.deepEqual(new Uint8Array(await store.get(ref2.key, ref2.sha256)), new Uint8Array(bytes.byteLength - 1000).fill(7));
+    // The first payload is untouched by the reuse: Redis holds its own copy.
+    assert.deepEqual(new Uint8Array(await store.get(key, ref.sha256)), bytes);
+  });
+
+  it('should refuse a leased frame that was altered in Redis, naming the key', async () => {
+    const lease = store.lease(1000);
+    lease.data.fill(1);
+    const key = keys.payload('job-lease', 2);
+    const ref = await store.putLeased(key, lease, TTLS.payloadSeconds);
+    await raw.setrange(key, FRAME_HEADER_BYTES + 10, 'x');
+    await assert.rejects(
+      store.read(key, ref.sha256),
+      (e: unknown) => e instanceof PayloadCorruptError && /checksum mismatch/.test(e.message) && e.message.includes(key),
+    );
+  });
+});

@@ -9,7 +9,10 @@ export type JsonlErrorCode =
   | 'wrong_type'
   | 'empty_value'
   | 'inconsistent_label_type'
-  | 'mixed_kinds';
+  | 'mixed_kinds'
+  | 'invalid_role'
+  | 'no_assistant_turn'
+  | 'too_many_messages';
 
 /**
  * A problem in an uploaded JSONL file, located precisely enough for a tenant to fix it:

@@ -28,8 +28,13 @@ export interface ClassificationDataset {
 /** A parsed completion file. */
 export interface CompletionDataset {
   kind: 'completion';
-  /** Rows in file order, with only the known fields (extra keys are dropped). */
+  /**
+   * Rows in file order, with only the known fields (extra keys are dropped). A chat file gives
+   * one row per assistant turn (see `chatRows`).
+   */
   rows: CompletionRow[];
+  /** `chat` when the file was OpenAI chat rows (`{"messages": [...]}`); absent for prompt/completion rows. */
+  format?: 'chat';
 }
 
 export type JsonlDataset = ClassificationDataset | CompletionDataset;

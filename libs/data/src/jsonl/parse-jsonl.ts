@@ -1,3 +1,4 @@
+import { chatRows } from './chat-rows';
 import { JsonlError } from './jsonl-error';
 import type { ClassificationRow, CompletionRow, JsonlDataset } from './jsonl-types';
 
@@ -10,9 +11,11 @@ export interface ParseJsonlOptions {
   maxBytes?: number;
 }
 
-type Kind = JsonlDataset['kind'];
+/** The row shapes: a chat row trains a completion model like a prompt/completion row. */
+type Shape = 'classification' | 'completion' | 'chat';
 
-const SHAPES = 'each line must be {"text": string, "label": string|integer} or {"prompt": string, "completion": string}';
+const SHAPES =
+  'each line must be {"text": string, "label": string|integer}, {"prompt": string, "completion": string} or {"messages": [{"role", "content"}, ...]}';
 
 /** A non-blank line and its 1-based number. */
 interface Line {
@@ -80,20 +83,28 @@ function parseObject(line: Line): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-function kindOf(row: Record<string, unknown>, line: Line, fileKind: Kind | undefined): Kind {
+function shapeOf(row: Record<string, unknown>, line: Line, fileShape: Shape | undefined): Shape {
   const has = (k: string) => Object.hasOwn(row, k);
   const classification = has('text') || has('label');
   const completion = has('prompt') || has('completion');
-  if (classification && completion) {
-    throw new JsonlError('mixed_kinds', line.no, null, `the row mixes "text"/"label" with "prompt"/"completion"; ${SHAPES}`);
+  const chat = has('messages');
+  if ([classification, completion, chat].filter(Boolean).length > 1) {
+    throw new JsonlError('mixed_kinds', line.no, null, `the row mixes the fields of different row shapes; ${SHAPES}`);
   }
   if (classification) return 'classification';
   if (completion) return 'completion';
-  if (fileKind !== undefined) {
-    // The row has none of the known keys: report the first field the file's kind needs.
-    throw new JsonlError('missing_field', line.no, fileKind === 'classification' ? 'text' : 'prompt', `is missing; ${SHAPES}`);
+  if (chat) return 'chat';
+  if (fileShape !== undefined) {
+    // The row has none of the known keys: report the first field the file's shape needs.
+    const field = fileShape === 'classification' ? 'text' : fileShape === 'chat' ? 'messages' : 'prompt';
+    throw new JsonlError('missing_field', line.no, field, `is missing; ${SHAPES}`);
   }
-  throw new JsonlError('missing_field', line.no, null, `none of the fields "text", "label", "prompt", "completion" is present; ${SHAPES}`);
+  throw new JsonlError(
+    'missing_field',
+    line.no,
+    null,
+    `none of the fields "text", "label", "prompt", "completion", "messages" is present; ${SHAPES}`,
+  );
 }
 
 function requireString(row: Record<string, unknown>, field: string, line: Line, allowEmpty: boolean): string {
@@ -129,7 +140,9 @@ function compareLabels(a: string | number, b: string | number): number {
  * Parses and validates a tenant's JSONL upload. Every line is one JSON object; blank lines are
  * skipped. The first row decides the kind of the file:
  * - classification: `{"text": "...", "label": "spam"}` (labels all strings or all integers);
- * - completion: `{"prompt": "...", "completion": "..."}`.
+ * - completion: `{"prompt": "...", "completion": "..."}`;
+ * - chat (OpenAI's fine-tuning format): `{"messages": [{"role": "user", "content": "..."}, ...]}`,
+ *   which becomes completion rows in the chat template, one per assistant turn (see `chatRows`).
  * Unknown extra keys (an "id", say) are allowed and dropped.
  *
  * @param input the file as text, or as raw bytes (then invalid UTF-8 is reported with its line).
@@ -153,7 +166,7 @@ export function parseJsonl(input: string | Uint8Array, opts: ParseJsonlOptions =
     throw new JsonlError('empty_file', 0, null, `the file has no rows; ${SHAPES}`);
   }
 
-  let fileKind: Kind | undefined;
+  let fileShape: Shape | undefined;
   let firstKindLine = 0;
   let labelType: 'string' | 'number' | undefined;
   let firstLabelLine = 0;
@@ -162,17 +175,17 @@ export function parseJsonl(input: string | Uint8Array, opts: ParseJsonlOptions =
 
   for (const line of lines) {
     const row = parseObject(line);
-    const kind = kindOf(row, line, fileKind);
-    if (fileKind === undefined) {
-      fileKind = kind;
+    const kind = shapeOf(row, line, fileShape);
+    if (fileShape === undefined) {
+      fileShape = kind;
       firstKindLine = line.no;
-    } else if (kind !== fileKind) {
-      const shape = (k: Kind) => (k === 'classification' ? '{"text","label"}' : '{"prompt","completion"}');
+    } else if (kind !== fileShape) {
+      const shape = (k: Shape) => (k === 'classification' ? '{"text","label"}' : k === 'chat' ? '{"messages"}' : '{"prompt","completion"}');
       throw new JsonlError(
         'mixed_kinds',
         line.no,
         null,
-        `a ${shape(kind)} row, but line ${firstKindLine} is a ${shape(fileKind)} row; a file holds one kind of row`,
+        `a ${shape(kind)} row, but line ${firstKindLine} is a ${shape(fileShape)} row; a file holds one kind of row`,
       );
     }
 
@@ -192,6 +205,8 @@ export function parseJsonl(input: string | Uint8Array, opts: ParseJsonlOptions =
         );
       }
       classification.push({ text, label });
+    } else if (kind === 'chat') {
+      completion.push(...chatRows(row, line.no));
     } else {
       completion.push({
         prompt: requireString(row, 'prompt', line, true),
@@ -200,7 +215,8 @@ export function parseJsonl(input: string | Uint8Array, opts: ParseJsonlOptions =
     }
   }
 
-  if (fileKind === 'completion') return { kind: 'completion', rows: completion };
+  if (fileShape === 'chat') return { kind: 'completion', rows: completion, format: 'chat' };
+  if (fileShape === 'completion') return { kind: 'completion', rows: completion };
   const labels = [...new Set(classification.map((r) => r.label))].sort(compareLabels);
   return { kind: 'classification', rows: classification, labels, labelType: labelType ?? 'string' };
 }

@@ -86,3 +86,34 @@ export function IsTextOrTexts(maxItems: number, maxLength: number, options?: Val
     });
   };
 }
+
+/** A chat message's content: a string, or OpenAI's list of `{"type": "text", "text"}` parts (at most `maxLength` characters in all). */
+export function IsChatContent(maxLength: number, options?: ValidationOptions): PropertyDecorator {
+  const textOf = (v: unknown): string | undefined => {
+    if (typeof v === 'string') return v;
+    if (!Array.isArray(v) || v.length > 256) return undefined;
+    let text = '';
+    for (const p of v as unknown[]) {
+      const part = p as { type?: unknown; text?: unknown } | null;
+      if (typeof part !== 'object' || part === null || part.type !== 'text' || typeof part.text !== 'string') return undefined;
+      text += part.text;
+    }
+    return text;
+  };
+  return (target, propertyName) => {
+    registerDecorator({
+      name: 'isChatContent',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options,
+      validator: {
+        validate: (v: unknown) => {
+          const t = textOf(v);
+          return t !== undefined && t.length <= maxLength;
+        },
+        defaultMessage: () =>
+          `must be a string or a list of {"type": "text", "text": string} parts (only text is supported), at most ${maxLength} characters`,
+      },
+    });
+  };
+}

@@ -23,7 +23,7 @@ export const newId = {
   file: (): string => `file-${randomBase62(24)}`,
   tenant: (): string => `tenant-${randomBase62(12)}`,
   apiKey: (): string => `key-${randomBase62(16)}`,
-  request: (prefix: 'clf' | 'cmpl'): string => `${prefix}-${randomBase62(24)}`,
+  request: (prefix: 'clf' | 'cmpl' | 'chatcmpl'): string => `${prefix}-${randomBase62(24)}`,
 };
 
 /** True when `id` can be used in a Redis key; an id that cannot is one that does not exist. */

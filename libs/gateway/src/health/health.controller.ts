@@ -1,6 +1,8 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import type { Redis } from 'ioredis';
+import { HEARTBEAT_SERVICES, TTLS } from '@cola/config';
+import { liveInstances } from '@cola/pipeline';
 import { ParamTypes } from '../common/param-types.decorator';
 import { Public } from '../auth/auth.decorators';
 import { ApiError } from '../errors/api-error';
@@ -10,8 +12,20 @@ import { GATEWAY_OPTIONS, REDIS } from '../core/tokens';
 import { MergerClient } from '../inference/merger-client';
 
 export class HealthDto {
-  @ApiProperty({ type: String, enum: ['ok'] }) status!: 'ok';
+  @ApiProperty({
+    type: String,
+    enum: ['ok', 'degraded'],
+    description:
+      '`degraded`: the API serves, but a worker fleet (gpu-host, aux-trainer, merger) has no live instance, so jobs do not progress.',
+  })
+  status!: 'ok' | 'degraded';
   @ApiProperty({ type: Object, required: false, description: 'Each dependency checked, with "ok".' }) checks?: Record<string, string>;
+  @ApiProperty({
+    type: Object,
+    required: false,
+    description: 'Each worker fleet (gpu-host, aux-trainer, merger): "ok (N live)" or why it counts as missing.',
+  })
+  fleets?: Record<string, string>;
 }
 
 /** Resolves with `p`, or rejects after `ms`. */
@@ -42,8 +56,16 @@ export class HealthController {
     return { status: 'ok' };
   }
 
+  /**
+   * 503 when the gateway cannot serve (Redis or the merger does not answer). A worker fleet
+   * without a live instance (no heartbeat) is reported as `degraded` with 200: the gateway itself
+   * still serves reads and accepts jobs, which wait in the queue, so taking it out of the load
+   * balancer would only make things worse.
+   */
   @Get('readyz')
-  @ApiOperation({ summary: 'Readiness: Redis answers PING and the merger answers Status' })
+  @ApiOperation({
+    summary: 'Readiness: Redis answers PING and the merger answers Status; degraded when a worker fleet has no live instance',
+  })
   @ApiOkResponse({ type: HealthDto })
   @ApiErrorResponses(503)
   @ParamTypes()
@@ -55,6 +77,16 @@ export class HealthController {
     if (redis.status === 'rejected' || merger.status === 'rejected') {
       throw new ApiError(503, 'not_ready', `Not ready: redis: ${checks.redis}; merger: ${checks.merger}`);
     }
-    return { status: 'ok', checks };
+    let degraded = false;
+    const fleets: Record<string, string> = {};
+    for (const service of HEARTBEAT_SERVICES) {
+      const live = await within(liveInstances(this.redis, service), ms, 'Redis').catch(() => -1);
+      if (live > 0) fleets[service] = `ok (${live} live)`;
+      else {
+        degraded = true;
+        fleets[service] = live === 0 ? `no live instance (no heartbeat within ${TTLS.heartbeatSeconds} s)` : 'unknown';
+      }
+    }
+    return { status: degraded ? 'degraded' : 'ok', checks, fleets };
   }
 }

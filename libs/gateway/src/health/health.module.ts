@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { InferenceModule } from '../inference/inference.module';
+import { ApiIndexController } from './api-index.controller';
 import { HealthController } from './health.controller';
 
-/** /healthz and /readyz. */
-@Module({ imports: [InferenceModule], controllers: [HealthController] })
+/** /healthz, /readyz and the API root `/v1`. */
+@Module({ imports: [InferenceModule], controllers: [HealthController, ApiIndexController] })
 export class HealthModule {}

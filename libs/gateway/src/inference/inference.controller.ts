@@ -1,10 +1,15 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
 import { ParamTypes } from '../common/param-types.decorator';
 import { Tenant, type TenantContext } from '../auth/auth.decorators';
 import { ApiErrorResponses } from '../errors/api-error-responses.decorator';
+import { ChatCompletionDto, ChatCompletionRequestDto } from './dto/chat.dto';
 import { ClassificationDto, ClassifyDto, CompletionDto, ModelDto, ModelListDto, TextCompletionDto } from './dto/inference.dto';
+import { ApiError } from '../errors/api-error';
 import { InferenceService } from './inference.service';
+import { chatChunks, completionChunks } from './openai-chunks';
+import { sendAnswer } from './openai-sse';
 
 /** Inference on base and fine-tuned models, answered by the merger over gRPC. */
 @ApiTags('inference')
@@ -25,12 +30,43 @@ export class InferenceController {
 
   @Post('completions')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Continue a prompt with a causal-LM model' })
+  @ApiOperation({
+    summary: 'Continue a prompt with a causal-LM model',
+    description: 'With `stream: true` the answer is server-sent events: `data: {text_completion chunk}` lines, then `data: [DONE]`.',
+  })
+  @ApiProduces('application/json', 'text/event-stream')
   @ApiOkResponse({ type: TextCompletionDto })
   @ApiErrorResponses(400, 401, 404, 409, 429, 502, 503, 504)
-  @ParamTypes(Object, CompletionDto)
-  complete(@Tenant() t: TenantContext, @Body() dto: CompletionDto): Promise<TextCompletionDto> {
-    return this.inference.complete(t.tenantId, dto.model, dto.prompt, dto.max_tokens, dto.temperature, dto.seed);
+  @ParamTypes(Object, CompletionDto, Object)
+  async complete(@Tenant() t: TenantContext, @Body() dto: CompletionDto, @Res() res: Response): Promise<void> {
+    const out = await this.inference.complete(t.tenantId, dto.model, dto.prompt, {
+      maxTokens: dto.max_tokens,
+      temperature: dto.temperature,
+      seed: dto.seed,
+    });
+    sendAnswer(res, out, dto.stream === true, (a) => completionChunks(a, dto.stream_options?.include_usage === true));
+  }
+
+  @Post('chat/completions')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Answer a conversation with a causal-LM model (the chat template is in the gateway README)',
+    description: 'With `stream: true` the answer is server-sent events: `data: {chat.completion.chunk}` lines, then `data: [DONE]`.',
+  })
+  @ApiProduces('application/json', 'text/event-stream')
+  @ApiOkResponse({ type: ChatCompletionDto })
+  @ApiErrorResponses(400, 401, 404, 409, 429, 502, 503, 504)
+  @ParamTypes(Object, ChatCompletionRequestDto, Object)
+  async chat(@Tenant() t: TenantContext, @Body() dto: ChatCompletionRequestDto, @Res() res: Response): Promise<void> {
+    if (dto.max_tokens !== undefined && dto.max_completion_tokens !== undefined) {
+      throw new ApiError(400, 'invalid_request', 'give max_tokens or max_completion_tokens, not both', 'max_completion_tokens');
+    }
+    const out = await this.inference.chat(t.tenantId, dto.model, dto.messages, {
+      maxTokens: dto.max_completion_tokens ?? dto.max_tokens,
+      temperature: dto.temperature,
+      seed: dto.seed,
+    });
+    sendAnswer(res, out, dto.stream === true, (a) => chatChunks(a, dto.stream_options?.include_usage === true));
   }
 
   @Get('models')

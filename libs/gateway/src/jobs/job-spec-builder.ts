@@ -1,4 +1,4 @@
-import { AuxConfigError, OptimizerConfigError, SGD_DEFAULTS, validateAuxConfig, validateOptimizerConfig } from '@cola/gl';
+import { AuxConfigError, isMergeable, OptimizerConfigError, SGD_DEFAULTS, validateAuxConfig, validateOptimizerConfig } from '@cola/gl';
 import { BLOCK_TAP_SUFFIXES, SCORE_TAP } from '@cola/model';
 import { auxConfigToWire, JobSpecError, optimizerConfigToWire, validateJobSpec, type ValidatedJobSpec } from '@cola/pipeline';
 import { DType, dtypeFromName, Task, TransferMode, transferModeFromName, type JobSpec } from '@cola/proto';
@@ -14,6 +14,8 @@ export interface JobSpecContext {
   /** Class names in head order (classification), else empty. */
   labels: string[];
   seed: number;
+  /** Transformer blocks of the base model when known: a target naming a block beyond them is refused. */
+  layers: number | null;
 }
 
 /** An invalid job request; `param` is the API field. */
@@ -44,6 +46,12 @@ export function isKnownTarget(target: string): boolean {
   const layer = /^(?:h\.)?\d+\.(.+)$/.exec(target);
   if (layer) return (BLOCK_TAP_SUFFIXES as readonly string[]).includes(layer[1]!);
   return BLOCK_TAP_SUFFIXES.some((s) => s === target || s.endsWith(`.${target}`));
+}
+
+/** The block index a full target name selects (`h.3.attn.c_attn`, `3.mlp.c_fc` → 3), else undefined. */
+function layerOf(target: string): number | undefined {
+  const m = /^(?:h\.)?(\d+)\./.exec(target);
+  return m ? Number(m[1]) : undefined;
 }
 
 function auxToWire(aux: AuxDto): NonNullable<NonNullable<JobSpec['method']>['aux']> {
@@ -91,6 +99,22 @@ function optimizerToWire(h: HyperparametersDto | undefined): NonNullable<JobSpec
 }
 
 /**
+ * The request's hyperparameters: the top-level ones, or OpenAI's `method.supervised.hyperparameters`
+ * (a `supervised` method is ColA with its defaults, so only these carry over), never both.
+ */
+function hyperparametersOf(dto: CreateJobDto): HyperparametersDto | undefined {
+  const m = dto.method;
+  if (m?.supervised !== undefined && m.type !== 'supervised') {
+    throw invalid('method.supervised', 'method.supervised goes with method.type "supervised"');
+  }
+  const nested = m?.supervised?.hyperparameters;
+  if (nested !== undefined && dto.hyperparameters !== undefined) {
+    throw invalid('method.supervised.hyperparameters', 'give hyperparameters at the top level or in method.supervised, not both');
+  }
+  return nested ?? dto.hyperparameters;
+}
+
+/**
  * Turns a create-job request into the cola.v1 JobSpec the pipeline runs, then checks it with the
  * pipeline's own `validateJobSpec` (the rules the gpu-host applies again when it starts the job),
  * so every rule lives in one place and a 400 here means the job could never have run. `auto` and
@@ -98,12 +122,19 @@ function optimizerToWire(h: HyperparametersDto | undefined): NonNullable<JobSpec
  */
 export function buildJobSpec(dto: CreateJobDto, ctx: JobSpecContext): { spec: JobSpec; validated: ValidatedJobSpec } {
   const m = dto.method;
-  const h = dto.hyperparameters;
+  const h = hyperparametersOf(dto);
   for (const [i, t] of (m?.target_modules ?? []).entries()) {
     if (!isKnownTarget(t)) {
       throw invalid(
         `method.target_modules.${i}`,
         `unknown target module ${JSON.stringify(t)}: use c_attn, attn.c_proj, c_fc, mlp.c_proj, c_proj, score, or a full name such as h.0.attn.c_attn`,
+      );
+    }
+    const block = layerOf(t);
+    if (block !== undefined && ctx.layers !== null && block >= ctx.layers) {
+      throw invalid(
+        `method.target_modules.${i}`,
+        `${JSON.stringify(t)} names block ${block}, but ${dto.model} has ${ctx.layers} blocks (h.0 to h.${ctx.layers - 1})`,
       );
     }
   }
@@ -141,10 +172,19 @@ export function buildJobSpec(dto: CreateJobDto, ctx: JobSpecContext): { spec: Jo
     },
     seed: ctx.seed,
   };
+  let validated: ValidatedJobSpec;
   try {
-    return { spec, validated: validateJobSpec(spec) };
+    validated = validateJobSpec(spec);
   } catch (e) {
     if (e instanceof JobSpecError) throw invalid(PARAM_NAMES[e.param] ?? e.param, e.message);
     throw e;
   }
+  // A group is served as W + mean dW: every member must have a dW.
+  if (validated.mergeGroup && !isMergeable(validated.options.aux)) {
+    throw invalid(
+      'method.merge_group',
+      `a merge group averages weight changes, and a ${validated.options.aux.type} aux has none; use a lowrank or linear aux, or leave merge_group out`,
+    );
+  }
+  return { spec, validated };
 }

@@ -12,10 +12,16 @@ export const EVENT_ID_PREFIX = 'ftevent-';
 /** Public id of a checkpoint: its step. */
 export const CHECKPOINT_ID_PREFIX = 'ftckpt-';
 
+/** The largest half of a Redis stream id (both halves are unsigned 64-bit). */
+const MAX_U64 = 2n ** 64n - 1n;
+
 /** The stream id of a public event id, or undefined when it is not one. */
 export function streamIdOf(eventId: string): string | undefined {
-  const m = /^ftevent-(\d{1,20}-\d{1,20})$/.exec(eventId);
-  return m?.[1];
+  const m = /^ftevent-(\d{1,20})-(\d{1,20})$/.exec(eventId);
+  // Both halves of a Redis stream id are unsigned 64-bit: a larger one is not an id, and Redis
+  // would refuse it ("Invalid stream ID") instead of answering an empty page.
+  if (!m || BigInt(m[1]!) > MAX_U64 || BigInt(m[2]!) > MAX_U64) return undefined;
+  return `${m[1]}-${m[2]}`;
 }
 
 /** The step of a public checkpoint id, or undefined. */

@@ -16,6 +16,7 @@ import type { CreateJobDto } from './dto/create-job.dto';
 import type { JobCheckpointDto, JobDto, JobEventDto } from './dto/job.dto';
 import { buildJobSpec } from './job-spec-builder';
 import { checkpointStepOf, checkpointView, eventView, jobView, streamIdOf } from './job-view';
+import { ETA_EVENTS_SCANNED, estimatedFinish } from './job-eta';
 
 /**
  * Fine-tuning jobs of one tenant: create (validated against the pipeline's rules and the tenant's
@@ -62,7 +63,14 @@ export class JobsService {
       }
     }
     const jobId = newId.job();
-    const { spec } = buildJobSpec(dto, { jobId, tenantId, task, labels, seed: dto.seed ?? randomInt(0, 2 ** 31 - 1) });
+    const { spec } = buildJobSpec(dto, {
+      jobId,
+      tenantId,
+      task,
+      labels,
+      seed: dto.seed ?? randomInt(0, 2 ** 31 - 1),
+      layers: this.options.baseModelLayers,
+    });
     await submitJob(this.store, this.queue, spec);
     await this.redis.zadd(keys.tenantJobs(tenantId), Date.now(), jobId);
     return this.get(tenantId, jobId);
@@ -96,9 +104,9 @@ export class JobsService {
     if (rec.status !== 'cancelling') {
       // `remove` refuses a job a gpu-host holds (locked): that one is cancelled through its status.
       const removed = rec.status === 'queued' ? await this.queue.remove(jobIds.job(jobId)) : 0;
-      if (removed === 1 && (await this.store.setStatus(jobId, 'cancelled'))) {
+      if (removed === 1 && (await this.store.transition(jobId, 'cancelled', 'gateway')).changed) {
         await this.store.appendEvent(jobId, { level: 'info', message: 'Job cancelled before it started' });
-      } else if (await this.store.setStatus(jobId, 'cancelling')) {
+      } else if ((await this.store.transition(jobId, 'cancelling', 'gateway')).changed) {
         await this.store.appendEvent(jobId, { level: 'info', message: 'Cancellation requested' });
       }
     }
@@ -187,7 +195,11 @@ export class JobsService {
 
   private async view(rec: JobRecord): Promise<JobDto> {
     const [progress, result] = await Promise.all([this.store.progress(rec.jobId), this.store.eval(rec.jobId)]);
-    return jobView(rec, progress, result);
+    const view = jobView(rec, progress, result);
+    if (rec.status === 'running') {
+      view.estimated_finish = estimatedFinish(progress, await this.store.events(rec.jobId, { limit: ETA_EVENTS_SCANNED }), Date.now());
+    }
+    return view;
   }
 
   private taskOf(dto: CreateJobDto, training: StoredFile, validation: StoredFile | null): 'classification' | 'causal_lm' {

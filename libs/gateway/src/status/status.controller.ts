@@ -1,35 +1,26 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '../auth/auth.decorators';
 import { ParamTypes } from '../common/param-types.decorator';
-import { STATUS_PAGE_HTML, STATUS_PAGE_SCRIPT } from './status-page';
-
-/** chart.js's self-contained browser build, read once (the package exports no subpaths, so resolve its main file's folder). */
-function chartJsBundle(): string {
-  const main = createRequire(__filename).resolve('chart.js');
-  return readFileSync(join(dirname(main), 'chart.umd.js'), 'utf8');
-}
+import { loadStatusAssets } from './status-assets';
 
 /**
- * The web status page: `/status` (HTML), its script and chart.js. The page itself is public and
- * holds no data; its script calls the tenant API with the key the user enters (or `?key=`) as a
- * Bearer header, so it shows exactly what that key may see.
+ * The web status page: `/status` (HTML), its script, stylesheet and chart.js, all static files.
+ * The page itself is public and holds no data; its script calls the tenant API with the key the
+ * user enters (or `?key=`) as a Bearer header, so it shows exactly what that key may see.
  */
 @ApiExcludeController()
 @Public()
 @Controller('status')
 export class StatusController {
-  private chartJs: string | undefined;
+  private readonly assets = loadStatusAssets();
 
   @Get()
   @Header('content-type', 'text/html; charset=utf-8')
   @Header('cache-control', 'no-store')
   @ParamTypes()
   page(): string {
-    return STATUS_PAGE_HTML;
+    return this.assets.page;
   }
 
   @Get('status.js')
@@ -37,7 +28,15 @@ export class StatusController {
   @Header('cache-control', 'no-store')
   @ParamTypes()
   script(): string {
-    return STATUS_PAGE_SCRIPT;
+    return this.assets.script;
+  }
+
+  @Get('status.css')
+  @Header('content-type', 'text/css; charset=utf-8')
+  @Header('cache-control', 'no-store')
+  @ParamTypes()
+  style(): string {
+    return this.assets.style;
   }
 
   @Get('chart.umd.js')
@@ -45,6 +44,6 @@ export class StatusController {
   @Header('cache-control', 'public, max-age=86400')
   @ParamTypes()
   chart(): string {
-    return (this.chartJs ??= chartJsBundle());
+    return this.assets.chart;
   }
 }

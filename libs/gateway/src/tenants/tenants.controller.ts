@@ -3,7 +3,15 @@ import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags
 import { ParamTypes } from '../common/param-types.decorator';
 import { AdminOnly } from '../auth/auth.decorators';
 import { ApiErrorResponses } from '../errors/api-error-responses.decorator';
-import { ApiKeyDto, ApiKeyListDto, CreateApiKeyDto, CreatedApiKeyDto, CreateTenantDto, TenantDto } from './dto/tenant.dto';
+import {
+  ApiKeyDto,
+  ApiKeyListDto,
+  CreateApiKeyDto,
+  CreatedApiKeyDto,
+  CreatedTenantDto,
+  CreateTenantDto,
+  TenantDto,
+} from './dto/tenant.dto';
 import { TenantsService } from './tenants.service';
 
 /** Admin API: tenants and their API keys. Needs the admin key. */
@@ -15,12 +23,16 @@ export class TenantsController {
   constructor(@Inject(TenantsService) private readonly tenants: TenantsService) {}
 
   @Post()
-  @ApiOperation({ summary: 'Create a tenant' })
-  @ApiCreatedResponse({ type: TenantDto })
+  @ApiOperation({
+    summary: 'Create a tenant, with its first API key',
+    description: 'The answer carries `api_key.key`, the first key itself: it is shown only once (only its SHA-256 is stored).',
+  })
+  @ApiCreatedResponse({ type: CreatedTenantDto })
   @ApiErrorResponses(400, 401, 403, 409)
   @ParamTypes(CreateTenantDto)
-  create(@Body() dto: CreateTenantDto): Promise<TenantDto> {
-    return this.tenants.create(dto.id, dto.name);
+  async create(@Body() dto: CreateTenantDto): Promise<CreatedTenantDto> {
+    const tenant = await this.tenants.create(dto.id, dto.name);
+    return { ...tenant, api_key: await this.tenants.createKey(tenant.id, 'first key') };
   }
 
   @Get(':tenant_id')

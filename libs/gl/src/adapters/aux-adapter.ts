@@ -1,6 +1,6 @@
 import type { tf } from '../tf';
 import type { PlainTensor } from '../state/plain-tensor';
-import type { AuxConfig } from './aux-config';
+import type { AuxTypeConfig } from './aux-type';
 
 /** Options of {@link AuxAdapter.forward}. */
 export interface ForwardOptions {
@@ -44,7 +44,7 @@ export interface CreateAdapterOptions {
  */
 export interface AuxAdapter {
   /** The validated config, defaults filled in. */
-  readonly config: AuxConfig;
+  readonly config: AuxTypeConfig;
   /** Input width of the adapted layer. */
   readonly dIn: number;
   /** Output width of the adapted layer. */

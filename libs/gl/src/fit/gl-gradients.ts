@@ -1,7 +1,7 @@
 import { tf } from '../tf';
-import { param } from '../adapters/adapter-params';
 import type { AuxAdapter } from '../adapters/aux-adapter';
-import { supportsGram } from '../adapters/aux-config';
+import { gramBlocker } from '../adapters/aux-config';
+import { auxTypeOf } from '../adapters/aux-registry';
 import { assertDataFits, type AdaptationData, type GramAdaptationData } from './adaptation-data';
 import { stopGradient } from './stop-gradient';
 
@@ -34,32 +34,14 @@ export function glSurrogateLoss(adapter: AuxAdapter, x: tf.Tensor2D, g: tf.Tenso
 }
 
 /**
- * Closed-form gradients from the gram S = X^T G (DESIGN.md, "gram transfer"), exact for:
- *   linear   dV = S,              db = colsum(G)
- *   lowrank  dA = s · S B^T,      dB = s · A^T S
+ * Closed-form gradients from the gram S = X^T G (DESIGN.md, "gram transfer"), given by the aux
+ * type's definition (linear: dV = S, db = colsum(G); lowrank: dA = s · S B^T, dB = s · A^T S).
  */
 function gramGradients(adapter: AuxAdapter, data: GramAdaptationData): Record<string, tf.Tensor> {
   const { config } = adapter;
-  if (!supportsGram(config)) {
-    throw new Error(
-      config.type === 'mlp'
-        ? 'an mlp aux cannot be fitted from gram data (its gradient needs X and G themselves); send raw adaptation data for this layer'
-        : 'a lowrank aux with dropout cannot be fitted from gram data (the dropout mask acts on X row by row); send raw adaptation data or set dropout to 0',
-    );
-  }
-  const { xtg, colsumG } = data;
-  switch (config.type) {
-    case 'linear':
-      return config.bias ? { V: tf.clone(xtg), b: tf.clone(colsumG) } : { V: tf.clone(xtg) };
-    case 'lowrank': {
-      const A = param<tf.Rank.R2>(adapter.params, 'A');
-      const B = param<tf.Rank.R2>(adapter.params, 'B');
-      const s = config.scale;
-      return { A: tf.mul(tf.matMul(xtg, B, false, true), s), B: tf.mul(tf.matMul(A, xtg, true, false), s) };
-    }
-    case 'mlp':
-      throw new Error('internal: supportsGram let an mlp through');
-  }
+  const blocker = gramBlocker(config);
+  if (blocker !== undefined) throw new Error(blocker);
+  return auxTypeOf(config.type).gram!.gradients(adapter, config, data);
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { AuxAdapter } from '../adapters/aux-adapter';
-import { validateAuxConfig, type AuxConfig } from '../adapters/aux-config';
+import { validateAuxConfig } from '../adapters/aux-config';
+import type { AuxTypeConfig } from '../adapters/aux-type';
 import { createAdapter } from '../adapters/create-adapter';
 import { decodeSafetensors, encodeSafetensors, f32Tensor, toFloat32, type StTensor } from '../io/safetensors';
 import { createOptimizer } from '../optim/create-optimizer';
@@ -22,8 +23,8 @@ export interface OptimizerSnapshot {
  * state, as plain data. One snapshot is one version of the aux in the store.
  */
 export interface AuxStateSnapshot {
-  /** The validated aux config. */
-  config: AuxConfig;
+  /** The validated aux config (of any registered type). */
+  config: AuxTypeConfig;
   /** Input width of the adapted layer. */
   dIn: number;
   /** Output width of the adapted layer. */

@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import { jobIds, keys } from '@cola/config';
 import { disposeAdaptationData } from '@cola/gl';
 import type { AdaptTaskData } from '../queues/adapt-task-data';
-import { encodeAdaptation } from '../transfer/adaptation-encoder';
+import { planAdaptation } from '../transfer/adaptation-encoder';
 import type { TransferSpec } from '../transfer/transfer-spec';
 import type { FitPayload } from './host-job';
 import type { HostPayloadStore } from './stores';
@@ -18,7 +18,10 @@ export interface FitTaskOwner {
 export interface PublishReport {
   /** Encoded payload bytes. */
   bytes: number;
-  /** Milliseconds spent encoding (protobuf + dtype conversion). */
+  /**
+   * Milliseconds of the encode stage: the X^T G reductions of the task's batches (gram mode) plus
+   * the dtype conversion and protobuf of the payload.
+   */
   encodeMs: number;
   /** Milliseconds spent writing the payload and adding the task. */
   writeMs: number;
@@ -43,9 +46,10 @@ export class FitTaskPublisher {
   /** Encodes, stores and queues one fit task; disposes the payload's tensors. */
   async publish(owner: FitTaskOwner, p: FitPayload): Promise<PublishReport> {
     const t0 = performance.now();
-    let bytes: Uint8Array;
+    // Encoded straight into a pooled frame: no fresh multi-MB buffer and no second copy per payload.
+    let lease: ReturnType<HostPayloadStore['lease']>;
     try {
-      bytes = encodeAdaptation(
+      const plan = planAdaptation(
         {
           jobId: owner.jobId,
           tenantId: owner.tenantId,
@@ -58,11 +62,22 @@ export class FitTaskPublisher {
         p.layers,
         owner.transfer,
       );
+      try {
+        lease = this.payloads.lease(plan.size);
+        try {
+          plan.write(lease.data);
+        } catch (e) {
+          lease.release();
+          throw e;
+        }
+      } finally {
+        plan.dispose();
+      }
     } finally {
       for (const d of p.layers.values()) disposeAdaptationData(d);
     }
     const t1 = performance.now();
-    const ref = await this.payloads.put(keys.payload(owner.jobId, p.seq), bytes, this.ttlSeconds);
+    const ref = await this.payloads.putLeased(keys.payload(owner.jobId, p.seq), lease, this.ttlSeconds);
     const data: AdaptTaskData = {
       jobId: owner.jobId,
       tenantId: owner.tenantId,
@@ -73,7 +88,7 @@ export class FitTaskPublisher {
       sha256: ref.sha256,
     };
     await this.queue.add('adapt', data, { jobId: jobIds.adapt(owner.jobId, p.seq) });
-    return { bytes: bytes.byteLength, encodeMs: t1 - t0, writeMs: performance.now() - t1 };
+    return { bytes: ref.size, encodeMs: p.gramMs + (t1 - t0), writeMs: performance.now() - t1 };
   }
 
   /**

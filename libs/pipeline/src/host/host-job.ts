@@ -50,6 +50,8 @@ export interface FitPayload {
   tokens: number;
   /** Mean host loss of its batches. */
   loss: number;
+  /** Milliseconds the host spent on the X^T G reductions of its batches (gram mode; 0 otherwise). */
+  gramMs: number;
 }
 
 /**
@@ -86,7 +88,9 @@ export class HostJob {
   private current: JobAux;
   private staged: JobAux | undefined;
   private readonly buffers = new Map<string, IntervalBuffer>();
-  private pending = { batches: 0, tokens: 0, loss: 0 };
+  private pending = { batches: 0, tokens: 0, loss: 0, gramMs: 0 };
+  /** Milliseconds of X^T G reductions of the last absorbed batch (gram mode), for the gpu-host's metric. */
+  lastGramMs = 0;
 
   constructor(init: HostJobInit) {
     this.jobId = init.jobId;
@@ -178,12 +182,15 @@ export class HostJob {
    */
   absorb(outcome: StepOutcome): FitPayload | undefined {
     let ready: Map<string, AdaptationData> | undefined;
+    let gramMs = 0;
     try {
       for (const tap of this.taps) {
         const t = outcome.taps.get(tap);
         if (!t) throw new Error(`job ${this.jobId}: the host step returned no data for tap ${tap}`);
         // Gram mode sums X^T G over the interval instead of holding I batches of rows.
+        const g0 = performance.now();
         const data: AdaptationData = this.transfer.mode === 'gram' ? gramOf(t.x, t.g) : { kind: 'raw', x: t.x, g: t.g };
+        if (data.kind === 'gram') gramMs += performance.now() - g0;
         const out = this.buffers.get(tap)!.push(data);
         if (data.kind === 'gram') disposeAdaptationData(data);
         if (out) (ready ??= new Map()).set(tap, out);
@@ -197,6 +204,8 @@ export class HostJob {
     this.pending.batches++;
     this.pending.tokens += outcome.tokens;
     this.pending.loss += outcome.loss;
+    this.pending.gramMs += gramMs;
+    this.lastGramMs = gramMs;
     this.tokens += outcome.tokens;
     this.lastLoss = outcome.loss;
     if (!ready) return undefined;
@@ -208,9 +217,10 @@ export class HostJob {
       numBatches: p.batches,
       tokens: p.tokens,
       loss: p.loss / p.batches,
+      gramMs: p.gramMs,
     };
     this.next++;
-    this.pending = { batches: 0, tokens: 0, loss: 0 };
+    this.pending = { batches: 0, tokens: 0, loss: 0, gramMs: 0 };
     this.swapStaged();
     return payload;
   }
@@ -218,7 +228,7 @@ export class HostJob {
   /** Drops a partly filled interval (cancel, failure, requeue). */
   clearBuffers(): void {
     for (const b of this.buffers.values()) b.clear();
-    this.pending = { batches: 0, tokens: 0, loss: 0 };
+    this.pending = { batches: 0, tokens: 0, loss: 0, gramMs: 0 };
   }
 
   /** Frees the buffers and the aux weights. */

@@ -4,6 +4,7 @@ import type { JobEnd } from './host-events';
 import type { HostJob, StopReason } from './host-job';
 import { jobErrorOf } from './job-error';
 import { JobValidation } from './job-validation';
+import { BackendAbortedError, isBackendAbort } from './backend-abort';
 
 /**
  * How jobs leave the gpu-host and what it writes about them: progress, events, the final
@@ -25,6 +26,7 @@ export class HostLifecycle {
       try {
         await this.completeJob(job);
       } catch (e) {
+        if (isBackendAbort(e)) throw new BackendAbortedError(e);
         await this.stopJob(job, 'failed', jobErrorOf(e));
       }
     }
@@ -49,9 +51,16 @@ export class HostLifecycle {
       tokens: job.tokens,
       bytes: job.bytes,
     });
-    await this.event(job.jobId, 'info', message);
-    await jobStore.setStatus(job.jobId, 'succeeded');
-    this.end(job, 'succeeded');
+    // A cancel that arrived while the job was being evaluated wins: it ends `cancelled`.
+    const ended = await jobStore.finish(job.jobId, 'succeeded', 'gpu-host');
+    await this.retire(job.jobId);
+    if (ended === 'succeeded') {
+      await this.event(job.jobId, 'info', message);
+      this.end(job, 'succeeded');
+    } else {
+      if (ended === 'cancelled') await this.event(job.jobId, 'info', `Job cancelled at step ${job.step}, after its last batch`);
+      this.end(job, ended === 'cancelled' ? 'cancelled' : 'failed');
+    }
   }
 
   /**
@@ -64,18 +73,22 @@ export class HostLifecycle {
     job.stopReason = reason;
     this.ctx.scheduler.remove(job.jobId);
     job.clearBuffers();
+    let endedAs: StopReason = reason;
     try {
       if (reason !== 'requeued') {
         const { publisher, jobStore } = this.ctx.conn;
         const withdrawn = await publisher.withdraw(job.jobId, job.auxVersion, job.nextSeq);
+        await this.retire(job.jobId);
         if (!opts.recorded) {
-          await jobStore.setStatus(job.jobId, reason, error);
-          const what = reason === 'cancelled' ? 'Job cancelled' : `Job failed: ${error?.message ?? 'unknown reason'}`;
-          await this.event(
-            job.jobId,
-            reason === 'cancelled' ? 'info' : 'error',
-            `${what} at step ${job.step}; ${withdrawn} queued fit task(s) withdrawn`,
-          );
+          const ended = await jobStore.finish(job.jobId, reason, 'gpu-host', error);
+          if (ended === 'cancelled') endedAs = 'cancelled';
+          const what = ended === 'cancelled' ? 'Job cancelled' : `Job failed: ${error?.message ?? 'unknown reason'}`;
+          if (ended)
+            await this.event(
+              job.jobId,
+              ended === 'cancelled' ? 'info' : 'error',
+              `${what} at step ${job.step}; ${withdrawn} queued fit task(s) withdrawn`,
+            );
         }
         this.ctx.opts.log(reason === 'failed' ? 'warn' : 'info', `job ${job.jobId} ${reason}`, {
           jobId: job.jobId,
@@ -87,7 +100,20 @@ export class HostLifecycle {
     } catch (e) {
       this.ctx.opts.log('error', `stopping job ${job.jobId}: ${(e as Error).message}`, { jobId: job.jobId });
     } finally {
-      this.end(job, reason, error);
+      this.end(job, endedAs, endedAs === 'failed' ? error : undefined);
+    }
+  }
+
+  /**
+   * A finished job keeps only its head version (what its adapter export and serving read) and its
+   * checkpoints; the superseded versions go now instead of after their TTL, so Redis memory
+   * returns to its baseline when jobs end.
+   */
+  private async retire(jobId: string): Promise<void> {
+    try {
+      await this.ctx.conn.auxStore.prune?.(jobId, 1);
+    } catch (e) {
+      this.ctx.opts.log('warn', `pruning the aux versions of job ${jobId}: ${(e as Error).message}`, { jobId });
     }
   }
 

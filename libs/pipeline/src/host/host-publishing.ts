@@ -17,6 +17,7 @@ export class HostPublishing {
   /** Absorbs one step's outcome into the job; throws what the job should fail with. */
   async absorb(job: HostJob, out: StepOutcome): Promise<void> {
     const payload = job.absorb(out);
+    if (job.transfer.mode === 'gram') this.ctx.metrics.observeMs('hostGramSeconds', job.lastGramMs);
     if (payload) {
       const report = await this.ctx.conn.publisher.publish(job, payload);
       job.bytes += report.bytes;

@@ -17,7 +17,7 @@ import type { JobsQueueData } from '../queues/jobs-queue-data';
 import { putUpload } from '../jobs/uploads';
 import { decodeJobAuxState } from '../state/job-aux-state';
 import { HostService, type HostServiceEvents } from './host-service';
-import { InlineFitWorker } from './inline-fit-worker';
+import { AuxTrainerService } from '../trainer/aux-trainer-service';
 import { JobCheckpoints } from './job-checkpoints';
 import { buildJobTaskData } from './job-task-data';
 
@@ -129,6 +129,16 @@ function relativeError(a: Map<string, Float32Array>, b: Map<string, Float32Array
 }
 
 /** Resolves with the first event `name` that satisfies `pred`. */
+/** The real aux-trainer in this process, counting the tasks it committed per job. */
+async function startTrainer(fitDelayMs = 0): Promise<AuxTrainerService & { committed: Map<string, number> }> {
+  const trainer = Object.assign(new AuxTrainerService({ redisUrl: redis.url, fitDelayMs }), { committed: new Map<string, number>() });
+  trainer.on('processed', (o) => {
+    if (o.status === 'committed') trainer.committed.set(o.jobId, (trainer.committed.get(o.jobId) ?? 0) + 1);
+  });
+  await trainer.start();
+  return trainer;
+}
+
 function waitFor<K extends keyof HostServiceEvents>(
   host: HostService,
   name: K,
@@ -187,7 +197,7 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
     const before = tf.memory().numTensors;
     const model = baseModel();
     const host = new HostService({ redisUrl: redis.url, model, pollMs: 50, log: quiet });
-    const trainer = new InlineFitWorker(redis.url);
+    const trainer = await startTrainer();
     await host.start();
     const s = spec('job-exact', { epochs: 2 });
     const published: number[] = [];
@@ -232,10 +242,33 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
     assert.deepEqual(await client.keys(`${keys.payload('job-exact', 0).replace(/:0$/, '')}:*`), [], 'every payload was consumed');
   });
 
+  it('should run a 20-step job in row chunks of 3 and still end with the single-process (unchunked) weights', async () => {
+    const before = tf.memory().numTensors;
+    const model = baseModel();
+    const host = new HostService({ redisUrl: redis.url, model, pollMs: 50, maxRowsPerChunk: 3, log: quiet });
+    const trainer = await startTrainer();
+    await host.start();
+    const s = spec('job-chunked', { epochs: 4 });
+    const done = ended(host, 'job-chunked');
+    await submitJob(jobStore, jobsQueue, s);
+    assert.equal((await done).status, 'succeeded');
+    await host.close();
+    await trainer.close();
+    model.dispose();
+    assert.equal(tf.memory().numTensors, before, 'the host leaves no tensor behind');
+    const ref = await reference(s, spamTrain, spamVal);
+    assert.equal(ref.steps, 20);
+    const err = relativeError(await storedValues('job-chunked'), ref.values);
+    console.log(
+      `chunked host step (3 rows per chunk) vs single-process ColA after ${ref.steps} steps: relative error ${err.toExponential(2)}`,
+    );
+    assert.ok(err <= 1e-5, `relative error ${err}`);
+  });
+
   it('should ship gram payloads (summed over I = 2 batches) and still end with the single-process weights', async () => {
     const model = baseModel();
     const host = new HostService({ redisUrl: redis.url, model, pollMs: 50, log: quiet });
-    const trainer = new InlineFitWorker(redis.url);
+    const trainer = await startTrainer();
     await host.start();
     const s = spec('job-gram', { gram: true, interval: 2, epochs: 2 });
     const sizes: number[] = [];
@@ -258,7 +291,7 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
   it('should pack jobs that share a head into mixed batches, each ending with its solo weights (lowrank merged + mlp unmerged)', async () => {
     const model = baseModel();
     const host = new HostService({ redisUrl: redis.url, model, pollMs: 50, maxTenantsPerBatch: 2, log: quiet });
-    const trainer = new InlineFitWorker(redis.url);
+    const trainer = await startTrainer();
     host.pause();
     await host.start();
     const a = spec('job-merged', { merged: true });
@@ -304,7 +337,7 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
   it('should never have more than K fit tasks of a job in flight, and serve two jobs fairly', async () => {
     const model = baseModel();
     const host = new HostService({ redisUrl: redis.url, model, pollMs: 50, log: quiet });
-    const trainer = new InlineFitWorker(redis.url, { delayMs: 30 });
+    const trainer = await startTrainer(30);
     await host.start();
     const K = 2;
     const jobs = [spec('job-cls', { staleness: K, epochs: 2 }), spec('job-lm', { staleness: K, task: Task.TASK_CAUSAL_LM, epochs: 3 })];
@@ -344,7 +377,7 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
 
   it('should resume a job after a restart at the data position of its aux head, ending with the uninterrupted weights', async () => {
     const s = spec('job-resume', { interval: 2, epochs: 2 });
-    const trainer = new InlineFitWorker(redis.url);
+    const trainer = await startTrainer();
     const model1 = baseModel();
     const host1 = new HostService({ redisUrl: redis.url, model: model1, pollMs: 50, log: quiet });
     await host1.start();
@@ -403,7 +436,7 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
       { step: resumed.step, nextSeq: resumed.nextSeq, auxVersion: resumed.auxVersion },
       { step: 2, nextSeq: 1, auxVersion: 0 },
     );
-    const trainer = new InlineFitWorker(redis.url);
+    const trainer = await startTrainer();
     assert.equal((await done).status, 'succeeded');
     await host2.close();
     await trainer.close();
@@ -424,7 +457,7 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
     assert.equal(await client.exists(keys.payload('job-cancel', 0), keys.payload('job-cancel', 1)), 2);
     assert.equal(await adaptQueue.getJobCountByTypes('waiting'), 2);
     const done = ended(host, 'job-cancel');
-    await jobStore.setStatus('job-cancel', 'cancelling');
+    await jobStore.transition('job-cancel', 'cancelling', 'gateway');
     assert.equal((await done).status, 'cancelled');
     assert.equal(await client.exists(keys.payload('job-cancel', 0), keys.payload('job-cancel', 1)), 0, 'payloads deleted');
     assert.equal(await adaptQueue.getJob(jobIds.adapt('job-cancel', 0)), undefined, 'task withdrawn');
@@ -439,7 +472,7 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
   it('should fail a job with a readable reason (bad data, or a failure a trainer recorded) and keep training the others', async () => {
     const model = baseModel();
     const host = new HostService({ redisUrl: redis.url, model, pollMs: 50, log: quiet });
-    const trainer = new InlineFitWorker(redis.url, { delayMs: 20 });
+    const trainer = await startTrainer(20);
     await host.start();
     await upload('bad-train', [...spamTrain.slice(0, 8), { text: 'hello', label: 'eggs' }]);
     const badData = ended(host, 'job-bad-data');
@@ -456,7 +489,7 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
     assert.match(rec!.error!.message, /label "eggs", which is not one of the job's labels \["ham","spam"\]/);
     // A trainer that met a malformed payload marks the job failed: the host stops it.
     await waitFor(host, 'published', (e) => e.jobId === 'job-victim' && e.seq === 2);
-    await jobStore.setStatus('job-victim', 'failed', {
+    await jobStore.transition('job-victim', 'failed', 'aux-trainer', {
       code: 'invalid_payload',
       message: 'payload of fit task 2 is truncated',
       param: null,

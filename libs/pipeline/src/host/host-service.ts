@@ -13,6 +13,7 @@ import { HostAuxVersions } from './host-aux-versions';
 import { HostContext } from './host-context';
 import type { HostJobResult, HostServiceEvents } from './host-events';
 import { HostLifecycle } from './host-lifecycle';
+import { HostMemoryBudget } from './host-memory-budget';
 import { HostPublishing } from './host-publishing';
 import { HostScheduling } from './host-scheduling';
 import { resolveHostServiceOptions, type HostServiceOptions } from './host-service-options';
@@ -21,6 +22,7 @@ import { JobCheckpoints } from './job-checkpoints';
 import { JobIntake } from './job-intake';
 import { JobOpening } from './job-opening';
 import { RoundRobinScheduler } from './round-robin-scheduler';
+import { TRANSFER_CHOICE_REASONS } from '../transfer/transfer-choice';
 
 export type { HostJobResult, HostServiceEvents, JobEnd } from './host-events';
 export { jobErrorOf } from './job-error';
@@ -65,6 +67,7 @@ export class HostService extends EventEmitter<HostServiceEvents> {
       new RoundRobinScheduler(opts.maxTenantsPerBatch),
       new ClassifierHeads(opts.model),
       metrics,
+      new HostMemoryBudget(opts.model, opts.memoryBudgetMb),
       this,
     );
     this.lifecycle = new HostLifecycle(this.ctx);
@@ -82,11 +85,18 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     }
     metrics.counter('hostTokens').inc({ tenant: OTHER_TENANT }, 0);
     metrics.counter('hostBatches').inc({ tenant: OTHER_TENANT }, 0);
+    for (const transfer of ADAPTATION_TRANSFER_LABELS)
+      for (const reason of TRANSFER_CHOICE_REASONS) metrics.counter('hostTransferChoices').inc({ ...transfer, reason }, 0);
   }
 
   /** Jobs currently trained by this host. */
   get activeJobIds(): string[] {
     return [...this.ctx.active.keys()];
+  }
+
+  /** Why the host cannot compute any more (its backend aborted), or undefined while it is live. */
+  get failure(): string | undefined {
+    return this.ctx.fatal;
   }
 
   /** Host steps run since start. */
@@ -146,7 +156,9 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     for (const w of [this.jobsWorker, this.auxWorker])
       w.on('error', (e) => opts.log('error', `worker error: ${e.message}`, { queue: w.name }));
     await Promise.all([this.jobsWorker.waitUntilReady(), this.auxWorker.waitUntilReady(), this.adaptQueue.waitUntilReady()]);
-    this.loop = this.scheduling.run();
+    this.loop = this.scheduling.run().then(() => {
+      if (this.ctx.fatal) this.emit('fatal', { reason: this.ctx.fatal });
+    });
     opts.log('info', 'gpu-host started', { maxActiveJobs: opts.maxActiveJobs, maxTenantsPerBatch: opts.maxTenantsPerBatch });
   }
 

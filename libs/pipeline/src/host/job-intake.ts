@@ -1,5 +1,4 @@
-import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
-import { keys } from '@cola/config';
+import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import { FINAL_STATUSES, type JobStatus } from '../jobs/job-status';
 import type { JobsQueueData } from '../queues/jobs-queue-data';
 import { validateAuxPublishedData } from '../queues/aux-published-data';
@@ -9,12 +8,8 @@ import type { HostJobResult, JobEnd } from './host-events';
 import type { HostJob } from './host-job';
 import type { HostLifecycle } from './host-lifecycle';
 import { jobErrorOf } from './job-error';
+import { admitJob } from './job-admission';
 import type { JobOpening } from './job-opening';
-
-/** `running` only from a status that may run, atomically; returns the status it found. */
-const MARK_RUNNING = `local cur = redis.call('HGET', KEYS[1], 'status')
-if cur == 'queued' or cur == 'running' or cur == 'validating_files' then redis.call('HSET', KEYS[1], 'status', 'running') return 'running' end
-return cur or ''`;
 
 /**
  * The gpu-host's BullMQ processors. A `jobs` entry is marked running, opened and registered
@@ -22,6 +17,9 @@ return cur or ''`;
  * does all the work). An "aux published" entry reloads that job's aux version.
  */
 export class JobIntake {
+  /** Jobs told they wait for memory (told once). */
+  private readonly waiting = new Set<string>();
+
   constructor(
     private readonly ctx: HostContext,
     private readonly opening: JobOpening,
@@ -38,7 +36,7 @@ export class JobIntake {
       await bullJob.moveToWait(token);
       throw new WaitingError();
     };
-    if (ctx.closing) return requeue();
+    if (ctx.closing || ctx.fatal) return requeue();
     const running = ctx.active.get(jobId);
     if (running) {
       // Redelivered while this host still trains it (a lock lost to a long block): the running
@@ -48,20 +46,34 @@ export class JobIntake {
       if (status === 'requeued') return requeue();
       return { status };
     }
-    const { jobStore, redis } = ctx.conn;
+    const { jobStore } = ctx.conn;
     const record = await jobStore.get(jobId);
     if (!record) {
       ctx.opts.log('warn', 'job record not found; dropping the queue entry', { jobId });
       return { status: 'missing' };
     }
     if (FINAL_STATUSES.has(record.status)) return { status: record.status };
-    const found = String(await redis.eval(MARK_RUNNING, 1, keys.job(jobId)));
-    if (found === 'cancelling') {
-      await jobStore.setStatus(jobId, 'cancelled');
+    if (record.status === 'queued') {
+      const admission = await admitJob(ctx.model, ctx.budget, record, ctx.active.size);
+      if (!admission.ok) {
+        // Not enough host memory beside the jobs it trains: the job stays queued and comes back later.
+        if (!this.waiting.has(jobId)) {
+          this.waiting.add(jobId);
+          ctx.opts.log('info', `job ${jobId} ${admission.reason}`, { jobId });
+          await this.lifecycle.event(jobId, 'info', `Queued: ${admission.reason}`);
+        }
+        await bullJob.moveToDelayed(Date.now() + ctx.opts.pollMs * 4, token);
+        throw new DelayedError();
+      }
+      this.waiting.delete(jobId);
+    }
+    const marked = await jobStore.transition(jobId, 'running', 'gpu-host');
+    if (marked.from === 'cancelling') {
+      await jobStore.transition(jobId, 'cancelled', 'gpu-host');
       await this.lifecycle.event(jobId, 'info', 'Job cancelled before it started');
       return { status: 'cancelled' };
     }
-    if (found !== 'running') return { status: (found || 'missing') as JobStatus };
+    if (!marked.changed) return { status: marked.from ?? 'missing' };
     let job: HostJob;
     try {
       job = await this.opening.open(record);
@@ -71,12 +83,14 @@ export class JobIntake {
         jobId,
         code: error.code,
       });
-      await jobStore.setStatus(jobId, 'failed', error);
-      await this.lifecycle.event(jobId, 'error', `Job failed: ${error.message}`);
-      ctx.events.emit('ended', { jobId, status: 'failed', error });
-      return { status: 'failed' };
+      const ended = await jobStore.finish(jobId, 'failed', 'gpu-host', error);
+      if (ended === 'failed') await this.lifecycle.event(jobId, 'error', `Job failed: ${error.message}`);
+      if (ended === 'cancelled') await this.lifecycle.event(jobId, 'info', 'Job cancelled before it started');
+      const status: JobStatus = ended ?? (await jobStore.status(jobId)) ?? 'failed';
+      ctx.events.emit('ended', status === 'failed' ? { jobId, status, error } : { jobId, status: status as JobEnd });
+      return { status };
     }
-    if (ctx.closing) {
+    if (ctx.closing || ctx.fatal) {
       ctx.heads.release(job.headKey);
       job.dispose();
       return requeue();

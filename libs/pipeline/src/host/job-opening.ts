@@ -12,6 +12,7 @@ import type { HostContext } from './host-context';
 import { HostJob } from './host-job';
 import type { HostLifecycle } from './host-lifecycle';
 import { JobAux } from './job-aux';
+import { resolveJobTransfer } from '../transfer/job-transfer';
 import { buildJobTaskData, JobDataError } from './job-task-data';
 import { resolveJobAuto } from './job-auto';
 
@@ -82,11 +83,12 @@ export class JobOpening {
           start: Math.min(totalBatches, nextSeq * o.interval),
         });
         const before = await jobStore.progress(jobId);
+        const choice = resolveJobTransfer(this.ctx.model.config, v, taps);
         const job = new HostJob({
           jobId,
           tenantId: v.spec.tenantId,
           options: o,
-          transfer: v.transfer,
+          transfer: choice.spec,
           staleness: v.staleness,
           data,
           cursor,
@@ -117,6 +119,8 @@ export class JobOpening {
             : `Training started: ${totalBatches} batches over ${o.epochs} epoch(s), ${numTasks} fit task(s) of ${o.interval} batch(es)` +
                 (o.maxSteps !== undefined && totalBatches === o.maxSteps ? ` (bounded by max_steps ${o.maxSteps})` : ''),
         );
+        this.ctx.metrics.counter('hostTransferChoices').inc({ ...choice.spec, reason: choice.reason });
+        await this.lifecycle.event(jobId, 'info', choice.message);
         if (!resumed) await this.lifecycle.event(jobId, 'info', auto.message);
         await this.lifecycle.validation.open(job, v.validationEvery);
         return job;

@@ -27,6 +27,8 @@ function classList(specLabels: readonly string[], files: readonly JsonlDataset[]
 }
 
 function checkLabels(rows: readonly ClassificationRow[], labels: readonly (string | number)[], param: string): void {
+  const empty = rows.findIndex((r) => r.text.length === 0);
+  if (empty >= 0) throw new JobDataError(param, `row ${empty + 1} has an empty text; every row needs at least one character`);
   const known = new Set(labels);
   const bad = rows.findIndex((r) => !known.has(r.label));
   if (bad >= 0) {
@@ -82,5 +84,8 @@ export function buildJobTaskData(
     }
   }
   const docs = (d: JsonlDataset | null): string[] => (d?.kind === 'completion' ? d.rows.map((r) => r.prompt + r.completion) : []);
-  return languageModelTask(name, docs(train), docs(validation));
+  const trainDocs = docs(train);
+  if (trainDocs.length === 0 || trainDocs.every((d) => d.length === 0))
+    throw new JobDataError('training_file', 'the training file has no text to train on; add rows with a non-empty prompt or completion');
+  return languageModelTask(name, trainDocs, docs(validation));
 }

@@ -8,6 +8,14 @@
 export interface HostPayloadStore {
   /** Stores bytes under `key`; returns the reference a fit task carries. */
   put(key: string, bytes: Uint8Array, ttlSeconds: number): Promise<{ key: string; size: number; sha256: string }>;
+  /** Lends a reusable frame for `size` payload bytes, to encode into without a fresh buffer or a second copy. */
+  lease(size: number): { readonly data: Uint8Array; release(): void };
+  /** Stores a filled leased frame under `key` (and gives the buffer back); returns the reference. */
+  putLeased(
+    key: string,
+    lease: ReturnType<HostPayloadStore['lease']>,
+    ttlSeconds: number,
+  ): Promise<{ key: string; size: number; sha256: string }>;
   /** Removes the bytes (no error when absent). */
   delete(key: string): Promise<unknown>;
 }
@@ -20,4 +28,6 @@ export interface HostAuxStore {
   head(jobId: string): Promise<number | null>;
   /** The blob of one version; throws when it is gone. */
   load(jobId: string, version: number): Promise<Uint8Array>;
+  /** Deletes every version but the newest `keep` (a finished job keeps its head). */
+  prune?(jobId: string, keep: number): Promise<unknown>;
 }

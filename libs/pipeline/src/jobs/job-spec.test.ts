@@ -43,7 +43,7 @@ describe('when a job spec is validated', () => {
     assert.equal(v.staleness, 1);
     assert.equal(v.options.batchSize, 32);
     assert.equal(v.options.seed, 7);
-    assert.deepEqual(v.transfer, { mode: 'activations', dtype: 'fp32' });
+    assert.deepEqual(v.transfer, { mode: 'auto', dtype: 'fp32' });
     assert.equal(v.options.aux.type, 'lowrank');
   });
 

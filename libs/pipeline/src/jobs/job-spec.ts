@@ -2,7 +2,7 @@ import { validateFinetuneOptions, FinetuneOptionsError, type AutoGiven, type Fin
 import { AuxConfigError, OptimizerConfigError } from '@cola/gl';
 import { Task, transferModeToName, dtypeToName, type JobSpec } from '@cola/proto';
 import { auxConfigFromWire, optimizerConfigFromWire } from '../state/config-wire';
-import { TransferSpecError, validateTransferSpec, type TransferSpec } from '../transfer/transfer-spec';
+import { TransferSpecError, validateTransferSpec, type TransferRequest } from '../transfer/transfer-spec';
 
 /** A job spec checked and turned into what the services run. */
 export interface ValidatedJobSpec {
@@ -10,7 +10,8 @@ export interface ValidatedJobSpec {
   task: FinetuneTask;
   /** Options of the equivalent single-process ColA run (what the distributed run must equal). */
   options: FinetuneOptions;
-  transfer: TransferSpec;
+  /** The transfer as asked for; the gpu-host resolves `auto` with chooseTransfer once it knows the layer shapes. */
+  transfer: TransferRequest;
   /** Bounded staleness K: fit tasks in flight per job. 1 = the paper's synchronous schedule. */
   staleness: number;
   /** Collaborative merge group ('' = the job is served alone). */
@@ -114,7 +115,7 @@ export function validateJobSpec(spec: JobSpec): ValidatedJobSpec {
       m?.transfer
         ? {
             mode: m.transfer.mode ? transferModeToName(m.transfer.mode) : undefined,
-            dtype: m.transfer.dtype ? (dtypeToName(m.transfer.dtype) as TransferSpec['dtype']) : undefined,
+            dtype: m.transfer.dtype ? (dtypeToName(m.transfer.dtype) as TransferRequest['dtype']) : undefined,
           }
         : undefined,
       auxes,

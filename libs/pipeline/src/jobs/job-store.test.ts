@@ -32,9 +32,12 @@ describe('when jobs are recorded in Redis', () => {
     const rec = await store.get('job-1');
     assert.deepEqual(rec?.spec, spec);
     assert.equal(rec?.status, 'queued');
-    assert.equal(await store.setStatus('job-1', 'running'), true);
-    assert.equal(await store.setStatus('job-1', 'failed', { code: 'invalid_payload', message: 'truncated', param: null }), true);
-    assert.equal(await store.setStatus('job-1', 'running'), false, 'a final status is final');
+    assert.equal((await store.transition('job-1', 'running', 'gpu-host')).changed, true);
+    assert.equal(
+      (await store.transition('job-1', 'failed', 'aux-trainer', { code: 'invalid_payload', message: 'truncated', param: null })).changed,
+      true,
+    );
+    assert.deepEqual(await store.transition('job-1', 'running', 'gpu-host'), { changed: false, from: 'failed' }, 'a final status is final');
     const after = await store.get('job-1');
     assert.equal(after?.status, 'failed');
     assert.deepEqual(after?.error, { code: 'invalid_payload', message: 'truncated', param: null });
@@ -43,6 +46,7 @@ describe('when jobs are recorded in Redis', () => {
   });
 
   it('should page events by cursor and keep progress and results', async () => {
+    await store.create({ ...spec, jobId: 'job-2' });
     const ids: string[] = [];
     for (let i = 0; i < 5; i++)
       ids.push(await store.appendEvent('job-2', { level: 'info', message: `step ${i}`, metrics: { step: i, loss: 1 / (i + 1) } }));

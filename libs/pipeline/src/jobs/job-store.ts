@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import { keys, LIMITS } from '@cola/config';
 import { decodeMessage, encodeMessage, JobSpec } from '@cola/proto';
-import { FINAL_STATUSES, JOB_STATUSES, type JobError, type JobStatus } from './job-status';
+import { FINAL_STATUSES, type JobError, type JobStatus } from './job-status';
+import { allowedFrom, INITIAL_STATUSES, isJobStatus, type JobActor } from './job-lifecycle';
 
 /** A job record as stored at `keys.job(jobId)`. */
 export interface JobRecord {
@@ -56,9 +57,27 @@ export interface JobEval {
   before?: number | null;
 }
 
-function isStatus(s: string | undefined): s is JobStatus {
-  return (JOB_STATUSES as readonly string[]).includes(s ?? '');
+/** What {@link JobStore.transition} did. */
+export interface TransitionResult {
+  /** Whether the status moved. */
+  changed: boolean;
+  /** The status found before the move (null: no such job). */
+  from: JobStatus | null;
 }
+
+/**
+ * The one guarded status write. ARGV: the new status, the error JSON or '', finished_at or '',
+ * then every status the move is allowed from (taken from JOB_TRANSITIONS, never spelled here).
+ */
+const TRANSITION = `local cur = redis.call('HGET', KEYS[1], 'status')
+if not cur then return {0, ''} end
+local ok = false
+for i = 4, #ARGV do if cur == ARGV[i] then ok = true end end
+if not ok then return {0, cur} end
+redis.call('HSET', KEYS[1], 'status', ARGV[1])
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[2]) end
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'finished_at', ARGV[3]) end
+return {1, cur}`;
 
 /**
  * The job record, progress, events and result in Redis: the one place every service reads and
@@ -69,6 +88,7 @@ export class JobStore {
 
   /** Creates the record; refuses to overwrite an existing job. */
   async create(spec: JobSpec, status: JobStatus = 'queued'): Promise<void> {
+    if (!INITIAL_STATUSES.includes(status)) throw new RangeError(`a job cannot be created ${status}; use ${INITIAL_STATUSES.join(' or ')}`);
     const ok = await this.redis.hsetnx(keys.job(spec.jobId), 'status', status);
     if (!ok) throw new Error(`job ${spec.jobId} already exists`);
     await this.redis.hset(keys.job(spec.jobId), { spec: encodeMessage(JobSpec, spec), created_at: Date.now().toString() });
@@ -78,7 +98,7 @@ export class JobStore {
     const h = await this.redis.hgetallBuffer(keys.job(jobId));
     if (!h.spec || !h.status) return null;
     const status = h.status.toString();
-    if (!isStatus(status)) throw new Error(`job ${jobId} has an unknown status "${status}"`);
+    if (!isJobStatus(status)) throw new Error(`job ${jobId} has an unknown status "${status}"`);
     return {
       jobId,
       spec: decodeMessage(JobSpec, 'JobSpec', h.spec),
@@ -91,30 +111,39 @@ export class JobStore {
 
   async status(jobId: string): Promise<JobStatus | null> {
     const s = await this.redis.hget(keys.job(jobId), 'status');
-    return s && isStatus(s) ? s : null;
+    return isJobStatus(s) ? s : null;
   }
 
   /**
-   * Moves a job to `status` unless it already reached a final status (a late "running" from a
-   * slow service must not resurrect a cancelled job). Returns whether the status changed.
+   * Moves a job to `to` if JOB_TRANSITIONS lets `by` make that move from its current status,
+   * atomically (read and write in one Lua script). A refused move changes nothing and says what
+   * status it found, e.g. a late `running` from a slow host never resurrects a cancelled job.
    */
-  async setStatus(jobId: string, status: JobStatus, error?: JobError): Promise<boolean> {
-    const finals = [...FINAL_STATUSES];
-    const changed = (await this.redis.eval(
-      `local cur = redis.call('HGET', KEYS[1], 'status')
-       if not cur then return 0 end
-       for i = 3, #ARGV do if cur == ARGV[i] then return 0 end end
-       redis.call('HSET', KEYS[1], 'status', ARGV[1])
-       if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[2]) end
-       return 1`,
+  async transition(jobId: string, to: JobStatus, by: JobActor, error?: JobError): Promise<TransitionResult> {
+    const from = allowedFrom(to, by);
+    if (from.length === 0) throw new RangeError(`${by} may never move a job to ${to}`);
+    const [changed, found] = (await this.redis.eval(
+      TRANSITION,
       1,
       keys.job(jobId),
-      status,
+      to,
       error ? JSON.stringify(error) : '',
-      ...finals,
-    )) as number;
-    if (changed && FINAL_STATUSES.has(status)) await this.redis.hset(keys.job(jobId), 'finished_at', Date.now().toString());
-    return changed === 1;
+      FINAL_STATUSES.has(to) ? Date.now().toString() : '',
+      ...from,
+    )) as [number, string];
+    return { changed: changed === 1, from: isJobStatus(found) ? found : null };
+  }
+
+  /**
+   * Ends a job the way its service saw it end, except that a cancel the tenant already asked for
+   * wins: a job in `cancelling` ends `cancelled`, whatever `to` was. Returns the final status
+   * reached, or null when the job was already final (or gone) and nothing was written.
+   */
+  async finish(jobId: string, to: 'succeeded' | 'failed' | 'cancelled', by: JobActor, error?: JobError): Promise<JobStatus | null> {
+    const first = await this.transition(jobId, to, by, to === 'failed' ? error : undefined);
+    if (first.changed) return to;
+    if (first.from === 'cancelling' && by === 'gpu-host' && (await this.transition(jobId, 'cancelled', by)).changed) return 'cancelled';
+    return null;
   }
 
   async setProgress(jobId: string, p: Partial<JobProgress>): Promise<void> {
@@ -140,10 +169,15 @@ export class JobStore {
     };
   }
 
-  /** Appends to the job's event stream, capped at about LIMITS.jobEventsMaxLen entries. */
+  /**
+   * Appends to the job's event stream, capped at about LIMITS.jobEventsMaxLen entries. Returns the
+   * event id, or '' when the job record is gone (the event has no one to belong to).
+   */
   async appendEvent(jobId: string, e: Omit<JobEventEntry, 'id' | 'createdAt'>): Promise<string> {
     const fields: string[] = ['level', e.level, 'message', e.message];
     for (const [k, v] of Object.entries(e.metrics ?? {})) if (v !== undefined) fields.push(k, String(v));
+    // The record and the stream sit in different cluster slots, so this is two calls, not a script.
+    if (!(await this.redis.exists(keys.job(jobId)))) return '';
     return (await this.redis.xadd(keys.jobEvents(jobId), 'MAXLEN', '~', LIMITS.jobEventsMaxLen, '*', ...fields)) as string;
   }
 

@@ -134,14 +134,17 @@ describe('the served deltas updater', () => {
   });
 
   describe('when jobs share a merge group', () => {
-    it('should add each member to the group set', async () => {
+    it("should add each member to its own tenant's group set", async () => {
       const a = tinyJob('job-ga', { mergeGroup: 'team' });
       const b = tinyJob('job-gb', { mergeGroup: 'team', tenantId: 'tenant-b', seed: 9 });
-      await initJob(a, aux, jobs);
-      await initJob(b, aux, jobs);
-      for (const e of [...(await train(a, 1)), ...(await train(b, 1))]) assert.equal((await updater.apply(e)).mergeGroup, 'team');
-      assert.deepEqual(await served.members('team'), ['job-ga', 'job-gb']);
-      assert.deepEqual(await served.jobIds(), ['job-ga', 'job-gb']);
+      const c = tinyJob('job-gc', { mergeGroup: 'team', seed: 11 });
+      for (const j of [a, b, c]) await initJob(j, aux, jobs);
+      for (const e of [...(await train(a, 1)), ...(await train(b, 1)), ...(await train(c, 1))])
+        assert.equal((await updater.apply(e)).mergeGroup, 'team');
+      // The same group name in two tenants is two groups: tenant-b's job never joins tenant-a's.
+      assert.deepEqual(await served.members('tenant-a', 'team'), ['job-ga', 'job-gc']);
+      assert.deepEqual(await served.members('tenant-b', 'team'), ['job-gb']);
+      assert.deepEqual(await served.jobIds(), ['job-ga', 'job-gb', 'job-gc']);
     });
   });
 

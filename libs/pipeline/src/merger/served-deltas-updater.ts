@@ -96,7 +96,7 @@ export class ServedDeltasUpdater extends EventEmitter<ServedDeltasUpdaterEvents>
     } finally {
       state.adapters.dispose();
     }
-    if (mergeGroup) await this.deps.served.join(mergeGroup, jobId);
+    if (mergeGroup) await this.deps.served.join(record.spec.tenantId, mergeGroup, jobId);
     const written = await this.deps.served.putIfNewer(jobId, version, encoded);
     return this.done({ ...base, mergeable, status: written ? 'served' : 'stale' });
   }

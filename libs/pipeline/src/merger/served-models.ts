@@ -233,7 +233,7 @@ export class ServedModels {
       throw e;
     }
     const group = record.spec.method?.mergeGroup ?? '';
-    const ids = group ? [...new Set([...(await this.deps.served.members(group)), m.jobId])].sort() : [m.jobId];
+    const ids = group ? [...new Set([...(await this.deps.served.members(record.spec.tenantId, group)), m.jobId])].sort() : [m.jobId];
     const members = await Promise.all(ids.map(async (jobId) => ({ jobId, meta: await this.deps.served.meta(jobId) })));
     const own = members.find((x) => x.jobId === m.jobId)!.meta;
     const signature = members.map((x) => `${x.jobId}@${x.meta?.version ?? 0}:${x.meta?.updatedAtMs ?? 0}`).join(',');

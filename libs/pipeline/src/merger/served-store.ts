@@ -77,13 +77,13 @@ export class ServedStore {
     return out.sort();
   }
 
-  /** Adds a job to a collaborative merge group (idempotent). */
-  async join(group: string, jobId: string): Promise<void> {
-    await this.redis.sadd(keys.mergeGroup(group), jobId);
+  /** Adds a job to its tenant's collaborative merge group (idempotent). */
+  async join(tenantId: string, group: string, jobId: string): Promise<void> {
+    await this.redis.sadd(keys.mergeGroup(tenantId, group), jobId);
   }
 
-  /** The job ids of a merge group, sorted. */
-  async members(group: string): Promise<string[]> {
-    return (await this.redis.smembers(keys.mergeGroup(group))).sort();
+  /** The job ids of a tenant's merge group, sorted: never another tenant's, whatever it named its group. */
+  async members(tenantId: string, group: string): Promise<string[]> {
+    return (await this.redis.smembers(keys.mergeGroup(tenantId, group))).sort();
   }
 }

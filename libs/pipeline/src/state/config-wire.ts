@@ -1,8 +1,12 @@
-import { validateAuxConfig, validateOptimizerConfig, type AuxConfig, type OptimizerConfig } from '@cola/gl';
+import { AUX_TYPES, validateAuxConfig, validateOptimizerConfig, type AuxConfig, type AuxTypeConfig, type OptimizerConfig } from '@cola/gl';
 import type { AuxConfig as WireAuxConfig, OptimizerConfig as WireOptimizerConfig } from '@cola/proto';
 
-/** gl's aux config → its cola.v1 message. */
-export function auxConfigToWire(c: AuxConfig): WireAuxConfig {
+/**
+ * gl's aux config → its cola.v1 message. The wire's AuxConfig is a protobuf oneof, so it lists
+ * the built-in types; a type registered only in one process has no wire form and is refused here.
+ */
+export function auxConfigToWire(config: AuxTypeConfig): WireAuxConfig {
+  const c = config as AuxConfig;
   switch (c.type) {
     case 'lowrank':
       return { kind: { $case: 'lowrank', value: { rank: c.rank, scale: c.scale, dropout: c.dropout } } };
@@ -10,6 +14,8 @@ export function auxConfigToWire(c: AuxConfig): WireAuxConfig {
       return { kind: { $case: 'linear', value: { bias: c.bias } } };
     case 'mlp':
       return { kind: { $case: 'mlp', value: { hidden: [...c.hidden], activation: c.activation } } };
+    default:
+      throw new Error(`aux type "${config.type}" has no cola.v1 wire form (the AuxConfig message knows ${AUX_TYPES.join(', ')})`);
   }
 }
 

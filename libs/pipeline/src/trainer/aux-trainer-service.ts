@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { ADAPTATION_TRANSFER_LABELS, BULLMQ_PREFIX, QUEUES, STATE_TRANSFER, TRANSFER_DIRECTIONS, TTLS } from '@cola/config';
+import { ADAPTATION_TRANSFER_LABELS, AUX_RETENTION, BULLMQ_PREFIX, QUEUES, STATE_TRANSFER, TRANSFER_DIRECTIONS, TTLS } from '@cola/config';
 import { ColaMetrics } from '@cola/metrics';
 import { AuxStateStore, TensorStore } from '@cola/store';
 import { JobStore } from '../jobs/job-store';
@@ -19,6 +19,8 @@ export interface AuxTrainerServiceOptions {
   concurrency: number;
   /** Jobs whose decoded aux state stays live between tasks (0 disables the cache). Default 16. */
   cacheJobs: number;
+  /** Newest aux versions of a job kept without a TTL; older ones expire. Default `AUX_RETENTION.keepVersions`. */
+  keepVersions: number;
   /** First delay before an out-of-order task is tried again, in ms; doubles per try. Default 50. */
   retryDelayMs: number;
   /** Cap of that delay, in ms. Default 2000. */
@@ -37,6 +39,11 @@ export interface AuxTrainerServiceOptions {
    */
   lockMs: number;
   /**
+   * Milliseconds each fit task waits before it runs: emulates a slower trainer, so that the
+   * gpu-host's staleness window (K tasks in flight) fills up in tests and benches. Default 0.
+   */
+  fitDelayMs: number;
+  /**
    * Where the stage timings, bytes, fit steps, failures and queue waits are recorded (issue 6).
    * Default: a private registry nobody scrapes (the app passes its process registry).
    */
@@ -50,11 +57,13 @@ export const FAILURE_REASONS = ['invalid_payload', 'fit_task_timeout', 'invalid_
 export const DEFAULT_AUX_TRAINER_OPTIONS: Readonly<Omit<AuxTrainerServiceOptions, 'redisUrl'>> = {
   concurrency: 1,
   cacheJobs: 16,
+  keepVersions: AUX_RETENTION.keepVersions,
   retryDelayMs: 50,
   maxRetryDelayMs: 2000,
   maxOrderWaitMs: TTLS.payloadSeconds * 1000,
   log: () => undefined,
   lockMs: 30_000,
+  fitDelayMs: 0,
 };
 
 /** Typed events of {@link AuxTrainerService}. */
@@ -80,10 +89,12 @@ function validateOptions(o: AuxTrainerServiceOptions): void {
   };
   int('concurrency', 1);
   int('cacheJobs', 0);
+  int('keepVersions', 1);
   int('retryDelayMs', 1);
   int('maxRetryDelayMs', 1);
   int('maxOrderWaitMs', 1);
   int('lockMs', 1000);
+  int('fitDelayMs', 0);
   if (problems.length) throw new RangeError(`AuxTrainerService options: ${problems.join('; ')}`);
 }
 
@@ -111,7 +122,7 @@ export class AuxTrainerService extends EventEmitter<AuxTrainerServiceEvents> {
     this.processor = new FitTaskProcessor(
       {
         payloads: new TensorStore(this.redis),
-        aux: new AuxStateStore(this.redis),
+        aux: new AuxStateStore(this.redis, { keepVersions: this.options.keepVersions }),
         jobs: new JobStore(this.redis),
         publisher: this.publisher,
       },
@@ -196,6 +207,7 @@ export class AuxTrainerService extends EventEmitter<AuxTrainerServiceEvents> {
     if (job.attemptsStarted <= 1)
       this.metrics.observeMs('queueWaitSeconds', (job.processedOn ?? Date.now()) - job.timestamp, { queue: QUEUES.adapt });
     this.emit('active', task);
+    if (this.options.fitDelayMs > 0) await new Promise((r) => setTimeout(r, this.options.fitDelayMs));
     try {
       const outcome = await this.processor.process(task);
       this.options.log('debug', 'fit task done', { ...outcome });
@@ -206,8 +218,8 @@ export class AuxTrainerService extends EventEmitter<AuxTrainerServiceEvents> {
       if (waited > this.options.maxOrderWaitMs) {
         const message = `fit task ${task.seq} of job ${task.jobId} waited ${Math.round(waited / 1000)} s for its predecessor: ${e.message}`;
         const jobs = new JobStore(this.redis);
-        await jobs.setStatus(task.jobId, 'failed', { code: 'fit_task_timeout', message, param: null });
-        await jobs.appendEvent(task.jobId, { level: 'error', message });
+        const { changed } = await jobs.transition(task.jobId, 'failed', 'aux-trainer', { code: 'fit_task_timeout', message, param: null });
+        if (changed) await jobs.appendEvent(task.jobId, { level: 'error', message });
         throw new FitTaskRejectedError(message, 'fit_task_timeout');
       }
       // Waiting for a predecessor is normal with K > 1 in flight: delay the job instead of

@@ -1,4 +1,5 @@
 import { UnrecoverableError } from 'bullmq';
+import type { JobErrorCode } from '../jobs/job-status';
 
 /**
  * A fit task that cannot run yet but will: its predecessor (seq − 1) is not applied, or another
@@ -26,7 +27,7 @@ export class FitTaskRejectedError extends UnrecoverableError {
   constructor(
     message: string,
     /** Machine-readable reason, stored in the job record's error (`invalid_payload`, ...). */
-    readonly code: string,
+    readonly code: JobErrorCode,
   ) {
     super(message);
   }

@@ -4,6 +4,8 @@ import { keys } from '@cola/config';
 import { dtypeToName, transferModeToName, WireFormatError } from '@cola/proto';
 import { PayloadCorruptError, PayloadMissingError, type CommitResult } from '@cola/store';
 import type { JobStore } from '../jobs/job-store';
+import { TrainingDivergedError, type JobErrorCode } from '../jobs/job-status';
+import { firstNonFiniteParam } from './finiteness';
 import { decodeJobAuxState, encodeJobAuxState, scheduleOf, type JobAuxState } from '../state/job-aux-state';
 import { decodeAdaptation, type DecodedAdaptation } from '../transfer/adaptation-decoder';
 import { toAdaptationTask, type AdaptTaskData } from '../queues/adapt-task-data';
@@ -18,8 +20,8 @@ import { KeyedMutex } from './keyed-mutex';
 
 /** What the processor needs of the claim-check tensor store (@cola/store's TensorStore). */
 export interface PayloadSource {
-  /** The bytes at `key` after checking their checksum; throws when missing or corrupt. */
-  get(key: string, expectedSha256?: string): Promise<Uint8Array>;
+  /** The bytes at `key` and the SHA-256 they were verified against; throws when missing or corrupt. */
+  read(key: string, expectedSha256?: string): Promise<{ data: Uint8Array; sha256: string }>;
   /** Deletes the bytes (the fit task is done with them). */
   delete(key: string): Promise<unknown>;
 }
@@ -43,7 +45,7 @@ export interface FitTaskProcessorDeps {
   /** Where the aux versions are. */
   aux: AuxVersionStore;
   /** The job records: a rejected payload fails its training job here, with an event. */
-  jobs: Pick<JobStore, 'setStatus' | 'appendEvent'>;
+  jobs: Pick<JobStore, 'transition' | 'appendEvent'>;
   /** Announces committed versions. */
   publisher: AuxPublisher;
 }
@@ -190,6 +192,12 @@ export class FitTaskProcessor extends EventEmitter<FitTaskProcessorEvents> {
         return await this.reject(task, `fit task ${seq} of job ${jobId} does not fit the job's aux: ${problem}`, 'invalid_payload');
       }
       const gradNorms = fitStep(state, decoded);
+      const diverged = divergence(state, gradNorms);
+      if (diverged) {
+        // The fitted state is disposed below and never stored, announced or served.
+        const error = new TrainingDivergedError(seq + 1, `${diverged} in fit task ${seq}`);
+        return await this.reject(task, error.message, error.code);
+      }
       const tFitted = performance.now();
       const next = head + 1;
       const bytes = encodeJobAuxState(state.adapters, { jobId, version: next, schedule: state.schedule, clipNorm: state.clipNorm });
@@ -246,10 +254,10 @@ export class FitTaskProcessor extends EventEmitter<FitTaskProcessorEvents> {
    * concurrent delivery applied the task meanwhile (and deleted the payload): `appliedAs` then.
    */
   private async fetchPayload(task: AdaptTaskData): Promise<{ decoded: DecodedAdaptation; payloadBytes: number } | { appliedAs: number }> {
-    let bytes: Uint8Array;
     try {
-      bytes = await this.deps.payloads.get(task.payloadKey, task.sha256);
-      return { decoded: decodeAdaptation(bytes, toAdaptationTask(task)), payloadBytes: bytes.byteLength };
+      // One checksum per payload: the store verifies its frame, the decoder compares the reference with that hash.
+      const { data, sha256 } = await this.deps.payloads.read(task.payloadKey, task.sha256);
+      return { decoded: decodeAdaptation(data, toAdaptationTask(task), sha256), payloadBytes: data.byteLength };
     } catch (e) {
       if (!(e instanceof WireFormatError || e instanceof PayloadMissingError || e instanceof PayloadCorruptError)) throw e;
       // A concurrent delivery of the same task may have committed it and deleted the payload.
@@ -264,10 +272,11 @@ export class FitTaskProcessor extends EventEmitter<FitTaskProcessorEvents> {
   }
 
   /** Fails the training job with a readable reason and an event, then the task for good. */
-  private async reject(task: AdaptTaskData, message: string, code: string): Promise<never> {
+  private async reject(task: AdaptTaskData, message: string, code: JobErrorCode): Promise<never> {
     const error = new FitTaskRejectedError(message, code);
-    await this.deps.jobs.setStatus(task.jobId, 'failed', { code, message, param: null });
-    await this.deps.jobs.appendEvent(task.jobId, { level: 'error', message });
+    // Refused when the job is no longer running (e.g. cancelling): the tenant's cancel stands.
+    const { changed } = await this.deps.jobs.transition(task.jobId, 'failed', 'aux-trainer', { code, message, param: null });
+    if (changed) await this.deps.jobs.appendEvent(task.jobId, { level: 'error', message });
     this.emit('rejected', task, error);
     throw error;
   }
@@ -334,6 +343,14 @@ function mismatch(state: JobAuxState, decoded: DecodedAdaptation): string | null
     }
   }
   return null;
+}
+
+/** What became non-finite in a fit step (a gradient norm or a weight), or null. */
+function divergence(state: JobAuxState, gradNorms: Record<string, number>): string | null {
+  const grad = Object.entries(gradNorms).find(([, n]) => !Number.isFinite(n));
+  if (grad) return `the gradient norm of layer ${grad[0]} is ${grad[1]}`;
+  const param = firstNonFiniteParam(state.adapters);
+  return param ? `the aux weight ${param} became non-finite` : null;
 }
 
 /** Step 4: one GL fit step per layer with the schedule's lr at that layer's optimizer step. */

@@ -96,15 +96,19 @@ export function scheduleOfJob(job: TinyJob): LinearSchedule {
   return new LinearSchedule({ ...job.meta.schedule });
 }
 
-/** Writes the job's version 0 to the store and a job record, as the gateway and gpu-host do. */
-export async function initJob(job: TinyJob, aux: AuxStateStore, records?: { create(spec: JobSpec): Promise<void> }): Promise<void> {
+/** Writes the job's version 0 to the store and a `running` job record, as the gateway and gpu-host do. */
+export async function initJob(
+  job: TinyJob,
+  aux: AuxStateStore,
+  records?: { create(spec: JobSpec, status: 'running'): Promise<void> },
+): Promise<void> {
   const adapters = createAdapters(job);
   try {
     await aux.init(job.jobId, encodeJobAuxState(adapters, job.meta));
   } finally {
     adapters.dispose();
   }
-  await records?.create(tinyJobSpec(job));
+  await records?.create(tinyJobSpec(job), 'running');
 }
 
 /** Seeded raw (X, G) for every layer of the job: `rows` rows, values like a real host step's. */

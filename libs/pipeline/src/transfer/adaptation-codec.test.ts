@@ -111,3 +111,23 @@ describe('when a transfer spec is checked against the aux', () => {
     assert.throws(() => validateTransferSpec({ dtype: 'fp8' as 'fp16' }, []), /fp32, fp16 or bf16/);
   });
 });
+
+describe('when gram data cross the wire in a dtype decoded through the shared scratch buffer', () => {
+  before(() => initBackend({ log: null }));
+
+  for (const dtype of ['fp16', 'bf16'] as const) {
+    it(`should give back colsum G and X^T G each as encoded (${dtype}), not one overwritten by the other`, () => {
+      const data = raw(32, 8, 24, 7);
+      if (data.kind !== 'raw') return;
+      const bytes = encodeAdaptation(header, new Map([['t', data]]), { mode: 'gram', dtype });
+      const back = decodeAdaptation(bytes, taskFor(bytes)).layers.get('t')!;
+      assert.equal(back.kind, 'gram');
+      if (back.kind !== 'gram') return;
+      const ref = gramOf(data.x, data.g);
+      // Half precision: a few parts in a thousand at most; an overwritten tensor is off by far more.
+      assert.ok(maxRelErr(back.colsumG, ref.colsumG) < 1e-2, `colsum G error ${maxRelErr(back.colsumG, ref.colsumG)}`);
+      assert.ok(maxRelErr(back.xtg, ref.xtg) < 1e-2, `X^T G error ${maxRelErr(back.xtg, ref.xtg)}`);
+      tf.dispose([back.xtg, back.colsumG, ref.xtg, ref.colsumG, data.x, data.g]);
+    });
+  }
+});

@@ -1,5 +1,12 @@
-import { encodeFloats, gramOf, tf, type AdaptationData, type WireDtype } from '@cola/gl';
-import { bytesToTensor, dtypeFromName, encodeAdaptationBatch, transferModeFromName, type LayerAdaptation, type Tensor } from '@cola/proto';
+import { encodeFloatsInto, gramOf, tf, WIRE_ITEM_SIZE, type AdaptationData, type WireDtype } from '@cola/gl';
+import {
+  dtypeFromName,
+  planAdaptationBatch,
+  transferModeFromName,
+  type AdaptationBatchPlan,
+  type LayerSource,
+  type TensorSource,
+} from '@cola/proto';
 import type { TransferSpec } from './transfer-spec';
 
 /** The header of an adaptation batch: who it is for and which aux version produced it. */
@@ -18,42 +25,77 @@ export interface AdaptationHeader {
   loss: number;
 }
 
-function wire(t: tf.Tensor, dtype: WireDtype): Tensor {
-  return bytesToTensor(dtypeFromName(dtype), t.shape, encodeFloats(t.dataSync() as Float32Array, dtype));
+/** A tensor's floats written straight into the payload in the wire dtype (read from the backend once, when written). */
+function source(t: tf.Tensor, dtype: WireDtype): TensorSource {
+  return {
+    dtype: dtypeFromName(dtype),
+    shape: t.shape,
+    byteLength: t.size * WIRE_ITEM_SIZE[dtype],
+    write: (out, offset) => encodeFloatsInto(t.dataSync() as Float32Array, dtype, out, offset),
+  };
 }
 
 /**
- * Encodes a fit task's data for the wire. Raw data are shipped as (X, G) in `activations` mode,
- * or reduced to (X^T G, colsum G) on the host in `gram` mode; gram data stay gram (an interval
- * buffer may already have summed them). The tensors are read, not disposed.
+ * Plans a fit task's payload: its exact size, and a writer that fills a buffer (a pooled frame on
+ * the gpu-host) in one pass. Raw data are shipped as (X, G) in `activations` mode, or reduced to
+ * (X^T G, colsum G) in `gram` mode; gram data stay gram (an interval buffer may already have
+ * summed them). The tensors are read, not disposed; call `dispose` on the plan after writing (it
+ * frees the grams it computed).
+ */
+export function planAdaptation(
+  header: AdaptationHeader,
+  layers: ReadonlyMap<string, AdaptationData>,
+  transfer: TransferSpec,
+): AdaptationBatchPlan & { dispose(): void } {
+  const out: LayerSource[] = [];
+  const owned: tf.Tensor[] = [];
+  try {
+    for (const [tap, data] of layers) {
+      if (transfer.mode === 'activations') {
+        if (data.kind !== 'raw') throw new Error(`layer ${tap}: activations transfer needs raw (X, G), got gram data`);
+        out.push({ tap, payload: { $case: 'activations', x: source(data.x, transfer.dtype), g: source(data.g, transfer.dtype) } });
+        continue;
+      }
+      const gram = data.kind === 'gram' ? data : gramOf(data.x, data.g);
+      if (gram !== data) owned.push(gram.xtg, gram.colsumG);
+      out.push({
+        tap,
+        payload: {
+          $case: 'gram',
+          xtg: source(gram.xtg, transfer.dtype),
+          colsumG: source(gram.colsumG, transfer.dtype),
+          rows: data.kind === 'raw' ? data.x.shape[0] : 0,
+        },
+      });
+    }
+    const plan = planAdaptationBatch(
+      {
+        ...header,
+        transfer: { mode: transferModeFromName(transfer.mode), dtype: dtypeFromName(transfer.dtype) },
+        createdAtMs: Date.now(),
+      },
+      out,
+    );
+    return { size: plan.size, write: (buf) => plan.write(buf), dispose: () => tf.dispose(owned) };
+  } catch (e) {
+    tf.dispose(owned);
+    throw e;
+  }
+}
+
+/**
+ * Encodes a fit task's data for the wire into a fresh buffer (see {@link planAdaptation}; the
+ * gpu-host writes into a pooled frame instead). The tensors are read, not disposed.
  */
 export function encodeAdaptation(
   header: AdaptationHeader,
   layers: ReadonlyMap<string, AdaptationData>,
   transfer: TransferSpec,
 ): Uint8Array {
-  const out: LayerAdaptation[] = [];
-  for (const [tap, data] of layers) {
-    if (transfer.mode === 'activations') {
-      if (data.kind !== 'raw') throw new Error(`layer ${tap}: activations transfer needs raw (X, G), got gram data`);
-      out.push({ tap, payload: { $case: 'activations', value: { x: wire(data.x, transfer.dtype), g: wire(data.g, transfer.dtype) } } });
-      continue;
-    }
-    const gram = data.kind === 'gram' ? data : gramOf(data.x, data.g);
-    try {
-      const rows = data.kind === 'raw' ? data.x.shape[0] : 0;
-      out.push({
-        tap,
-        payload: { $case: 'gram', value: { xtg: wire(gram.xtg, transfer.dtype), colsumG: wire(gram.colsumG, transfer.dtype), rows } },
-      });
-    } finally {
-      if (gram !== data) tf.dispose([gram.xtg, gram.colsumG]);
-    }
+  const plan = planAdaptation(header, layers, transfer);
+  try {
+    return plan.write(new Uint8Array(plan.size));
+  } finally {
+    plan.dispose();
   }
-  return encodeAdaptationBatch({
-    ...header,
-    transfer: { mode: transferModeFromName(transfer.mode), dtype: dtypeFromName(transfer.dtype) },
-    layers: out,
-    createdAtMs: Date.now(),
-  });
 }

@@ -12,7 +12,18 @@ export interface TransferSpec {
   dtype: WireDtype;
 }
 
-export const DEFAULT_TRANSFER: Readonly<TransferSpec> = { mode: 'activations', dtype: 'fp32' };
+/**
+ * A job's transfer as asked for: `auto` (the default) lets the gpu-host pick the smaller encoding
+ * once it knows the layer shapes (see chooseTransfer in transfer-choice.ts).
+ */
+export interface TransferRequest {
+  /** A fixed mode, or `auto`. */
+  mode: TransferSpec['mode'] | 'auto';
+  /** Element type on the wire. */
+  dtype: WireDtype;
+}
+
+export const DEFAULT_TRANSFER: Readonly<TransferRequest> = { mode: 'auto', dtype: 'fp32' };
 
 /** Raised when a transfer spec does not fit the job; `param` names the offending field. */
 export class TransferSpecError extends Error {
@@ -26,14 +37,17 @@ export class TransferSpecError extends Error {
 }
 
 /**
- * Checks a transfer spec against every aux of a job. Gram transfer ships only X^T G, from which
+ * Checks a transfer request against every aux of a job (`auto` is resolved later, by chooseTransfer). Gram transfer ships only X^T G, from which
  * an mlp (non-linear in X) or an aux with input dropout (needs the per-row mask) cannot be fitted.
  */
-export function validateTransferSpec(raw: Partial<TransferSpec> | undefined, auxes: readonly AuxConfig[]): TransferSpec {
+export function validateTransferSpec(raw: Partial<TransferRequest> | undefined, auxes: readonly AuxConfig[]): TransferRequest {
   const mode = raw?.mode ?? DEFAULT_TRANSFER.mode;
   const dtype = raw?.dtype ?? DEFAULT_TRANSFER.dtype;
-  if (mode !== 'activations' && mode !== 'gram')
-    throw new TransferSpecError('method.transfer.mode', `transfer mode must be "activations" or "gram", got ${JSON.stringify(mode)}`);
+  if (mode !== 'activations' && mode !== 'gram' && mode !== 'auto')
+    throw new TransferSpecError(
+      'method.transfer.mode',
+      `transfer mode must be "auto", "activations" or "gram", got ${JSON.stringify(mode)}`,
+    );
   if (!['fp32', 'fp16', 'bf16'].includes(dtype))
     throw new TransferSpecError('method.transfer.dtype', `transfer dtype must be fp32, fp16 or bf16, got ${JSON.stringify(dtype)}`);
   if (mode === 'gram') {

@@ -3,7 +3,7 @@
  * and prints the evaluation before and after.
  */
 import { Command, Option } from 'commander';
-import { initBackend } from '@cola/gl';
+import { AUX_TYPES, initBackend, type AuxType } from '@cola/gl';
 import { loadCheckpoint } from '@cola/model';
 import { finetune } from '../finetune/finetune';
 import { FINETUNE_METHODS } from '../finetune/finetune-options';
@@ -17,9 +17,7 @@ const program = new Command('finetune')
   .addOption(
     new Option('--task <task>', 'spam: SpamAssassin classification; moby: Moby Dick causal LM').choices(['spam', 'moby']).default('spam'),
   )
-  .addOption(
-    new Option('--aux <type>', 'aux model of the adapted layers (cola and lora)').choices(['lowrank', 'linear', 'mlp']).default('lowrank'),
-  )
+  .addOption(new Option('--aux <type>', 'aux model of the adapted layers (cola and lora)').choices(AUX_TYPES).default('lowrank'))
   .option('--rank <n>', 'lowrank rank', int, 8)
   .option('--scale <s>', 'lowrank scale', num, 1)
   .option('--hidden <sizes>', 'mlp hidden sizes, comma separated', '128,256')
@@ -42,7 +40,7 @@ async function main(): Promise<void> {
   const o = program.opts<{
     method: (typeof FINETUNE_METHODS)[number];
     task: 'spam' | 'moby';
-    aux: 'lowrank' | 'linear' | 'mlp';
+    aux: AuxType;
     rank: number;
     scale: number;
     hidden: string;

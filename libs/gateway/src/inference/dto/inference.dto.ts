@@ -1,12 +1,13 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
-import { IsBoundedNumber, IsTextOrTexts } from '../../common/auto-or.validators';
+import { ApiProperty } from '@nestjs/swagger';
+import { IsString, MaxLength, MinLength } from 'class-validator';
+import { IsTextOrTexts } from '../../common/auto-or.validators';
 import { ListEnvelopeDto } from '../../common/pagination';
+import { MAX_TEXT_CHARS, SamplingDto, UsageDto } from './sampling.dto';
+
+export { MAX_TEXT_CHARS };
 
 /** Most texts in one classification request. */
 export const MAX_CLASSIFY_INPUTS = 256;
-/** Longest text or prompt, in characters. */
-export const MAX_TEXT_CHARS = 32_768;
 
 /** POST /v1/classifications */
 export class ClassifyDto {
@@ -30,37 +31,11 @@ export class ClassifyDto {
 }
 
 /** POST /v1/completions */
-export class CompletionDto {
-  @ApiProperty({ type: String, example: 'cola-tiny' })
-  @IsString()
-  @MinLength(1)
-  @MaxLength(400)
-  model!: string;
-
+export class CompletionDto extends SamplingDto {
   @ApiProperty({ type: String })
   @IsString()
   @MaxLength(MAX_TEXT_CHARS)
   prompt!: string;
-
-  @ApiPropertyOptional({ type: Number, minimum: 1, maximum: 1024, default: 16 })
-  @IsOptional()
-  @IsBoundedNumber({ integer: true, min: 1, max: 1024 })
-  max_tokens?: number;
-
-  @ApiPropertyOptional({ type: Number, minimum: 0, maximum: 2, default: 1, description: '0 = greedy.' })
-  @IsOptional()
-  @IsBoundedNumber({ min: 0, max: 2 })
-  temperature?: number;
-
-  @ApiPropertyOptional({
-    type: Number,
-    minimum: 0,
-    maximum: 2147483647,
-    description: 'Same seed, prompt and model version give the same text.',
-  })
-  @IsOptional()
-  @IsBoundedNumber({ integer: true, min: 0, max: 2147483647 })
-  seed?: number;
 }
 
 export class LabelScoreDto {
@@ -91,10 +66,6 @@ export class CompletionChoiceDto {
   @ApiProperty({ type: Object, nullable: true }) logprobs!: null;
 }
 
-export class CompletionUsageDto {
-  @ApiProperty({ type: Number }) completion_tokens!: number;
-}
-
 export class TextCompletionDto {
   @ApiProperty({ type: String }) id!: string;
   @ApiProperty({ type: String, enum: ['text_completion'] }) object!: 'text_completion';
@@ -102,13 +73,14 @@ export class TextCompletionDto {
   @ApiProperty({ type: String }) model!: string;
   @ApiProperty({ type: Number }) model_version!: number;
   @ApiProperty({ type: [CompletionChoiceDto] }) choices!: CompletionChoiceDto[];
-  @ApiProperty({ type: CompletionUsageDto }) usage!: CompletionUsageDto;
+  @ApiProperty({ type: UsageDto }) usage!: UsageDto;
 }
 
 export class ModelDto {
   @ApiProperty({ type: String, example: 'ft:cola-tiny:acme:ftjob-abc123' }) id!: string;
   @ApiProperty({ type: String, enum: ['model'] }) object!: 'model';
-  @ApiProperty({ type: Number, nullable: true }) created!: number | null;
+  @ApiProperty({ type: Number, description: 'Unix seconds: when the job finished (fine-tuned) or the gateway started serving it (base).' })
+  created!: number;
   @ApiProperty({ type: String, description: '"system" for base models, else the tenant.' }) owned_by!: string;
 }
 

@@ -18,6 +18,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { ID_PATTERN } from '@cola/config';
+import { AUX_TYPES } from '@cola/gl';
 import { IsAutoOrNumber, IsBoundedNumber } from '../../common/auto-or.validators';
 
 /** OpenAPI schema of "auto or a number" fields. */
@@ -29,7 +30,6 @@ const autoOr = (schema: SchemaObject, description: string): ApiPropertyOptions =
   default: 'auto',
 });
 
-export const AUX_TYPE_NAMES = ['lowrank', 'linear', 'mlp'] as const;
 export const TASK_NAMES = ['auto', 'classification', 'causal_lm'] as const;
 export const OPTIMIZER_NAMES = ['auto', 'adamw', 'sgd'] as const;
 export const TRANSFER_MODE_NAMES = ['auto', 'activations', 'gram'] as const;
@@ -39,11 +39,11 @@ export const TRANSFER_DTYPE_NAMES = ['auto', 'fp32', 'fp16', 'bf16'] as const;
 export class AuxDto {
   @ApiProperty({
     type: String,
-    enum: AUX_TYPE_NAMES,
+    enum: AUX_TYPES,
     description: 'lowrank: s·X·A·B; linear: X·V (+b); mlp: layers with an activation (not mergeable, no gram transfer).',
   })
-  @IsIn(AUX_TYPE_NAMES)
-  type!: (typeof AUX_TYPE_NAMES)[number];
+  @IsIn(AUX_TYPES)
+  type!: (typeof AUX_TYPES)[number];
 
   @ApiPropertyOptional({ type: Number, minimum: 1, maximum: 1024, description: 'lowrank: rank r (default 8).' })
   @IsOptional()
@@ -104,12 +104,28 @@ export class TransferDto {
   dtype?: (typeof TRANSFER_DTYPE_NAMES)[number];
 }
 
+/** The method types: ColA's own, and OpenAI's supervised fine-tuning (run as ColA with its defaults). */
+export const METHOD_TYPE_NAMES = ['cola', 'supervised'] as const;
+
 /** The ColA method settings. */
 export class MethodDto {
-  @ApiPropertyOptional({ type: String, enum: ['cola'], default: 'cola' })
+  @ApiPropertyOptional({
+    type: String,
+    enum: METHOD_TYPE_NAMES,
+    default: 'cola',
+    description:
+      'cola: the fields below. supervised: OpenAI’s supervised fine-tuning, run as ColA with its defaults (lowrank aux, rank 8, scale 1, interval 1, staleness 1: exactly LoRA), hyperparameters from `supervised.hyperparameters`.',
+  })
   @IsOptional()
-  @IsIn(['cola'])
-  type?: 'cola';
+  @IsIn(METHOD_TYPE_NAMES, { message: 'must be "cola" or "supervised" (dpo and reinforcement fine-tuning are not supported)' })
+  type?: (typeof METHOD_TYPE_NAMES)[number];
+
+  @ApiPropertyOptional({ type: () => SupervisedMethodDto, description: 'OpenAI’s `method.supervised` (with `type: "supervised"`).' })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => SupervisedMethodDto)
+  supervised?: SupervisedMethodDto;
 
   @ApiPropertyOptional({
     type: AuxDto,
@@ -263,6 +279,16 @@ export class HyperparametersDto {
   @IsOptional()
   @IsAutoOrNumber({ integer: true, min: 1, max: 10_000_000 })
   validation_every?: number | 'auto';
+}
+
+/** OpenAI's `method.supervised`: only its hyperparameters. */
+export class SupervisedMethodDto {
+  @ApiPropertyOptional({ type: () => HyperparametersDto })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => HyperparametersDto)
+  hyperparameters?: HyperparametersDto;
 }
 
 /** POST /v1/fine_tuning/jobs */

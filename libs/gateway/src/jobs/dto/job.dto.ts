@@ -15,7 +15,13 @@ export class JobHyperparametersDto {
 }
 
 export class JobTransferDto {
-  @ApiProperty({ type: String, enum: ['activations', 'gram'] }) mode!: 'activations' | 'gram';
+  @ApiProperty({
+    type: String,
+    enum: ['auto', 'activations', 'gram'],
+    description:
+      'auto: the gpu-host picks the smaller of the encodings every aux supports when the job starts; its events say which and why.',
+  })
+  mode!: 'auto' | 'activations' | 'gram';
   @ApiProperty({ type: String, enum: ['fp32', 'fp16', 'bf16'] }) dtype!: 'fp32' | 'fp16' | 'bf16';
 }
 

@@ -74,6 +74,15 @@ export class CreatedApiKeyDto extends ApiKeyDto {
   key!: string;
 }
 
+/** POST /v1/admin/tenants answers the tenant and its first API key. */
+export class CreatedTenantDto extends TenantDto {
+  @ApiProperty({
+    type: CreatedApiKeyDto,
+    description: 'The tenant’s first API key, with the key itself shown only in this response. More: POST .../api_keys.',
+  })
+  api_key!: CreatedApiKeyDto;
+}
+
 export class ApiKeyListDto extends ListEnvelopeDto {
   @ApiProperty({ type: [ApiKeyDto] })
   data!: ApiKeyDto[];
