@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { initBackend, tf } from '@cola/gl';
@@ -6,6 +9,7 @@ import { resolvePretrainOptions } from './pretrain-options';
 import { unigramBaseline } from './unigram-baseline';
 import { pretrain } from './pretrain';
 import { renderModelCard } from './model-card';
+import { loadRunState } from './pretrain-run-state';
 
 describe('when pretraining options are resolved', () => {
   it('should fill defaults and report every bad field at once', () => {
@@ -84,5 +88,44 @@ describe('when a tiny model is pretrained for a few steps', () => {
     assert.match(card, /npm run pretrain -- --steps 30/);
     r.model.dispose();
     assert.equal(tf.memory().numTensors, start, 'pretraining must free its optimizer state and gradients');
+  });
+});
+
+describe('when a pretraining run is stopped and started again on its run directory', () => {
+  before(async () => {
+    await initBackend({ log: null });
+  });
+
+  it('should resume at the saved step with its weights, AdamW moments, losses and curve, and keep its options', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cola-pretrain-'));
+    try {
+      const tiny = { steps: 4, batch: 2, seqLen: 16, nEmbd: 8, nLayer: 1, nHead: 2, lr: 1e-2, evalWindows: 4 };
+      const run = { runDir: dir, checkpointEvery: 2, evalEvery: 2, curveWindows: 2 };
+      const first = await pretrain(tiny, {}, run);
+      first.model.dispose();
+      const saved = await loadRunState(dir);
+      assert.equal(saved?.step, 4);
+      assert.deepEqual(
+        saved?.curve.map((p) => p.step),
+        [0, 2, 4],
+      );
+      const steps: number[] = [];
+      // A different lr is ignored on resume; only steps may change.
+      const second = await pretrain({ ...tiny, steps: 6, lr: 5 }, { onStep: (s) => steps.push(s.step) }, run);
+      assert.deepEqual(steps, [5, 6], 'continues after the saved step');
+      assert.equal(second.options.lr, 1e-2);
+      assert.equal(second.tokensSeen, 6 * 2 * 16);
+      assert.deepEqual(
+        second.curve.map((p) => p.step),
+        [0, 2, 4, 6],
+      );
+      assert.equal((await loadRunState(dir))?.losses.length, 6);
+      const card = renderModelCard(second, { command: 'x', machine: 'test', backend: 'wasm', date: '2026-12-02', name: 'cola-tiny-v2' });
+      assert.match(card, /^# cola-tiny-v2/);
+      assert.match(card, /\| 6 \| 192 \|/);
+      second.model.dispose();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
