@@ -278,7 +278,7 @@ async function distributedRun(redisUrl: string): Promise<{ steps: number; tokens
           transfer: { mode: TransferMode.TRANSFER_MODE_ACTIVATIONS, dtype: DType.DTYPE_FP32 },
           mergeGroup: '',
         },
-        hyperparameters: { epochs: 1, batchSize: BATCH, maxLength: MAX_LENGTH, optimizer: undefined, warmupFraction: 0 },
+        hyperparameters: { epochs: 1, batchSize: BATCH, maxLength: MAX_LENGTH, optimizer: undefined, warmupFraction: 0, maxSteps: 0, validationEvery: 0 },
         seed: 0,
       },
       { 'bench-train': toJsonl(rows), 'bench-val': toJsonl(rows.slice(0, BATCH)) },

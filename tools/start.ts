@@ -3,7 +3,10 @@
  * - Redis: REDIS_URL, else our own redis-server on a free port in a temp dir.
  * - gpu-host, two aux-trainers, the merger and the gateway as child processes with prefixed logs.
  * - The URLs, the admin key and the pids; then `cola demo` as a child process (COLA_DEMO=0 skips it).
- * - Ctrl-C / SIGTERM: the demo, then every service (SIGTERM, SIGKILL after 10 s), then Redis.
+ * - Ctrl-C / SIGINT / SIGTERM / SIGHUP, or the death of the npm process that started us: the
+ *   demo, then every service (SIGTERM, SIGKILL after 10 s), then Redis and its temp dir.
+ *   `npm start` execs this process (package.json), so the signals npm forwards reach it directly;
+ *   npm killed outright is noticed by our parent pid changing.
  * Arguments after `--` go to the demo, e.g. `npm start -- --spam-train 128`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -30,7 +33,12 @@ async function main(): Promise<void> {
     say('stopped: every service and the Redis we started have exited.');
     process.exit(code);
   };
-  for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, () => void shutdown(s, 0));
+  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, () => void shutdown(s, 0));
+  // An orphan is re-parented (to init or a subreaper): then whoever started us is gone.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) void shutdown(`the parent process ${parent} exited`, 0);
+  }, 500).unref();
 
   say(`${BOLD}ColA FTaaS: starting the local stack${RESET} (first start compiles the tfjs wasm module: ~10-30 s per service)`);
   try {

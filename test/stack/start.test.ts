@@ -40,7 +40,12 @@ describe('when a newcomer runs npm start', () => {
     await initBackend({ log: null });
     modelDir = await writeTinyCheckpoint(3);
     // With redis-server installed, exercise the embedded default (its own Redis); else REDIS_URL.
-    stack = new StackProcess(REDUCED_DEMO, { [ENV.MODEL_DIR]: modelDir, ...(hasRedisServer ? { [ENV.REDIS_URL]: undefined } : {}) });
+    // Through the real npm, as a newcomer runs it: the SIGINT at the end goes to the npm process.
+    stack = new StackProcess(
+      REDUCED_DEMO,
+      { [ENV.MODEL_DIR]: modelDir, ...(hasRedisServer ? { [ENV.REDIS_URL]: undefined } : {}) },
+      { viaNpm: true },
+    );
   });
 
   after(async () => {
@@ -72,6 +77,7 @@ describe('when a newcomer runs npm start', () => {
     for (const s of services) assert.equal((await fetch(s.metrics)).status, 200, `${s.name}: ${s.metrics} answers`);
     assert.match(up, /^\[gpu-host\]\s+\{/m, 'service logs carry a per-service prefix');
     const redis = /redis-server pid (\d+) on port \d+, data in (\S+)/.exec(up);
+    assert.match(up, /append-only file, fsync every second/, 'its Redis is durable');
     if (hasRedisServer) assert.ok(redis && alive(Number(redis[1])) && existsSync(redis[2]!), 'its own redis-server runs in a temp dir');
 
     await stack.waitFor(/demo complete\.|the demo failed/, 240_000);
@@ -103,3 +109,57 @@ describe('when a newcomer runs npm start', () => {
     if (redis) assert.equal(existsSync(redis[2]!), false, 'the Redis temp dir is removed');
   });
 });
+
+/** The pids `npm start` printed for its services and its Redis, and the Redis dir. */
+function printedProcesses(out: string): { pids: number[]; services: Map<string, number>; redisDir: string | undefined } {
+  const services = new Map(
+    [...out.matchAll(/^\s+(gpu-host|aux-trainer-\d|merger|gateway)\s+pid (\d+)/gm)].map((m) => [m[1]!, Number(m[2])]),
+  );
+  const redis = /redis-server pid (\d+) on port \d+, data in (\S+)/.exec(out);
+  return { pids: [...services.values(), ...(redis ? [Number(redis[1])] : [])], services, redisDir: redis?.[2] };
+}
+
+async function allGone(pids: number[], timeoutMs: number): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  return pids.filter(alive);
+}
+
+for (const signal of ['SIGTERM'] as const) {
+  describe(`when ${signal} is sent to the npm process of npm start`, { skip: !hasRedisServer && 'needs redis-server' }, () => {
+    let modelDir: string;
+    let stack: StackProcess;
+
+    before(async () => {
+      modelDir = await writeTinyCheckpoint(3);
+      stack = new StackProcess([], { [ENV.MODEL_DIR]: modelDir, [ENV.REDIS_URL]: undefined, [ENV.COLA_DEMO]: '0' }, { viaNpm: true });
+    });
+
+    after(async () => {
+      const { pids } = printedProcesses(stack.output);
+      for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
+      if (stack.child.exitCode === null) stack.child.kill('SIGKILL');
+      removeDir(modelDir);
+    });
+
+    it(
+      'should restart a killed service, then stop every service and Redis, leave no orphan and remove the temp dir',
+      { timeout: 600_000 },
+      async () => {
+        await stack.waitFor(/Ctrl-C stops everything/, 450_000);
+        const { pids, services, redisDir } = printedProcesses(stack.output);
+        assert.equal(services.size, 5, stack.tail(20));
+        assert.ok(redisDir && existsSync(redisDir));
+        // A service that dies is restarted by the supervisor, with a log line, under a new pid.
+        process.kill(services.get('merger')!, 'SIGKILL');
+        const [, pid] = await stack.waitFor(/merger restarted as pid (\d+)/, 120_000);
+        assert.match(stack.output, /merger exited unexpectedly \(killed by a signal\); restarting in \d+ ms/);
+        pids.push(Number(pid));
+        stack.child.kill(signal);
+        await stack.exited();
+        assert.deepEqual(await allGone(pids, 30_000), [], `no orphan is left:\n${stack.tail(20)}`);
+        assert.equal(existsSync(redisDir), false, 'the Redis temp dir is removed');
+      },
+    );
+  });
+}

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { loadMobyDick, toJsonl } from '@cola/data';
 import { LocalStack, removeDir, writeTinyCheckpoint } from '@cola/devstack';
 import { initBackend } from '@cola/gl';
+import { driveJobTo, JobStore } from '@cola/pipeline';
 import { useRedis } from '@cola/testing';
 import { launchChromium } from './support/chromium';
 
@@ -121,6 +122,15 @@ describe('when a tenant opens the status page while a job trains', () => {
       'the chart grew while the job was running',
     );
     assert.ok((await page.evaluate(POINTS, 'overhead-chart')) >= 1, 'the communication chart has data');
+    // The job's events are listed under the charts, and its ETA comes from the measured step rate.
+    await page.locator('#event-rows tr').first().waitFor({ timeout: 30_000 });
+    assert.ok((await page.locator('#event-rows tr').count()) >= 1, 'the events are listed');
+    let eta: number | null = null;
+    for (let i = 0; i < 60 && eta === null; i++) {
+      eta = (await api<{ estimated_finish: number | null }>(`${base}/v1/fine_tuning/jobs/${job.id}`, key)).estimated_finish;
+      if (eta === null) await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.ok(Number.isInteger(eta) && eta! >= Math.floor(Date.now() / 1000) - 5, `estimated_finish ${eta}`);
     assert.deepEqual(problems, [], 'no script errors');
 
     mkdirSync('test-artifacts', { recursive: true });
@@ -135,5 +145,20 @@ describe('when a tenant opens the status page while a job trains', () => {
     );
     // Stop the long job so the stack shuts down at once.
     await fetch(`${base}/v1/fine_tuning/jobs/${job.id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${key}` } });
+
+    // A failed job says why, in the table and for the selected job: fail one through the job
+    // lifecycle, as the gpu-host does when training diverges.
+    const doomed = await api<{ id: string }>(`${base}/v1/fine_tuning/jobs`, key, {
+      json: { model: 'cola-tiny', training_file: file.id, hyperparameters: { n_epochs: 1, batch_size: 8, max_length: 32 } },
+    });
+    const reason = { code: 'training_diverged' as const, message: 'the loss became NaN at step 3; lower the learning rate', param: null };
+    await driveJobTo(new JobStore(redis.client()), doomed.id, 'failed', reason);
+    await page.goto(`${base}/status?key=${encodeURIComponent(key)}&job=${doomed.id}`);
+    const row = page.locator(`tr[data-job-id="${doomed.id}"]`);
+    await row.locator('td.reason').filter({ hasText: 'training_diverged' }).waitFor({ timeout: 30_000 });
+    assert.match(await row.innerText(), /failed[\s\S]*training_diverged: the loss became NaN at step 3/);
+    await page.locator('#job-error').filter({ hasText: 'training_diverged' }).waitFor({ timeout: 30_000 });
+    assert.match(await page.locator('#job-error').innerText(), /^Failed: training_diverged: the loss became NaN at step 3/);
+    assert.deepEqual(problems, [], 'no script errors');
   });
 });

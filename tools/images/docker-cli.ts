@@ -24,10 +24,10 @@ export interface DockerOptions {
 /**
  * The docker CLI. Builds need BuildKit (it skips the Dockerfile's unselected dependency stage):
  * a CLI of 23 or newer has it only through the buildx plugin, while Debian's docker.io CLI (20.10,
- * /usr/bin/docker) has it built in. So: COLA_DOCKER_BIN, else `docker` when buildx answers, else
- * Debian's CLI when present. Every call reads DOCKER_HOST from the environment.
+ * /usr/bin/docker) has it built in. So: `docker` when buildx answers, else Debian's CLI when
+ * present. Every call reads DOCKER_HOST from the environment.
  */
-export const DOCKER_BIN = process.env.COLA_DOCKER_BIN ?? pickDockerBin();
+export const DOCKER_BIN = pickDockerBin();
 
 function pickDockerBin(): string {
   if (spawnSync('docker', ['buildx', 'version'], { stdio: 'ignore', timeout: 10_000 }).status === 0) return 'docker';

@@ -66,7 +66,7 @@ async function cached(image: string, hash: string, make: () => Promise<void>): P
 export async function buildNodeBase(): Promise<BuiltImage> {
   const hash = sha(['node-base/1', SUITE, ...NODE_BASE_PACKAGES, ...BASE_PRUNE]);
   return cached(IMAGES.nodeBase, hash, async () => {
-    const work = mkdtempSync(join(process.env.COLA_IMAGE_TMP ?? '/var/tmp', 'cola-base-'));
+    const work = mkdtempSync(join('/var/tmp', 'cola-base-'));
     const root = join(work, 'rootfs');
     try {
       mkdirSync(DEBOOTSTRAP_CACHE, { recursive: true });

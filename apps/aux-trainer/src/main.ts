@@ -16,6 +16,7 @@ runService(async () => {
     redisUrl: env.REDIS_URL,
     concurrency: env.AUX_TRAINER_CONCURRENCY,
     cacheJobs: env.COLA_AUX_CACHE_JOBS,
+    keepVersions: env.COLA_AUX_KEEP_VERSIONS,
     lockMs: env.COLA_AUX_LOCK_MS,
     log,
     metrics,

@@ -218,7 +218,7 @@ export async function runDemo(input: DemoOptions): Promise<Job[]> {
       s.id,
       job.method.aux.type,
       after.metric,
-      `${fmt(before)} → ${fmt(after.value)}`,
+      `${fmt(before)} → ${fmt(after.value ?? NaN)}`,
       `${Math.round(tr.tokensPerSecond)}`,
       formatBytes(tr.bytes),
       `${Math.round(tr.bytesPerToken)}`,

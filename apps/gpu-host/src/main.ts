@@ -4,7 +4,7 @@ import { initBackend } from '@cola/gl';
 import { loadCheckpoint } from '@cola/model';
 import { ColaMetrics, createServiceRegistry, TenantLabels } from '@cola/metrics';
 import { baseModelDirOf, gpuHostConfig } from '@cola/config';
-import { HostService, jsonLogger, runService, startHealthServer, startHeartbeat } from '@cola/pipeline';
+import { exitOnBackendAbort, HostService, jsonLogger, runService, startHealthServer, startHeartbeat } from '@cola/pipeline';
 
 runService(async () => {
   const env = gpuHostConfig.load();
@@ -20,6 +20,7 @@ runService(async () => {
     maxActiveJobs: env.COLA_MAX_ACTIVE_JOBS,
     maxTenantsPerBatch: env.COLA_MAX_TENANTS_PER_BATCH,
     payloadTtlSeconds: env.PAYLOAD_TTL_SECONDS,
+    memoryBudgetMb: env.COLA_HOST_MEMORY_BUDGET_MB,
     log,
     metrics,
   });
@@ -29,11 +30,18 @@ runService(async () => {
     () => ({ activeJobs: host.activeJobIds.length, steps: host.steps }),
     undefined,
     registry,
+    () => host.failure,
   );
   log('info', 'gpu-host ready', { modelDir, metricsPort: health.port, parameters: model.parameterCount() });
 
   // The gateway's readiness counts live instances by these beats.
   const heartbeat = await startHeartbeat(env.REDIS_URL, 'gpu-host', (e) => log('warn', `heartbeat: ${e.message}`));
+  // A wasm abort wedges the backend for good: hand the jobs back and exit non-zero to be restarted.
+  exitOnBackendAbort(host, log, async () => {
+    await heartbeat.stop();
+    await health.close();
+    model.dispose();
+  });
 
   return {
     log,

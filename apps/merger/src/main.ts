@@ -17,6 +17,7 @@ runService(async () => {
     redisUrl: env.REDIS_URL,
     modelDir,
     grpcPort: env.MERGER_GRPC_PORT,
+    grpcHost: env.MERGER_GRPC_HOST,
     maxModels: env.COLA_MERGER_MAX_MODELS,
     log,
     metrics,

@@ -1,6 +1,6 @@
 import { defineConfig, int, oneOf, optional, port, str, url, type EnvSpec } from './env';
 import { PORTS } from './ports';
-import { TTLS, LIMITS } from './ttls';
+import { AUX_RETENTION, TTLS, LIMITS } from './ttls';
 import { ENV_METRICS_TENANTS } from './metric-names';
 
 /**
@@ -50,7 +50,16 @@ export const gatewayConfig = defineConfig({
   GATEWAY_RATE_WINDOW_SECONDS: int({ default: 60, min: 1, max: 86_400, doc: 'rate-limit window in seconds' }),
   GATEWAY_BODY_MAX_BYTES: int({ default: 1024 * 1024, min: 1024, doc: 'largest JSON request body in bytes' }),
   GATEWAY_INFERENCE_TIMEOUT_MS: int({ default: 30_000, min: 100, doc: 'deadline of one merger inference call in ms' }),
+  // The gateway reads only the checkpoint's config.json: its layer count checks target_modules at create time.
+  ...modelEnvSpec,
 });
+
+/**
+ * Limits of the gpu-host's memory budget in MiB. The wasm32 heap ends at 4 GiB and never
+ * shrinks; the budget counts live tensors only, so the ceiling leaves a quarter of the heap for
+ * fragmentation, kernels' scratch and the runtime.
+ */
+export const HOST_MEMORY_BUDGET_MB = { default: 1536, min: 64, max: 3072 } as const;
 
 /** gpu-host. */
 export const gpuHostConfig = defineConfig({
@@ -60,6 +69,12 @@ export const gpuHostConfig = defineConfig({
   PAYLOAD_TTL_SECONDS: int({ default: TTLS.payloadSeconds, min: 1, doc: 'adaptation payload TTL in seconds' }),
   COLA_MAX_ACTIVE_JOBS: int({ default: 4, min: 1, max: 1024, doc: 'fine-tuning jobs trained at once' }),
   COLA_MAX_TENANTS_PER_BATCH: int({ default: 4, min: 1, max: 1024, doc: 'most tenants in one mixed batch (1 = no mixing)' }),
+  COLA_HOST_MEMORY_BUDGET_MB: int({
+    default: HOST_MEMORY_BUDGET_MB.default,
+    min: HOST_MEMORY_BUDGET_MB.min,
+    max: HOST_MEMORY_BUDGET_MB.max,
+    doc: 'MiB of tensor memory for host steps and buffered jobs (steps run in row chunks that fit; jobs that do not fit wait queued)',
+  }),
 });
 
 /** aux-trainer. */
@@ -74,6 +89,12 @@ export const auxTrainerConfig = defineConfig({
     max: 600_000,
     doc: 'lock of a running fit task in ms (a dead trainer is taken over after it)',
   }),
+  COLA_AUX_KEEP_VERSIONS: int({
+    default: AUX_RETENTION.keepVersions,
+    min: 1,
+    max: 1000,
+    doc: 'newest aux versions of a running job kept without a TTL (older ones expire; a finished job keeps only its head)',
+  }),
 });
 
 /** merger. */
@@ -82,6 +103,10 @@ export const mergerConfig = defineConfig({
   ...modelEnvSpec,
   METRICS_PORT: port({ default: PORTS.metrics.merger, allowZero: true, doc: '/metrics port' }),
   MERGER_GRPC_PORT: port({ default: PORTS.mergerGrpc, allowZero: true, doc: 'gRPC listen port' }),
+  MERGER_GRPC_HOST: str({
+    default: '0.0.0.0',
+    doc: 'gRPC listen address: every interface in a container; `npm start` binds 127.0.0.1 (loopback only)',
+  }),
   COLA_MERGER_MAX_MODELS: int({ default: 16, min: 1, max: 4096, doc: 'fine-tuned models kept loaded' }),
 });
 

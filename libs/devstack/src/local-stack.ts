@@ -104,7 +104,10 @@ export class LocalStack {
     try {
       this.redisUrl = this.opts.redisUrl ?? (this.opts.env ?? process.env)[ENV.REDIS_URL] ?? (await this.startRedis());
       const grpcPort = await preferredPort(PORTS.mergerGrpc);
-      const common = { [ENV.REDIS_URL]: this.redisUrl, [ENV.MODEL_DIR]: this.modelDir, [ENV.LOG_LEVEL]: 'info' };
+      // Warnings and errors only unless LOG_LEVEL asks for more: info lines would interleave with
+      // the demo's progress bars.
+      const logLevel = (this.opts.env ?? process.env)[ENV.LOG_LEVEL] ?? 'warn';
+      const common = { [ENV.REDIS_URL]: this.redisUrl, [ENV.MODEL_DIR]: this.modelDir, [ENV.LOG_LEVEL]: logLevel };
       const trainers = this.opts.trainers ?? 2;
       const workers: [string, string, number, Record<string, string>][] = [
         ['gpu-host', 'gpu-host', PORTS.metrics.gpuHost, {}],
@@ -114,7 +117,8 @@ export class LocalStack {
           PORTS.metrics.auxTrainer + i * 10,
           {},
         ]),
-        ['merger', 'merger', PORTS.metrics.merger, { [ENV.MERGER_GRPC_PORT]: String(grpcPort) }],
+        // Loopback only: on a laptop the merger is for the local gateway, not the network.
+        ['merger', 'merger', PORTS.metrics.merger, { [ENV.MERGER_GRPC_PORT]: String(grpcPort), [ENV.MERGER_GRPC_HOST]: '127.0.0.1' }],
       ];
       // One after another: two cores, and each first start compiles the tfjs wasm module.
       for (const [name, app, port, env] of workers) {
@@ -136,6 +140,7 @@ export class LocalStack {
           [ENV.GATEWAY_PORT]: String(gatewayPort),
           [ENV.MERGER_ADDRESS]: `127.0.0.1:${grpcPort}`,
           [ENV.GATEWAY_ADMIN_KEY]: this.adminKey,
+          [ENV.MODEL_DIR]: this.modelDir,
           [ENV.LOG_LEVEL]: 'warn',
         },
         this.apiUrl,
@@ -186,7 +191,7 @@ export class LocalStack {
     });
     await this.spawnRedis();
     this.log(
-      `${this.paint('\x1b[90m', '[redis]'.padEnd(16))} redis-server pid ${this.redisPid} on port ${this.redisPort}, append-only file in ${dir}`,
+      `${this.paint('\x1b[90m', '[redis]'.padEnd(16))} redis-server pid ${this.redisPid} on port ${this.redisPort}, data in ${dir} (append-only file, fsync every second)`,
     );
     return `redis://127.0.0.1:${this.redisPort}`;
   }
@@ -269,6 +274,9 @@ export class LocalStack {
   /** Stops the services (gateway first, so no new work arrives), then Redis. Idempotent. */
   stop(): Promise<void> {
     return (this.stopping ??= (async () => {
+      // First end supervision everywhere: a Ctrl-C also reaches the services, which then exit on
+      // their own, and nothing may restart them.
+      for (const supervisor of this.supervisors.values()) supervisor.halt();
       const stopOne = (name: string): Promise<unknown> =>
         (this.supervisors.get(name) ?? this.services.get(name))?.stop('SIGTERM', 10_000) ?? Promise.resolve();
       await stopOne('gateway');

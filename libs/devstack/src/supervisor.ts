@@ -92,11 +92,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.watch();
   }
 
-  /** Ends supervision, then stops the service (SIGTERM, SIGKILL after `timeoutMs`). */
-  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000): Promise<number | null> {
+  /** Ends supervision without touching the process: its next exit is not restarted. */
+  halt(): void {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     this.wakeTimer?.();
+  }
+
+  /** Ends supervision, then stops the service (SIGTERM, SIGKILL after `timeoutMs`). */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000): Promise<number | null> {
+    this.halt();
     return this.service.stop(signal, timeoutMs);
   }
 }

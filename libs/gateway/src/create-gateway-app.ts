@@ -10,6 +10,8 @@ import { METRICS_REGISTRY } from './core/tokens';
 import { setupOpenApi } from './docs/openapi';
 import { ApiExceptionFilter } from './errors/api-exception.filter';
 import { bodyParserErrorHandler } from './errors/body-parser-errors';
+import { answerClientErrorsAsJson } from './errors/client-errors';
+import { checkJsonDepth } from './common/json-depth';
 import { validationErrorToApiError } from './errors/validation-errors';
 import { GatewayModule } from './gateway.module';
 import { httpMetricsMiddleware } from './metrics/http-metrics';
@@ -32,9 +34,10 @@ export async function createGatewayApp(input: GatewayOptions): Promise<NestExpre
     abortOnError: false,
   });
   app.disable('x-powered-by');
+  answerClientErrorsAsJson(app.getHttpServer());
   app.use(requestIdMiddleware);
   app.use(httpMetricsMiddleware(app.get<Registry>(METRICS_REGISTRY)));
-  app.use(json({ limit: options.bodyMaxBytes }));
+  app.use(json({ limit: options.bodyMaxBytes, verify: (_req, _res, buf) => checkJsonDepth(buf) }));
   app.use(bodyParserErrorHandler(options.bodyMaxBytes));
   app.useGlobalPipes(
     new ValidationPipe({

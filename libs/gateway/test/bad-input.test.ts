@@ -4,6 +4,16 @@ import { JobStore, driveJobTo } from '@cola/pipeline';
 import { useRedis } from '@cola/testing';
 import type { ApiResponse, ErrorShape } from './support/gateway-client';
 import { ADMIN_KEY, classificationJsonl, SMALL_TRAIN, startTestGateway, type TestGateway } from './support/gateway-fixture';
+import {
+  bodyCases,
+  cursorCases,
+  malformedIdCases,
+  numberAcceptedCases,
+  numberBoundCases,
+  shapeCases,
+  type TableCase,
+  type TableInputs,
+} from './support/bad-input-table';
 
 /** One bad request and what it must answer. */
 interface BadCase {
@@ -36,7 +46,7 @@ describe('when requests are wrong', () => {
   const job = (over: Record<string, unknown> = {}): Record<string, unknown> => ({ model: 'cola-tiny', training_file: train, ...over });
 
   before(async () => {
-    gw = await startTestGateway(redis, { bodyMaxBytes: BODY_MAX, uploadMaxBytes: UPLOAD_MAX });
+    gw = await startTestGateway(redis, { bodyMaxBytes: BODY_MAX, uploadMaxBytes: UPLOAD_MAX, baseModelLayers: 2 });
     key = await gw.tenant('acme');
     otherKey = await gw.tenant('globex');
     const revoked = await gw.api.post<{ key: string; id: string }>('/v1/admin/tenants/acme/api_keys', {}, ADMIN_KEY);
@@ -393,5 +403,50 @@ describe('when requests are wrong', () => {
     }
     assert.deepEqual(failures, []);
     assert.equal(await redis.client().zcard('cola:tenant:acme:jobs'), jobsBefore, 'no rejected request created a job');
+  });
+
+  /** Sends a table case with the tenant key and checks its answer; returns a failure line or undefined. */
+  async function check(c: TableCase): Promise<string | undefined> {
+    const r = c.request;
+    const res = await gw.api.request<ErrorShape>(r.method, r.path, {
+      key: r.noKey ? undefined : key,
+      ...(r.json !== undefined ? { json: r.json } : {}),
+      ...(r.raw !== undefined ? { raw: r.raw } : {}),
+      ...(r.headers ? { headers: r.headers } : {}),
+    });
+    const e = (res.body as ErrorShape | undefined)?.error;
+    if (res.status !== c.status) return `${c.name}: expected ${c.status} ${c.code ?? ''}, got ${res.status} ${res.text.slice(0, 240)}`;
+    if (c.status < 400) return undefined;
+    if (c.code !== undefined && e?.code !== c.code) return `${c.name}: expected code ${c.code}, got ${res.text.slice(0, 240)}`;
+    if (c.param !== undefined && e?.param !== c.param) return `${c.name}: expected param ${String(c.param)}, got ${res.text.slice(0, 240)}`;
+    if (!e || Object.keys(e).sort().join() !== 'code,message,param' || typeof e.message !== 'string' || e.message.length < 10)
+      return `${c.name}: not the API's error shape: ${res.text.slice(0, 240)}`;
+    if (/\s+at\s+\S+\s+\(|node_modules|\.ts:\d+/.test(res.text)) return `${c.name}: leaks a stack: ${res.text.slice(0, 240)}`;
+    return undefined;
+  }
+
+  it('should answer every generated bad request (bounds, ids, cursors, bodies, shapes) with its 4xx in the error shape', async () => {
+    const inputs: TableInputs = { trainingFile: train, jobId: finishedJob };
+    const table = [...numberBoundCases(inputs), ...malformedIdCases(), ...cursorCases(inputs), ...bodyCases(inputs), ...shapeCases(inputs)];
+    assert.ok(cases.length + table.length >= 200, `${cases.length + table.length} cases`);
+    console.log(`bad-input table: ${cases.length} hand-written + ${table.length} generated = ${cases.length + table.length} cases`);
+    const jobsBefore = await redis.client().zcard('cola:tenant:acme:jobs');
+    const failures: string[] = [];
+    for (const c of table) {
+      const f = await check(c);
+      if (f) failures.push(f);
+    }
+    assert.deepEqual(failures, []);
+    assert.equal(await redis.client().zcard('cola:tenant:acme:jobs'), jobsBefore, 'no rejected request created a job');
+  });
+
+  it('should accept every create-job number at its bounds', async () => {
+    const accepted = numberAcceptedCases({ trainingFile: train, jobId: finishedJob });
+    const failures: string[] = [];
+    for (const c of accepted) {
+      const f = await check(c);
+      if (f) failures.push(f);
+    }
+    assert.deepEqual(failures, []);
   });
 });

@@ -119,7 +119,8 @@ describe('when fine-tuning jobs are created and followed (no gpu-host running)',
     });
     assert.deepEqual(
       [j.method.aux.type, j.method.target_modules, j.method.interval, j.method.staleness, j.method.transfer.mode],
-      ['lowrank', ['c_attn', 'score'], 1, 1, 'activations'],
+      // Transfer `auto` stays auto until the gpu-host picks the smaller encoding from the layer shapes.
+      ['lowrank', ['c_attn', 'score'], 1, 1, 'auto'],
     );
     const queued = await queue.getJob(jobIds.job(j.id));
     assert.deepEqual(queued?.data, { jobId: j.id });

@@ -30,8 +30,10 @@ const ROUTES = [
   'get /v1/fine_tuning/jobs/{job_id}/adapter/config',
   'post /v1/classifications',
   'post /v1/completions',
+  'post /v1/chat/completions',
   'get /v1/models',
   'get /v1/models/{model}',
+  'get /v1',
   'get /healthz',
   'get /readyz',
   'get /metrics',
@@ -145,8 +147,11 @@ describe('when the platform behaviour is checked', () => {
       ['text_completion', ' Ishmael.', 'length', 5],
     );
     assert.deepEqual(seen.generate.at(-1), { model: 'base', prompt: 'Call me', maxNewTokens: 5, temperature: 0, seed: 3 });
-    const models = await gw.api.get<{ data: { id: string; owned_by: string }[] }>('/v1/models', key);
-    assert.deepEqual(models.body.data, [{ id: 'cola-tiny', object: 'model', created: null, owned_by: 'system' }]);
+    const models = await gw.api.get<{ data: { id: string; owned_by: string; created: number }[] }>('/v1/models', key);
+    // `created` is an integer, as OpenAI's: when this gateway started serving the base model.
+    const created = models.body.data[0]?.created;
+    assert.ok(Number.isInteger(created) && created! > 1.7e9, `created ${created}`);
+    assert.deepEqual(models.body.data, [{ id: 'cola-tiny', object: 'model', created, owned_by: 'system' }]);
   });
 
   it('should list a succeeded job as a model and send its ft: name to the merger', async () => {

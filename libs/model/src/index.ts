@@ -10,3 +10,5 @@ export * from './forward/losses';
 export * from './host/host-step';
 export * from './eval/evaluate';
 export * from './eval/generate';
+export * from './host/chunked-host-step';
+export * from './weights/gpt2-small-shape';

@@ -173,6 +173,21 @@ export class AuxStateStore {
     return parseVersion(await this.redis.hget(key, String(assertIndex('seq', seq))), key);
   }
 
+  /**
+   * Deletes every version older than the newest `keep` (the head always stays), at once rather
+   * than after their TTL: what a finished job no longer needs. Returns the keys removed.
+   */
+  async prune(jobId: string, keep = 1): Promise<number> {
+    if (!Number.isSafeInteger(keep) || keep < 1) throw new RangeError(`AuxStateStore.prune: keep must be an integer >= 1 (got ${keep})`);
+    const head = await this.head(jobId);
+    if (head === null) return 0;
+    const old: string[] = [];
+    for (let v = 0; v <= head - keep; v++) old.push(keys.auxVersion(jobId, v));
+    let removed = 0;
+    for (let i = 0; i < old.length; i += 500) removed += await this.redis.unlink(...old.slice(i, i + 500));
+    return removed;
+  }
+
   /** Deletes every aux key of a job (all versions, head, applied index). Returns keys removed. */
   async delete(jobId: string): Promise<number> {
     const head = await this.head(jobId);

@@ -6,8 +6,15 @@ export class StackProcess {
   output = '';
   private readonly exit: Promise<number | null>;
 
-  constructor(args: readonly string[], env: Record<string, string | undefined>) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'tools/start.ts', ...args], {
+  /**
+   * @param opts.viaNpm run the real `npm start` (then `child` is the npm process, as a user's
+   *   signals would reach it), instead of the start script itself.
+   */
+  constructor(args: readonly string[], env: Record<string, string | undefined>, opts: { viaNpm?: boolean } = {}) {
+    const [cmd, argv] = opts.viaNpm
+      ? ['npm', ['start', '--silent', ...(args.length ? ['--', ...args] : [])]]
+      : [process.execPath, ['--import', 'tsx', 'tools/start.ts', ...args]];
+    this.child = spawn(cmd, argv, {
       env: { ...process.env, ...env, FORCE_COLOR: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

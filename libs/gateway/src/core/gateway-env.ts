@@ -1,4 +1,6 @@
-import { gatewayConfig, type EnvValues } from '@cola/config';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gatewayConfig, baseModelDirOf, type EnvValues } from '@cola/config';
 import type { GatewayOptions } from './gateway-options';
 
 /** The gateway's validated environment (libs/config `gatewayConfig`). */
@@ -25,6 +27,7 @@ export function gatewayOptionsFromEnv(source: Record<string, string | undefined>
       redisUrl: env.REDIS_URL,
       mergerAddress: env.MERGER_ADDRESS,
       adminKey: env.GATEWAY_ADMIN_KEY,
+      baseModelLayers: layersOf(baseModelDirOf(env)),
       baseModels: env.GATEWAY_BASE_MODELS.split(',')
         .map((s) => s.trim())
         .filter(Boolean),
@@ -36,4 +39,17 @@ export function gatewayOptionsFromEnv(source: Record<string, string | undefined>
       jsonLogs: true,
     },
   };
+}
+
+/**
+ * `n_layer` of the checkpoint's config.json, or null when it cannot be read (a gateway deployed
+ * without the model files): then the gpu-host checks target layers when the job starts.
+ */
+function layersOf(modelDir: string): number | null {
+  try {
+    const n = (JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as { n_layer?: unknown }).n_layer;
+    return typeof n === 'number' && Number.isSafeInteger(n) && n > 0 ? n : null;
+  } catch {
+    return null;
+  }
 }

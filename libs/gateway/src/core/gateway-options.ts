@@ -16,6 +16,12 @@ export interface GatewayOptions {
    * The merger serves one base model; every name here is sent to it as `base`. Default `['cola-tiny']`.
    */
   baseModels?: readonly string[];
+  /**
+   * Transformer blocks of the base model (its config.json `n_layer`), so a `target_modules` entry
+   * naming a block it does not have is a 400 at create time. Null: not known here, and the
+   * gpu-host refuses such a job when it starts it. Default null.
+   */
+  baseModelLayers?: number | null;
   /** Largest accepted upload in bytes (413 above). Default `LIMITS.uploadMaxBytes`. */
   uploadMaxBytes?: number;
   /** Largest JSON request body in bytes (413 above). Default 1 MiB. */
@@ -76,6 +82,7 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     mergerAddress: o.mergerAddress ?? DEFAULTS.mergerAddress,
     adminKey: o.adminKey,
     baseModels: o.baseModels ?? DEFAULTS.baseModels,
+    baseModelLayers: o.baseModelLayers ?? null,
     uploadMaxBytes: o.uploadMaxBytes ?? DEFAULTS.uploadMaxBytes,
     bodyMaxBytes: o.bodyMaxBytes ?? DEFAULTS.bodyMaxBytes,
     rateLimit: o.rateLimit ?? DEFAULTS.rateLimit,
@@ -93,6 +100,8 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     problems.push(`mergerAddress ${JSON.stringify(r.mergerAddress)} must be host:port, e.g. 127.0.0.1:50051`);
   if (r.adminKey !== undefined && r.adminKey.length < 16)
     problems.push('adminKey must be at least 16 characters (use e.g. `openssl rand -hex 24`), or unset it to disable the admin routes');
+  if (r.baseModelLayers !== null && !positiveInt(r.baseModelLayers))
+    problems.push(`baseModelLayers must be a positive integer (the base model's n_layer) or null, got ${r.baseModelLayers}`);
   if (r.baseModels.length === 0) problems.push('baseModels must name at least one base model, e.g. ["cola-tiny"]');
   for (const m of r.baseModels)
     if (!BASE_MODEL_PATTERN.test(m) || m === 'base')

@@ -9,7 +9,7 @@ import { ClassificationDto, ClassifyDto, CompletionDto, ModelDto, ModelListDto, 
 import { ApiError } from '../errors/api-error';
 import { InferenceService } from './inference.service';
 import { chatChunks, completionChunks } from './openai-chunks';
-import { sendOpenAiStream } from './openai-sse';
+import { sendAnswer } from './openai-sse';
 
 /** Inference on base and fine-tuned models, answered by the merger over gRPC. */
 @ApiTags('inference')
@@ -44,8 +44,7 @@ export class InferenceController {
       temperature: dto.temperature,
       seed: dto.seed,
     });
-    if (dto.stream) sendOpenAiStream(res, completionChunks(out, dto.stream_options?.include_usage === true));
-    else res.status(200).json(out);
+    sendAnswer(res, out, dto.stream === true, (a) => completionChunks(a, dto.stream_options?.include_usage === true));
   }
 
   @Post('chat/completions')
@@ -67,8 +66,7 @@ export class InferenceController {
       temperature: dto.temperature,
       seed: dto.seed,
     });
-    if (dto.stream) sendOpenAiStream(res, chatChunks(out, dto.stream_options?.include_usage === true));
-    else res.status(200).json(out);
+    sendAnswer(res, out, dto.stream === true, (a) => chatChunks(a, dto.stream_options?.include_usage === true));
   }
 
   @Get('models')

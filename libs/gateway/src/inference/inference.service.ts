@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { ID_PATTERN, keys } from '@cola/config';
 import { ByteTokenizer, chatAnswer, chatPrompt, type ChatMessage } from '@cola/data';
 import { JobStore } from '@cola/pipeline';
+import type { GenerateResponse } from '@cola/proto';
 import { newId, unixSeconds } from '../common/ids';
 import { page, type Page } from '../common/pagination';
 import { ApiError } from '../errors/api-error';
@@ -16,6 +17,19 @@ import { MergerClient } from './merger-client';
 
 /** The name the merger serves the base model under. */
 const MERGER_BASE = 'base';
+
+/** Classify on a base model that is a pretrained language model: what it is and what to do instead. */
+function baseNotAClassifier(model: string): ApiError {
+  return new ApiError(
+    400,
+    'unsupported_for_model',
+    `${model} is a pretrained language model with no classifier, so it has no labels to choose from. ` +
+      'Fine-tune it on a classification file ({"text", "label"} rows) with POST /v1/fine_tuning/jobs, then classify with the ' +
+      `ft:${model}:... model the job produces (with a validation_file, the job's result.before is the starting accuracy). ` +
+      'To continue text with this model, use /v1/completions.',
+    'model',
+  );
+}
 /** Most fine-tuned models listed per tenant (newest jobs first). */
 const MAX_LISTED_JOBS = 1000;
 
@@ -84,7 +98,20 @@ export class InferenceService {
   async classify(tenantId: string, model: string, input: string | string[]): Promise<ClassificationDto> {
     const resolved = await this.resolve(tenantId, model);
     const texts = typeof input === 'string' ? [input] : input;
-    const res = await this.merger.classify({ model: resolved.merger, texts });
+    const res = await this.merger.classify({ model: resolved.merger, texts }).catch((e: unknown) => {
+      // The merger names the base model by its internal name; say it in the user's terms.
+      if (resolved.merger === MERGER_BASE && e instanceof ApiError && e.code === 'unsupported_for_model') throw baseNotAClassifier(model);
+      throw e;
+    });
+    // JSON has no NaN: a non-finite score would go out as null, which reads as "not computed".
+    if (res.results.some((r) => r.scores.some((sc) => !Number.isFinite(sc.score)))) {
+      throw new ApiError(
+        502,
+        'non_finite_output',
+        `The model ${model} produced scores that are not finite numbers (its weights diverged); fine-tune it again with a lower learning rate`,
+        'model',
+      );
+    }
     return {
       id: newId.request('clf'),
       object: 'classification',
@@ -101,15 +128,7 @@ export class InferenceService {
   }
 
   async complete(tenantId: string, model: string, prompt: string, o: SamplingOptions = {}): Promise<TextCompletionDto> {
-    const maxTokens = o.maxTokens ?? 16;
-    const resolved = await this.resolve(tenantId, model);
-    const res = await this.merger.generate({
-      model: resolved.merger,
-      prompt,
-      maxNewTokens: maxTokens,
-      temperature: o.temperature ?? 1,
-      seed: o.seed ?? 0,
-    });
+    const { res, maxTokens } = await this.generate(tenantId, model, prompt, o);
     return {
       id: newId.request('cmpl'),
       object: 'text_completion',
@@ -127,16 +146,8 @@ export class InferenceService {
    * next role marker.
    */
   async chat(tenantId: string, model: string, messages: readonly ChatMessageDto[], o: SamplingOptions = {}): Promise<ChatCompletionDto> {
-    const maxTokens = o.maxTokens ?? 16;
-    const resolved = await this.resolve(tenantId, model);
     const prompt = chatPrompt(messages.map(toChatMessage));
-    const res = await this.merger.generate({
-      model: resolved.merger,
-      prompt,
-      maxNewTokens: maxTokens,
-      temperature: o.temperature ?? 1,
-      seed: o.seed ?? 0,
-    });
+    const { res, maxTokens } = await this.generate(tenantId, model, prompt, o);
     const answer = chatAnswer(res.text);
     return {
       id: newId.request('chatcmpl'),
@@ -154,6 +165,25 @@ export class InferenceService {
       ],
       usage: usageOf(prompt, res.completionTokens),
     };
+  }
+
+  /** Generates a continuation of `prompt` with a model the tenant may use (16 tokens, temperature 1 by default). */
+  private async generate(
+    tenantId: string,
+    model: string,
+    prompt: string,
+    o: SamplingOptions,
+  ): Promise<{ res: GenerateResponse; maxTokens: number }> {
+    const maxTokens = o.maxTokens ?? 16;
+    const resolved = await this.resolve(tenantId, model);
+    const res = await this.merger.generate({
+      model: resolved.merger,
+      prompt,
+      maxNewTokens: maxTokens,
+      temperature: o.temperature ?? 1,
+      seed: o.seed ?? 0,
+    });
+    return { res, maxTokens };
   }
 
   /**

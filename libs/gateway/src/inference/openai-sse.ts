@@ -24,3 +24,9 @@ export function sendOpenAiStream(res: Response, chunks: readonly object[]): void
   for (const c of chunks) res.write(`data: ${JSON.stringify(c)}\n\n`);
   res.end('data: [DONE]\n\n');
 }
+
+/** The answer as JSON, or with `stream` as its OpenAI stream chunks. */
+export function sendAnswer<T extends object>(res: Response, answer: T, stream: boolean, chunks: (a: T) => readonly object[]): void {
+  if (stream) sendOpenAiStream(res, chunks(answer));
+  else res.status(200).json(answer);
+}

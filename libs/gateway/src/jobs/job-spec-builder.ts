@@ -14,6 +14,8 @@ export interface JobSpecContext {
   /** Class names in head order (classification), else empty. */
   labels: string[];
   seed: number;
+  /** Transformer blocks of the base model when known: a target naming a block beyond them is refused. */
+  layers: number | null;
 }
 
 /** An invalid job request; `param` is the API field. */
@@ -44,6 +46,12 @@ export function isKnownTarget(target: string): boolean {
   const layer = /^(?:h\.)?\d+\.(.+)$/.exec(target);
   if (layer) return (BLOCK_TAP_SUFFIXES as readonly string[]).includes(layer[1]!);
   return BLOCK_TAP_SUFFIXES.some((s) => s === target || s.endsWith(`.${target}`));
+}
+
+/** The block index a full target name selects (`h.3.attn.c_attn`, `3.mlp.c_fc` → 3), else undefined. */
+function layerOf(target: string): number | undefined {
+  const m = /^(?:h\.)?(\d+)\./.exec(target);
+  return m ? Number(m[1]) : undefined;
 }
 
 function auxToWire(aux: AuxDto): NonNullable<NonNullable<JobSpec['method']>['aux']> {
@@ -122,6 +130,13 @@ export function buildJobSpec(dto: CreateJobDto, ctx: JobSpecContext): { spec: Jo
         `unknown target module ${JSON.stringify(t)}: use c_attn, attn.c_proj, c_fc, mlp.c_proj, c_proj, score, or a full name such as h.0.attn.c_attn`,
       );
     }
+    const block = layerOf(t);
+    if (block !== undefined && ctx.layers !== null && block >= ctx.layers) {
+      throw invalid(
+        `method.target_modules.${i}`,
+        `${JSON.stringify(t)} names block ${block}, but ${dto.model} has ${ctx.layers} blocks (h.0 to h.${ctx.layers - 1})`,
+      );
+    }
   }
   const transfer = m?.transfer;
   const spec: JobSpec = {
@@ -152,6 +167,8 @@ export function buildJobSpec(dto: CreateJobDto, ctx: JobSpecContext): { spec: Jo
       maxLength: given(h?.max_length) ?? 0,
       optimizer: optimizerToWire(h),
       warmupFraction: given(h?.warmup_fraction) ?? 0,
+      maxSteps: given(h?.max_steps) ?? 0,
+      validationEvery: given(h?.validation_every) ?? 0,
     },
     seed: ctx.seed,
   };

@@ -63,7 +63,14 @@ export class JobsService {
       }
     }
     const jobId = newId.job();
-    const { spec } = buildJobSpec(dto, { jobId, tenantId, task, labels, seed: dto.seed ?? randomInt(0, 2 ** 31 - 1) });
+    const { spec } = buildJobSpec(dto, {
+      jobId,
+      tenantId,
+      task,
+      labels,
+      seed: dto.seed ?? randomInt(0, 2 ** 31 - 1),
+      layers: this.options.baseModelLayers,
+    });
     await submitJob(this.store, this.queue, spec);
     await this.redis.zadd(keys.tenantJobs(tenantId), Date.now(), jobId);
     return this.get(tenantId, jobId);

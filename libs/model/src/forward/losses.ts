@@ -79,13 +79,26 @@ export function poolWindows(logits: tf.Tensor2D, windowOf: Int32Array, examples:
   return tf.tidy(() => tf.matMul(tf.tensor2d(pool, [examples, W]), logits));
 }
 
+/**
+ * Summed cross-entropy of class logits [B, C] against labels [B] in [0, C) (the host step divides
+ * it by the row count of the whole batch when it runs the batch in row chunks).
+ */
+export function classificationNllSum(logits: tf.Tensor2D, labels: Int32Array): tf.Scalar {
+  checkLabels(logits, labels, 'classificationNllSum');
+  return tf.tidy(() => tf.sum(rowNll(logits, labels)) as tf.Scalar);
+}
+
+function checkLabels(logits: tf.Tensor2D, labels: Int32Array, owner: string): void {
+  const [B, C] = logits.shape;
+  if (labels.length !== B) throw new Error(`${owner}: ${labels.length} labels for a batch of ${B}`);
+  for (const l of labels) {
+    if (!Number.isInteger(l) || l < 0 || l >= C) throw new Error(`${owner}: label ${l} is outside [0, ${C}); check numLabels`);
+  }
+}
+
 /** Mean cross-entropy of class logits [B, C] against labels [B] in [0, C). */
 export function classificationLoss(logits: tf.Tensor2D, labels: Int32Array): tf.Scalar {
-  const [B, C] = logits.shape;
-  if (labels.length !== B) throw new Error(`classificationLoss: ${labels.length} labels for a batch of ${B}`);
-  for (const l of labels) {
-    if (!Number.isInteger(l) || l < 0 || l >= C) throw new Error(`classificationLoss: label ${l} is outside [0, ${C}); check numLabels`);
-  }
+  checkLabels(logits, labels, 'classificationLoss');
   return tf.tidy(() => tf.mean(rowNll(logits, labels)) as tf.Scalar);
 }
 

@@ -1,6 +1,15 @@
 import { tf } from '@cola/gl';
 import { forward, type GptHead, type InjectFn, type TapDelta } from '../forward/forward';
-import { classificationLoss, groupedClassificationLoss, groupedLmLoss, lmLoss, poolWindows, validateRowGroups } from '../forward/losses';
+import {
+  classificationLoss,
+  classificationNllSum,
+  groupedClassificationLoss,
+  groupedLmLoss,
+  lmLoss,
+  lmNllSum,
+  poolWindows,
+  validateRowGroups,
+} from '../forward/losses';
 import type { LmTokenBatch, RowGroup } from '../forward/losses';
 import { SCORE_TAP, tapShape } from '../taps/taps';
 import type { GptModel } from '../weights/gpt-model';
@@ -23,6 +32,13 @@ export interface HostStepOptions {
    * G of its solo batch; the result then carries the group means too. Absent: one batch mean.
    */
   groups?: readonly RowGroup[];
+  /**
+   * Divide the summed loss by this count instead of taking the batch's own mean: the number of
+   * inputs ('cls': labels) or of next-token targets ('lm') of the WHOLE batch this one is a row chunk of.
+   * Rows are independent, so each chunk's G then equals the whole batch's G on its rows and the
+   * chunks' losses add up to the whole batch's (see `chunkedHostStep`). Not with `groups`.
+   */
+  lossDivisor?: number;
   /**
    * Head 'cls' on windows of longer inputs: the input (index into `labels`) of each row. The
    * logits of an input's windows are mean-pooled before the loss (see `poolWindows`).
@@ -74,6 +90,9 @@ export function hostStep(model: GptModel, batch: LmTokenBatch, opts: HostStepOpt
   if (opts.head === 'lm' && opts.taps.includes(SCORE_TAP)) throw new Error('hostStep: tap "score" only exists for head "cls"');
   const groups = opts.groups;
   if (groups) validateRowGroups(groups, batch.batch, 'hostStep');
+  const divisor = opts.lossDivisor;
+  if (divisor !== undefined && (groups || !(divisor > 0) || !Number.isFinite(divisor)))
+    throw new Error(`hostStep: lossDivisor must be a positive count and cannot be combined with groups, got ${divisor}`);
   if (groups && opts.windowOf) throw new Error('hostStep: windowOf and groups cannot be combined; window a tenant batch before mixing');
   const shapes = opts.taps.map((t) => tapShape(config, t));
   const rows = (t: string): number => (t === SCORE_TAP ? batch.batch : batch.batch * batch.seqLen);
@@ -104,8 +123,11 @@ export function hostStep(model: GptModel, batch: LmTokenBatch, opts: HostStepOpt
     if (opts.head === 'cls') {
       const logits = forward(model, batch, { ...common, head: 'cls' });
       const labels = opts.labels as Int32Array;
-      return classificationLoss(opts.windowOf ? poolWindows(logits, opts.windowOf, labels.length) : logits, labels);
+      const pooled = opts.windowOf ? poolWindows(logits, opts.windowOf, labels.length) : logits;
+      if (divisor !== undefined) return tf.div(classificationNllSum(pooled, labels), divisor) as tf.Scalar;
+      return classificationLoss(pooled, labels);
     }
+    if (divisor !== undefined) return tf.div(lmNllSum(forward(model, batch, { ...common, head: 'lm' }), batch).sum, divisor) as tf.Scalar;
     return lmLoss(forward(model, batch, { ...common, head: 'lm' }), batch);
   };
   try {

@@ -7,6 +7,7 @@ import type { ClassifierHeads } from './classifier-heads';
 import type { FitTaskPublisher } from './fit-task-publisher';
 import type { HostServiceEvents, JobEnd } from './host-events';
 import type { HostJob } from './host-job';
+import type { HostMemoryBudget } from './host-memory-budget';
 import type { ResolvedHostServiceOptions } from './host-service-options';
 import type { JobCheckpoints } from './job-checkpoints';
 import type { RoundRobinScheduler } from './round-robin-scheduler';
@@ -73,6 +74,8 @@ export class HostContext {
   readonly signal = new LoopSignal();
   closing = false;
   paused = false;
+  /** Why the compute backend is unusable (it aborted); the host then takes no job and must exit. */
+  fatal: string | undefined;
   private io: HostConnections | undefined;
 
   constructor(
@@ -81,6 +84,7 @@ export class HostContext {
     readonly scheduler: RoundRobinScheduler<HostJob>,
     readonly heads: ClassifierHeads,
     readonly metrics: ColaMetrics,
+    readonly budget: HostMemoryBudget,
     readonly events: EventEmitter<HostServiceEvents>,
   ) {}
 

@@ -16,6 +16,11 @@ export interface HostServiceEvents {
   aux: [{ jobId: string; version: number }];
   /** A job left the host. */
   ended: [{ jobId: string; status: JobEnd; error?: JobError }];
+  /**
+   * The compute backend aborted: the host stopped stepping and handed its jobs back. The process
+   * must exit non-zero (after `close()`), so that its supervisor restarts it and the jobs resume.
+   */
+  fatal: [{ reason: string }];
 }
 
 /** The `jobs` queue job's result. */

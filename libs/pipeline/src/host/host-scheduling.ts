@@ -1,3 +1,4 @@
+import { BackendAbortedError } from './backend-abort';
 import type { HostAuxVersions } from './host-aux-versions';
 import type { HostContext } from './host-context';
 import type { HostJob } from './host-job';
@@ -22,7 +23,7 @@ export class HostScheduling {
     private readonly auxVersions: HostAuxVersions,
   ) {}
 
-  /** Runs until the host closes, then hands every active job back (`requeued`). */
+  /** Runs until the host closes or its backend aborts, then hands every active job back (`requeued`). */
   async run(): Promise<void> {
     const { ctx } = this;
     while (!ctx.closing) {
@@ -44,6 +45,12 @@ export class HostScheduling {
         // Let BullMQ renew locks and the aux worker deliver versions between steps.
         await yieldToEventLoop();
       } catch (e) {
+        if (e instanceof BackendAbortedError) {
+          // Every later step would fail too: stop, hand the jobs back, let the process restart.
+          ctx.fatal = e.message;
+          ctx.opts.log('error', `${e.message}; handing ${ctx.active.size} job(s) back to the queue`);
+          break;
+        }
         ctx.opts.log('error', `scheduler loop: ${(e as Error).message}`, { stack: (e as Error).stack });
         await ctx.signal.idle(ctx.opts.pollMs);
       }

@@ -1,4 +1,4 @@
-import { TTLS } from '@cola/config';
+import { HOST_MEMORY_BUDGET_MB, TTLS } from '@cola/config';
 import type { GptModel } from '@cola/model';
 import type { ColaMetrics } from '@cola/metrics';
 import type { HostAuxStore, HostPayloadStore } from './stores';
@@ -34,6 +34,14 @@ export interface HostServiceOptions {
   eventEvery?: number;
   /** Validation batches evaluated between yields to the event loop. Default 8. */
   evalChunk?: number;
+  /**
+   * MiB of tensor memory host steps and buffered jobs may use (see HostMemoryBudget): a step runs
+   * in row chunks that fit beside the live tensors, and a job that does not fit waits queued.
+   * Default `HOST_MEMORY_BUDGET_MB.default`.
+   */
+  memoryBudgetMb?: number;
+  /** Caps the rows of one host-step chunk below what the memory budget allows. Default: no cap (0). */
+  maxRowsPerChunk?: number;
   /** Payload store; default `TensorStore` of @cola/store on `redisUrl`. */
   payloads?: HostPayloadStore;
   /** Aux state store; default `AuxStateStore` of @cola/store on `redisUrl`. */
@@ -59,6 +67,8 @@ export const HOST_SERVICE_DEFAULTS = {
   mixWindowMs: 100,
   eventEvery: 10,
   evalChunk: 8,
+  memoryBudgetMb: HOST_MEMORY_BUDGET_MB.default,
+  maxRowsPerChunk: 0,
 } as const;
 
 /** Merges the defaults and checks every option at once, naming each bad one and how to fix it. */
@@ -80,6 +90,8 @@ export function resolveHostServiceOptions(raw: HostServiceOptions): ResolvedHost
   int('mixWindowMs', 0, 60_000);
   int('eventEvery', 1, 1_000_000);
   int('evalChunk', 1, 10_000);
+  int('maxRowsPerChunk', 0, 1_000_000);
+  int('memoryBudgetMb', HOST_MEMORY_BUDGET_MB.min, HOST_MEMORY_BUDGET_MB.max);
   if (problems.length) throw new RangeError(`Invalid HostService options: ${problems.join('; ')}`);
   return o;
 }

@@ -78,6 +78,8 @@ function spec(jobId: string, o: SpecOptions = {}): JobSpec {
       maxLength: 24,
       optimizer: { kind: { $case: 'adamw', value: { lr: 5e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 5e-4 } } },
       warmupFraction: 0.1,
+      maxSteps: 0,
+      validationEvery: 0,
     },
     seed: o.seed ?? 11,
   };
@@ -96,11 +98,11 @@ async function reference(
   const v = validateJobSpec(s);
   const data = buildJobTaskData(v, parseJsonl(toJsonl(train)), parseJsonl(toJsonl(val)));
   const model = baseModel();
-  const run = await finetune(model, data, v.options, { quiet: true });
+  const run = await finetune(model, data, v.options, { quiet: true, evaluateBefore: true });
   const values = await run.adapters.values();
   run.adapters.dispose();
   model.dispose();
-  return { values, after: run.after!, steps: run.steps };
+  return { values, before: run.before!, after: run.after!, steps: run.steps };
 }
 
 async function storedValues(jobId: string): Promise<Map<string, Float32Array>> {
@@ -216,7 +218,7 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
     const stored = await jobStore.eval('job-exact');
     assert.equal(stored?.metric, 'accuracy');
     assert.equal(stored?.count, ref.after.count);
-    assert.ok(Math.abs(stored!.value - ref.after.value) < 1e-9, `accuracy ${stored?.value} vs ${ref.after.value}`);
+    assert.ok(Math.abs(stored!.value! - ref.after.value) < 1e-9, `accuracy ${stored?.value} vs ${ref.after.value}`);
     const rec = await jobStore.get('job-exact');
     assert.equal(rec?.status, 'succeeded');
     const progress = await jobStore.progress('job-exact');
@@ -228,9 +230,39 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
     assert.match(events[0]!.message, /Training started: 10 batches over 2 epoch/);
     assert.match(events.at(-1)!.message, /Training finished; validation accuracy/);
     assert.ok(events.some((e) => e.metrics?.step === 10 && e.metrics.loss !== undefined));
+    // Before and after in the same metric: the starting model (seeded head, aux at zero) and the final one.
+    assert.ok(Math.abs(stored!.before! - ref.before.value) < 1e-9, `before ${stored?.before} vs ${ref.before.value}`);
+    const curve = events.filter((e) => e.metrics?.validation !== undefined).map((e) => e.metrics!.step);
+    assert.equal(curve[0], 0, 'the first validation is before training');
+    assert.equal(curve.at(-1), 10, 'the last one is the final model');
+    assert.ok(curve.length >= 3, `validations at steps ${curve.join(', ')} (default: about five per run)`);
+    assert.match(events.find((e) => /Auto settings|No auto settings/.test(e.message))!.message, /No auto settings|truncation/);
     // One checkpoint per epoch (5 batches each).
     assert.deepEqual(await new JobCheckpoints(client).steps('job-exact'), [5, 10]);
     assert.deepEqual(await client.keys(`${keys.payload('job-exact', 0).replace(/:0$/, '')}:*`), [], 'every payload was consumed');
+  });
+
+  it('should run a 20-step job in row chunks of 3 and still end with the single-process (unchunked) weights', async () => {
+    const before = tf.memory().numTensors;
+    const model = baseModel();
+    const host = new HostService({ redisUrl: redis.url, model, pollMs: 50, maxRowsPerChunk: 3, log: quiet });
+    const trainer = await startTrainer();
+    await host.start();
+    const s = spec('job-chunked', { epochs: 4 });
+    const done = ended(host, 'job-chunked');
+    await submitJob(jobStore, jobsQueue, s);
+    assert.equal((await done).status, 'succeeded');
+    await host.close();
+    await trainer.close();
+    model.dispose();
+    assert.equal(tf.memory().numTensors, before, 'the host leaves no tensor behind');
+    const ref = await reference(s, spamTrain, spamVal);
+    assert.equal(ref.steps, 20);
+    const err = relativeError(await storedValues('job-chunked'), ref.values);
+    console.log(
+      `chunked host step (3 rows per chunk) vs single-process ColA after ${ref.steps} steps: relative error ${err.toExponential(2)}`,
+    );
+    assert.ok(err <= 1e-5, `relative error ${err}`);
   });
 
   it('should ship gram payloads (summed over I = 2 batches) and still end with the single-process weights', async () => {
@@ -340,7 +372,7 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
     assert.ok(worstGap <= 2 * K + 1, `round robin kept both jobs within ${2 * K + 1} steps of each other (gap ${worstGap})`);
     const lmEval = await jobStore.eval('job-lm');
     assert.equal(lmEval?.metric, 'perplexity');
-    assert.ok(lmEval!.value > 1 && lmEval!.count > 0);
+    assert.ok(lmEval!.value! > 1 && lmEval!.count > 0);
   });
 
   it('should resume a job after a restart at the data position of its aux head, ending with the uninterrupted weights', async () => {

@@ -13,6 +13,7 @@ import { HostAuxVersions } from './host-aux-versions';
 import { HostContext } from './host-context';
 import type { HostJobResult, HostServiceEvents } from './host-events';
 import { HostLifecycle } from './host-lifecycle';
+import { HostMemoryBudget } from './host-memory-budget';
 import { HostPublishing } from './host-publishing';
 import { HostScheduling } from './host-scheduling';
 import { resolveHostServiceOptions, type HostServiceOptions } from './host-service-options';
@@ -66,6 +67,7 @@ export class HostService extends EventEmitter<HostServiceEvents> {
       new RoundRobinScheduler(opts.maxTenantsPerBatch),
       new ClassifierHeads(opts.model),
       metrics,
+      new HostMemoryBudget(opts.model, opts.memoryBudgetMb),
       this,
     );
     this.lifecycle = new HostLifecycle(this.ctx);
@@ -90,6 +92,11 @@ export class HostService extends EventEmitter<HostServiceEvents> {
   /** Jobs currently trained by this host. */
   get activeJobIds(): string[] {
     return [...this.ctx.active.keys()];
+  }
+
+  /** Why the host cannot compute any more (its backend aborted), or undefined while it is live. */
+  get failure(): string | undefined {
+    return this.ctx.fatal;
   }
 
   /** Host steps run since start. */
@@ -149,7 +156,9 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     for (const w of [this.jobsWorker, this.auxWorker])
       w.on('error', (e) => opts.log('error', `worker error: ${e.message}`, { queue: w.name }));
     await Promise.all([this.jobsWorker.waitUntilReady(), this.auxWorker.waitUntilReady(), this.adaptQueue.waitUntilReady()]);
-    this.loop = this.scheduling.run();
+    this.loop = this.scheduling.run().then(() => {
+      if (this.ctx.fatal) this.emit('fatal', { reason: this.ctx.fatal });
+    });
     opts.log('info', 'gpu-host started', { maxActiveJobs: opts.maxActiveJobs, maxTenantsPerBatch: opts.maxTenantsPerBatch });
   }
 

@@ -1,8 +1,7 @@
 import { tf } from '@cola/gl';
-import { allTaps, hostStep, SCORE_TAP, type GptModel, type TapAdaptation } from '@cola/model';
+import { chunkedHostStep, SCORE_TAP, type GptModel, type InjectFn, type TapAdaptation } from '@cola/model';
 import { realTokens, type TaskBatch } from '@cola/train';
 import type { JobAux } from './job-aux';
-import { packBatches, routedInjection, tapRows } from './mixed-batch';
 
 /** One tenant's share of a host step. */
 export interface StepPart {
@@ -17,6 +16,11 @@ export interface StepPart {
    * [dIn, dOut] and [dOut], added on its rows at the `score` tap (see ClassifierHeads).
    */
   headDelta?: { dW: tf.Tensor2D; db: tf.Tensor1D };
+  /**
+   * Most rows of the tenant's batch one chunk of the step may take (the gpu-host's memory
+   * budget). Default: the whole batch in one pass.
+   */
+  maxRows?: number;
 }
 
 /** What one tenant gets back from a host step. The tensors belong to the caller. */
@@ -33,49 +37,52 @@ export interface StepOutcome {
 
 /**
  * Runs one host step for one or several tenants that share the model's current head and a
- * sequence length. One tenant: exactly the single-process ColaStepper's call (its real deltas
- * W + dW when merged, its g(X) injected when not). Several: one forward/backward over the stacked
- * rows, each tenant's aux routed to its rows, with the loss the sum of the tenants' mean losses,
- * so each tenant's X and G equal those of its solo step; they are then split back by rows.
+ * sequence length: each tenant's rows as their own segment (in row chunks under `maxRows`),
+ * with exactly the single-process ColaStepper's call (its real deltas W + dW when merged, its
+ * g(X) injected when not) plus, for a tenant whose classifier head is not the installed one, its
+ * head's correction at `score`.
+ *
+ * Segment-wise application costs O(rows): no tenant's aux ever reads, and no gradient ever
+ * splits, another tenant's rows (tfjs-wasm's Slice reads its whole input, so routing slices of
+ * one stacked batch cost O(tenants x rows) per tap). Each tenant's X, G and loss are those of its
+ * solo step.
  */
 export function runHostStep(model: GptModel, parts: readonly StepPart[]): StepOutcome[] {
   if (parts.length === 0) return [];
-  const head = parts[0]!.batch.labels ? 'cls' : 'lm';
-  if (parts.length === 1) {
-    const { batch, aux, taps, headDelta } = parts[0]!;
-    if (headDelta) throw new Error('runHostStep: a single tenant runs on its own installed head; headDelta is for mixed batches');
-    const r = hostStep(model, batch, { head, labels: batch.labels, taps, inject: aux.inject, deltas: aux.deltas });
-    return [{ loss: r.loss, tokens: realTokens(batch), taps: r.taps, timings: r.timings }];
-  }
-  const { batch, groups } = packBatches(parts.map((p) => p.batch));
-  const wanted = new Set(parts.flatMap((p) => p.taps));
-  // hostStep returns the taps in the order given; forward order keeps it deterministic.
-  const taps = allTaps(model.config).filter((t) => wanted.has(t));
-  const inject = routedInjection(
-    parts.map((p, k) => ({ rows: groups[k]!, output: (tap: string, x: tf.Tensor2D) => tenantOutput(p, tap, x) })),
-    batch.seqLen,
-  );
-  const r = hostStep(model, batch, { head, labels: batch.labels, taps, inject, groups });
+  if (parts.length === 1 && parts[0]!.headDelta)
+    throw new Error('runHostStep: a single tenant runs on its own installed head; headDelta is for mixed batches');
+  const outcomes: StepOutcome[] = [];
+  const timings = { forwardMs: 0, backwardMs: 0 };
   try {
-    return parts.map((p, k) => {
-      const mine = new Map<string, TapAdaptation>();
-      for (const tap of p.taps) {
-        const { x, g } = r.taps.get(tap)!;
-        const rows = tapRows(tap, groups[k]!, batch.seqLen);
-        mine.set(tap, { x: tf.slice(x, [rows.start, 0], [rows.size, -1]), g: tf.slice(g, [rows.start, 0], [rows.size, -1]) });
-      }
-      return { loss: r.groupLosses![k]!, tokens: realTokens(p.batch), taps: mine, timings: r.timings };
-    });
-  } finally {
-    for (const { x, g } of r.taps.values()) tf.dispose([x, g]);
+    for (const p of parts) {
+      const { batch, aux, taps } = p;
+      const head = batch.labels ? 'cls' : 'lm';
+      const inject = p.headDelta ? withHeadCorrection(aux.inject, p.headDelta) : aux.inject;
+      const r = chunkedHostStep(model, batch, {
+        head,
+        labels: batch.labels,
+        taps,
+        inject,
+        deltas: aux.deltas,
+        maxRows: p.maxRows ?? batch.batch,
+      });
+      timings.forwardMs += r.timings.forwardMs;
+      timings.backwardMs += r.timings.backwardMs;
+      outcomes.push({ loss: r.loss, tokens: realTokens(batch), taps: r.taps, timings });
+    }
+    return outcomes;
+  } catch (e) {
+    for (const o of outcomes) for (const { x, g } of o.taps.values()) tf.dispose([x, g]);
+    throw e;
   }
 }
 
-/** A tenant's contribution on its rows: its aux, plus its own head's difference at `score`. */
-function tenantOutput(p: StepPart, tap: string, x: tf.Tensor2D): tf.Tensor2D | null {
-  const a = p.aux.output(tap, x);
-  const d = tap === SCORE_TAP ? p.headDelta : undefined;
-  if (!d) return a;
-  const head = tf.add(tf.matMul(x, d.dW), d.db) as tf.Tensor2D;
-  return a ? (tf.add(a, head) as tf.Tensor2D) : head;
+/** The tenant's aux output plus its own head's difference x dW + db at `score`. */
+function withHeadCorrection(inject: InjectFn | undefined, d: { dW: tf.Tensor2D; db: tf.Tensor1D }): InjectFn {
+  return (tap, x) => {
+    const a = inject?.(tap, x) ?? null;
+    if (tap !== SCORE_TAP) return a;
+    const head = tf.add(tf.matMul(x, d.dW), d.db) as tf.Tensor2D;
+    return a ? (tf.add(a, head) as tf.Tensor2D) : head;
+  };
 }

@@ -5,7 +5,9 @@ import type { HostJob } from './host-job';
 import type { HostLifecycle } from './host-lifecycle';
 import type { HostPublishing } from './host-publishing';
 import { runHostStep, type StepOutcome, type StepPart } from './host-step-runner';
+import { TrainingDivergedError } from '../jobs/job-status';
 import { jobErrorOf } from './job-error';
+import { BackendAbortedError, isBackendAbort } from './backend-abort';
 
 /**
  * Runs one host step for a group of jobs that share a head and a sequence length (a mixed
@@ -51,16 +53,21 @@ export class HostStepping {
     const installed = group[0]!.headKey;
     heads.install(installed);
     // The other tenants' own classifier heads ride on their rows as a correction at `score`.
-    const stepParts: StepPart[] = parts.map((p) => ({
-      batch: p.batch,
-      aux: p.job.aux,
-      taps: p.job.taps,
-      headDelta: heads.correction(p.job.headKey, installed),
-    }));
+    const stepParts: StepPart[] = [];
+    for (const p of parts)
+      stepParts.push({
+        batch: p.batch,
+        aux: p.job.aux,
+        taps: p.job.taps,
+        headDelta: heads.correction(p.job.headKey, installed),
+        // Row chunks that fit the memory budget beside the tensors live now.
+        maxRows: await this.rowsPerChunk(p.job, p.batch),
+      });
     let outcomes: (StepOutcome | Error)[];
     try {
       outcomes = runHostStep(model, stepParts);
     } catch (e) {
+      if (isBackendAbort(e)) throw new BackendAbortedError(e);
       // Find the job at fault: run each tenant alone on its own head (the failed step mutated nothing).
       outcomes =
         parts.length === 1
@@ -70,6 +77,7 @@ export class HostStepping {
                 heads.install(parts[k]!.job.headKey);
                 return runHostStep(model, [{ ...p, headDelta: undefined }])[0]!;
               } catch (e2) {
+                if (isBackendAbort(e2)) throw new BackendAbortedError(e2);
                 return e2 as Error;
               }
             });
@@ -89,12 +97,28 @@ export class HostStepping {
         await this.lifecycle.stopJob(job, 'failed', jobErrorOf(out));
         continue;
       }
+      if (!Number.isFinite(out.loss)) {
+        // Nothing of this step is published: its payload would carry the same non-finite values.
+        await this.lifecycle.stopJob(
+          job,
+          'failed',
+          jobErrorOf(new TrainingDivergedError(job.step + 1, `the training loss is ${out.loss}`)),
+        );
+        continue;
+      }
       try {
         await this.publishing.absorb(job, out);
       } catch (e) {
         await this.lifecycle.stopJob(job, 'failed', jobErrorOf(e));
       }
     }
+  }
+
+  /** Rows of one chunk of the job's step: what fits the memory budget, under the configured cap. */
+  private async rowsPerChunk(job: HostJob, batch: TaskBatch): Promise<number> {
+    const fit = await this.ctx.budget.rowsPerChunk(batch.labels ? 'cls' : 'lm', batch.seqLen, job.taps);
+    const cap = this.ctx.opts.maxRowsPerChunk;
+    return cap > 0 ? Math.min(cap, fit) : fit;
   }
 
   /**

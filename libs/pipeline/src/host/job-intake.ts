@@ -1,4 +1,4 @@
-import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import { FINAL_STATUSES, type JobStatus } from '../jobs/job-status';
 import type { JobsQueueData } from '../queues/jobs-queue-data';
 import { validateAuxPublishedData } from '../queues/aux-published-data';
@@ -8,6 +8,7 @@ import type { HostJobResult, JobEnd } from './host-events';
 import type { HostJob } from './host-job';
 import type { HostLifecycle } from './host-lifecycle';
 import { jobErrorOf } from './job-error';
+import { admitJob } from './job-admission';
 import type { JobOpening } from './job-opening';
 
 /**
@@ -16,6 +17,9 @@ import type { JobOpening } from './job-opening';
  * does all the work). An "aux published" entry reloads that job's aux version.
  */
 export class JobIntake {
+  /** Jobs told they wait for memory (told once). */
+  private readonly waiting = new Set<string>();
+
   constructor(
     private readonly ctx: HostContext,
     private readonly opening: JobOpening,
@@ -32,7 +36,7 @@ export class JobIntake {
       await bullJob.moveToWait(token);
       throw new WaitingError();
     };
-    if (ctx.closing) return requeue();
+    if (ctx.closing || ctx.fatal) return requeue();
     const running = ctx.active.get(jobId);
     if (running) {
       // Redelivered while this host still trains it (a lock lost to a long block): the running
@@ -49,6 +53,20 @@ export class JobIntake {
       return { status: 'missing' };
     }
     if (FINAL_STATUSES.has(record.status)) return { status: record.status };
+    if (record.status === 'queued') {
+      const admission = await admitJob(ctx.model, ctx.budget, record, ctx.active.size);
+      if (!admission.ok) {
+        // Not enough host memory beside the jobs it trains: the job stays queued and comes back later.
+        if (!this.waiting.has(jobId)) {
+          this.waiting.add(jobId);
+          ctx.opts.log('info', `job ${jobId} ${admission.reason}`, { jobId });
+          await this.lifecycle.event(jobId, 'info', `Queued: ${admission.reason}`);
+        }
+        await bullJob.moveToDelayed(Date.now() + ctx.opts.pollMs * 4, token);
+        throw new DelayedError();
+      }
+      this.waiting.delete(jobId);
+    }
     const marked = await jobStore.transition(jobId, 'running', 'gpu-host');
     if (marked.from === 'cancelling') {
       await jobStore.transition(jobId, 'cancelled', 'gpu-host');
@@ -72,7 +90,7 @@ export class JobIntake {
       ctx.events.emit('ended', status === 'failed' ? { jobId, status, error } : { jobId, status: status as JobEnd });
       return { status };
     }
-    if (ctx.closing) {
+    if (ctx.closing || ctx.fatal) {
       ctx.heads.release(job.headKey);
       job.dispose();
       return requeue();

@@ -28,4 +28,6 @@ export interface HostAuxStore {
   head(jobId: string): Promise<number | null>;
   /** The blob of one version; throws when it is gone. */
   load(jobId: string, version: number): Promise<Uint8Array>;
+  /** Deletes every version but the newest `keep` (a finished job keeps its head). */
+  prune?(jobId: string, keep: number): Promise<unknown>;
 }

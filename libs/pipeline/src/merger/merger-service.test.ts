@@ -241,13 +241,17 @@ describe('the merger service', () => {
   });
 
   describe('when jobs share a merge group', () => {
-    it("should serve each member with W + the mean of the members' deltas", async () => {
+    it("should serve each member with W + the mean of its own tenant's members' deltas", async () => {
       const a = tinyJob('job-ga', { mergeGroup: 'team' });
-      const b = tinyJob('job-gb', { mergeGroup: 'team', tenantId: 'tenant-b' });
+      const b = tinyJob('job-gb', { mergeGroup: 'team' });
+      // Another tenant naming its group 'team' has a group of its own: its delta must not join the mean.
+      const c = tinyJob('job-gc', { mergeGroup: 'team', tenantId: 'tenant-b', seed: 9 });
       await initJob(a, aux, jobs);
       await initJob(b, aux, jobs);
+      await initJob(c, aux, jobs);
       await trainAndServe(a, 2);
       await trainAndServe(b, 1);
+      await trainAndServe(c, 2);
       const res = await call<{ model: string; texts: string[] }, ClassifyResponse>(client.classify.bind(client), {
         model: modelName(a),
         texts: TEXTS,
@@ -307,7 +311,7 @@ describe('the merger service', () => {
       await expectCode(classify('ft:other-base:tenant-a:job-err'), GrpcStatus.NOT_FOUND, /does not exist/);
       await expectCode(classify('gpt-4'), GrpcStatus.INVALID_ARGUMENT, /"base" or "ft:<base>:<tenant>:<job>"/);
       await expectCode(classify(modelName(job), ['']), GrpcStatus.INVALID_ARGUMENT, /texts\[0\] is empty/);
-      await expectCode(classify('base'), GrpcStatus.FAILED_PRECONDITION, /causal language model; use Generate/);
+      await expectCode(classify('base'), GrpcStatus.FAILED_PRECONDITION, /language model with no classifier head/);
       await expectCode(
         call(client.generate.bind(client), { model: modelName(job), prompt: 'a', maxNewTokens: 1, temperature: 0, seed: 0 }),
         GrpcStatus.FAILED_PRECONDITION,

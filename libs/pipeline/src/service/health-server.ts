@@ -12,7 +12,7 @@ export interface HealthServer {
 
 /**
  * A plain HTTP server on the metrics port answering `GET /healthz` with 200 and a JSON body
- * from `status()`, and, given a registry, `GET /metrics` in the Prometheus text format (the
+ * from `status()` (503 with `failure()`'s reason once that returns one), and, given a registry, `GET /metrics` in the Prometheus text format (the
  * pods' `prometheus.io/*` annotations point here). Anything else is 404.
  */
 export function startHealthServer(
@@ -20,9 +20,17 @@ export function startHealthServer(
   status: () => Record<string, unknown>,
   host = '0.0.0.0',
   registry?: Registry,
+  failure: () => string | undefined = () => undefined,
 ): Promise<HealthServer> {
   const server: Server = createServer((req, res) => {
     if (req.method === 'GET' && (req.url === '/healthz' || req.url?.startsWith('/healthz?'))) {
+      const reason = failure();
+      if (reason !== undefined) {
+        // Liveness fails, so an orchestrator restarts a process that can no longer compute.
+        res.writeHead(503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ status: 'failing', reason, ...status() }));
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ status: 'ok', ...status() }));
       return;

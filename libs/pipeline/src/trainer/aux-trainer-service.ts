@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { ADAPTATION_TRANSFER_LABELS, BULLMQ_PREFIX, QUEUES, STATE_TRANSFER, TRANSFER_DIRECTIONS, TTLS } from '@cola/config';
+import { ADAPTATION_TRANSFER_LABELS, AUX_RETENTION, BULLMQ_PREFIX, QUEUES, STATE_TRANSFER, TRANSFER_DIRECTIONS, TTLS } from '@cola/config';
 import { ColaMetrics } from '@cola/metrics';
 import { AuxStateStore, TensorStore } from '@cola/store';
 import { JobStore } from '../jobs/job-store';
@@ -19,6 +19,8 @@ export interface AuxTrainerServiceOptions {
   concurrency: number;
   /** Jobs whose decoded aux state stays live between tasks (0 disables the cache). Default 16. */
   cacheJobs: number;
+  /** Newest aux versions of a job kept without a TTL; older ones expire. Default `AUX_RETENTION.keepVersions`. */
+  keepVersions: number;
   /** First delay before an out-of-order task is tried again, in ms; doubles per try. Default 50. */
   retryDelayMs: number;
   /** Cap of that delay, in ms. Default 2000. */
@@ -55,6 +57,7 @@ export const FAILURE_REASONS = ['invalid_payload', 'fit_task_timeout', 'invalid_
 export const DEFAULT_AUX_TRAINER_OPTIONS: Readonly<Omit<AuxTrainerServiceOptions, 'redisUrl'>> = {
   concurrency: 1,
   cacheJobs: 16,
+  keepVersions: AUX_RETENTION.keepVersions,
   retryDelayMs: 50,
   maxRetryDelayMs: 2000,
   maxOrderWaitMs: TTLS.payloadSeconds * 1000,
@@ -86,6 +89,7 @@ function validateOptions(o: AuxTrainerServiceOptions): void {
   };
   int('concurrency', 1);
   int('cacheJobs', 0);
+  int('keepVersions', 1);
   int('retryDelayMs', 1);
   int('maxRetryDelayMs', 1);
   int('maxOrderWaitMs', 1);
@@ -118,7 +122,7 @@ export class AuxTrainerService extends EventEmitter<AuxTrainerServiceEvents> {
     this.processor = new FitTaskProcessor(
       {
         payloads: new TensorStore(this.redis),
-        aux: new AuxStateStore(this.redis),
+        aux: new AuxStateStore(this.redis, { keepVersions: this.options.keepVersions }),
         jobs: new JobStore(this.redis),
         publisher: this.publisher,
       },

@@ -257,6 +257,42 @@ describe('the fit-task processor', () => {
     });
   });
 
+  describe('when a fit step makes a gradient or a weight non-finite', () => {
+    it('should fail the job as training_diverged with its step, store and announce nothing, and keep other jobs training', async () => {
+      const bad = tinyJob('job-diverged');
+      const good = tinyJob('job-fine', { tenantId: 'tenant-b' });
+      await initJob(bad, rig.aux, rig.jobs);
+      await initJob(good, rig.aux, rig.jobs);
+      const processor = rig.processor();
+      for (let seq = 0; seq < 2; seq++) assert.equal((await processor.process(await publishTask(bad, seq))).status, 'committed');
+      // Activations near float32's limit: X^T G overflows to Infinity in the fit step.
+      const data = fitData(bad, 2);
+      const huge = new Map([...data].map(([tap, d]) => [tap, d.kind === 'raw' ? { ...d, x: tf.mul(d.x, 3e38) as typeof d.x } : d]));
+      const task = await putFitTask(bad, 2, encodeFitTask(bad, 2, huge), rig.payloads);
+      for (const [tap, d] of huge) if (d.kind === 'raw' && d.x !== (data.get(tap) as typeof d).x) d.x.dispose();
+      disposeFitData(data);
+      const before = tf.memory().numTensors;
+      await assert.rejects(processor.process(task), (e: unknown) => {
+        assert.ok(e instanceof FitTaskRejectedError);
+        assert.equal(e.code, 'training_diverged');
+        return true;
+      });
+      assert.ok(tf.memory().numTensors <= before, 'the diverged state was disposed (the cached one with it)');
+      const record = await rig.jobs.get(bad.jobId);
+      assert.equal(record?.status, 'failed');
+      assert.equal(record?.error?.code, 'training_diverged');
+      assert.match(
+        record?.error?.message ?? '',
+        /training diverged at step 3: .*(gradient norm of layer \S+ is (NaN|Infinity)|aux weight \S+ became non-finite) in fit task 2/,
+      );
+      assert.equal(await rig.aux.head(bad.jobId), 2, 'the non-finite version was never stored');
+      assert.equal((await rig.jobs.events(bad.jobId)).at(-1)?.level, 'error');
+
+      for (let seq = 0; seq < 2; seq++) assert.equal((await processor.process(await publishTask(good, seq))).status, 'committed');
+      assert.equal(await rig.jobs.status(good.jobId), 'running');
+    });
+  });
+
   describe('when a payload is truncated or corrupt', () => {
     it('should reject the task with a readable reason, fail its job, and leave another job unaffected', async () => {
       const bad = tinyJob('job-bad');

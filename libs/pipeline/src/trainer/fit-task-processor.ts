@@ -4,7 +4,8 @@ import { keys } from '@cola/config';
 import { dtypeToName, transferModeToName, WireFormatError } from '@cola/proto';
 import { PayloadCorruptError, PayloadMissingError, type CommitResult } from '@cola/store';
 import type { JobStore } from '../jobs/job-store';
-import type { JobErrorCode } from '../jobs/job-status';
+import { TrainingDivergedError, type JobErrorCode } from '../jobs/job-status';
+import { firstNonFiniteParam } from './finiteness';
 import { decodeJobAuxState, encodeJobAuxState, scheduleOf, type JobAuxState } from '../state/job-aux-state';
 import { decodeAdaptation, type DecodedAdaptation } from '../transfer/adaptation-decoder';
 import { toAdaptationTask, type AdaptTaskData } from '../queues/adapt-task-data';
@@ -191,6 +192,12 @@ export class FitTaskProcessor extends EventEmitter<FitTaskProcessorEvents> {
         return await this.reject(task, `fit task ${seq} of job ${jobId} does not fit the job's aux: ${problem}`, 'invalid_payload');
       }
       const gradNorms = fitStep(state, decoded);
+      const diverged = divergence(state, gradNorms);
+      if (diverged) {
+        // The fitted state is disposed below and never stored, announced or served.
+        const error = new TrainingDivergedError(seq + 1, `${diverged} in fit task ${seq}`);
+        return await this.reject(task, error.message, error.code);
+      }
       const tFitted = performance.now();
       const next = head + 1;
       const bytes = encodeJobAuxState(state.adapters, { jobId, version: next, schedule: state.schedule, clipNorm: state.clipNorm });
@@ -336,6 +343,14 @@ function mismatch(state: JobAuxState, decoded: DecodedAdaptation): string | null
     }
   }
   return null;
+}
+
+/** What became non-finite in a fit step (a gradient norm or a weight), or null. */
+function divergence(state: JobAuxState, gradNorms: Record<string, number>): string | null {
+  const grad = Object.entries(gradNorms).find(([, n]) => !Number.isFinite(n));
+  if (grad) return `the gradient norm of layer ${grad[0]} is ${grad[1]}`;
+  const param = firstNonFiniteParam(state.adapters);
+  return param ? `the aux weight ${param} became non-finite` : null;
 }
 
 /** Step 4: one GL fit step per layer with the schedule's lr at that layer's optimizer step. */

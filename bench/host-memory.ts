@@ -1,0 +1,129 @@
+// bench:host-memory: where the gpu-host's memory and time go, measured side by side in one run.
+//   1. Host-step tensor memory per token (tfjs profile peak) for cola-tiny at 128 tokens per row,
+//      one pass vs row chunks under a budget, next to the analytic size of what the backward needs.
+//   2. The physical limit: the backend's 2-D matMul GFLOP/s against the host step's achieved GFLOP/s.
+//   3. GPT-2-small width (seeded random weights): bytes per token (activations vs gram), step time
+//      and peak host memory per token, in row chunks.
+// Absolute times depend on the machine and its load; the ratios are measured in the same run.
+import { fastMatMul, initBackend, tf } from '@cola/gl';
+import {
+  chunkedHostStep,
+  initGptModel,
+  resolveTaps,
+  seededGpt2Small,
+  tapShape,
+  type GptConfig,
+  type GptModel,
+  type LmTokenBatch,
+} from '@cola/model';
+import { hostStepGflop, matMulPeakGflops } from './physical-limit';
+
+const COLA_TINY: GptConfig = { vocabSize: 258, nPositions: 128, nEmbd: 128, nLayer: 4, nHead: 4, layerNormEpsilon: 1e-5 };
+
+function batchOf(rows: number, T: number, vocab: number): LmTokenBatch {
+  const ids = new Int32Array(rows * T).map((_, i) => (i * 7 + 3) % (vocab - 2));
+  return { ids, mask: new Int32Array(rows * T).fill(1), batch: rows, seqLen: T };
+}
+
+/**
+ * Floats per token the backward of the frozen model really needs (fp32): per layer the two
+ * LayerNorms' normalised inputs (2d), q, k, v (3d), the attention probabilities (H·T), the
+ * attention context (d), the MLP's pre-activation and output (8d); then the final LayerNorm (d)
+ * and the logits (V). Everything else can be recomputed or never kept.
+ */
+function analyticBytesPerToken(c: GptConfig, T: number): number {
+  return 4 * (c.nLayer * (14 * c.nEmbd + c.nHead * T) + c.nEmbd + c.vocabSize);
+}
+
+interface StepMeasure {
+  peakBytesPerToken: number;
+  ms: number;
+}
+
+async function measure(model: GptModel, rows: number, T: number, taps: string[], maxRows: number): Promise<StepMeasure> {
+  const batch = batchOf(rows, T, model.config.vocabSize);
+  const before = tf.memory().numBytes;
+  const t0 = performance.now();
+  const info = await tf.profile(() => {
+    const r = chunkedHostStep(model, batch, { head: 'lm', taps, maxRows });
+    for (const { x, g } of r.taps.values()) tf.dispose([x, g]);
+  });
+  const ms = performance.now() - t0;
+  return { peakBytesPerToken: (info.peakBytes - before) / (rows * T), ms };
+}
+
+async function timeStep(model: GptModel, rows: number, T: number, taps: string[], maxRows: number, reps: number): Promise<number> {
+  const batch = batchOf(rows, T, model.config.vocabSize);
+  const once = (): void => {
+    const r = chunkedHostStep(model, batch, { head: 'lm', taps, maxRows });
+    for (const { x, g } of r.taps.values()) tf.dispose([x, g]);
+  };
+  once();
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) once();
+  return (performance.now() - t0) / reps;
+}
+
+const kb = (b: number): string => `${(b / 1000).toFixed(1)} kB`;
+
+async function main(): Promise<void> {
+  await initBackend({ log: null });
+  console.log(
+    `bench:host-memory on backend ${tf.getBackend()} (machine shared with other work: absolute times are busy-machine figures)\n`,
+  );
+
+  // 1. cola-tiny memory per token.
+  const T = 128;
+  const tiny = initGptModel(COLA_TINY, { seed: 1 });
+  const taps = resolveTaps(tiny.config, ['c_attn']);
+  const rows = Number(process.env.BENCH_ROWS ?? 8);
+  const onePass = await measure(tiny, rows, T, taps, rows);
+  const chunked = await measure(tiny, rows, T, taps, 2);
+  const analytic = analyticBytesPerToken(COLA_TINY, T);
+  console.log(`cola-tiny, ${rows} x ${T} tokens, host step to c_attn (tensor memory from tfjs's profile):`);
+  console.log('| run | peak bytes/token | vs analytic minimum | ms |');
+  console.log('|---|---|---|---|');
+  console.log(
+    `| one pass | ${kb(onePass.peakBytesPerToken)} | ${(onePass.peakBytesPerToken / analytic).toFixed(1)}x | ${onePass.ms.toFixed(0)} |`,
+  );
+  console.log(
+    `| chunks of 2 rows (per token of the whole batch) | ${kb(chunked.peakBytesPerToken)} | ${(chunked.peakBytesPerToken / analytic).toFixed(1)}x | ${chunked.ms.toFixed(0)} |`,
+  );
+  console.log(`| analytic minimum the backward needs | ${kb(analytic)} | 1.0x | |`);
+  console.log(`peak memory, chunked / one pass: ${(chunked.peakBytesPerToken / onePass.peakBytesPerToken).toFixed(3)}\n`);
+
+  // Time per token, one pass vs chunks (after a warm-up each, so the heap has grown already).
+  const oneMs = await timeStep(tiny, rows, T, taps, rows, 2);
+  const chunkMs = await timeStep(tiny, rows, T, taps, 2, 2);
+  console.log(
+    `tokens/s: one pass ${((rows * T * 1000) / oneMs).toFixed(0)}, chunks of 2 rows ${((rows * T * 1000) / chunkMs).toFixed(0)}; ratio chunked / one pass ${(oneMs / chunkMs).toFixed(3)}\n`,
+  );
+
+  // 2. Physical limit.
+  const peak = matMulPeakGflops(fastMatMul);
+  const stepMs = oneMs;
+  const flop = hostStepGflop(COLA_TINY, rows, T);
+  const achieved = flop / (stepMs / 1000);
+  console.log('physical limit (FLOPs of a host step = 2 x forward: per token 2·L·(12d² + 2·T·d) + 2·d·V forward,');
+  console.log('the backward to the hidden states costing about as much again, no weight gradients):');
+  console.log(
+    `  2-D matMul peak ${peak.toFixed(1)} GFLOP/s; host step ${achieved.toFixed(1)} GFLOP/s (${stepMs.toFixed(0)} ms for ${rows} x ${T});`,
+  );
+  console.log(`  ratio host step / peak: ${(achieved / peak).toFixed(3)}\n`);
+  tiny.dispose();
+
+  // 3. GPT-2-small width.
+  const gpt2 = seededGpt2Small(7, T);
+  const gTaps = resolveTaps(gpt2.config, ['c_attn']);
+  const g = await measure(gpt2, 2, T, gTaps, 1);
+  const actBytes = gTaps.reduce((n, t) => n + 4 * (tapShape(gpt2.config, t).dIn + tapShape(gpt2.config, t).dOut), 0);
+  const gramBytes = gTaps.reduce((n, t) => n + 4 * (tapShape(gpt2.config, t).dIn * tapShape(gpt2.config, t).dOut), 0);
+  console.log(`GPT-2-small width (d=768, 12 layers, 12 heads, T=${T}, seeded random weights), c_attn taps, 2 rows in chunks of 1:`);
+  console.log(`  host step ${g.ms.toFixed(0)} ms for ${2 * T} tokens; peak host tensor memory ${kb(g.peakBytesPerToken)}/token`);
+  console.log(`  (analytic minimum ${kb(analyticBytesPerToken(gpt2.config, T))}/token)`);
+  console.log(`  transfer: activations ${kb(actBytes)}/token; gram ${(gramBytes / 1e6).toFixed(1)} MB per fit task`);
+  console.log(`  gram pays from ${Math.ceil(gramBytes / actBytes)} tokens per fit task`);
+  gpt2.dispose();
+}
+
+void main();
