@@ -51,7 +51,7 @@ export function chunkedHostStep(model: GptModel, batch: LmTokenBatch, opts: Chun
   let loss = 0;
   const timings = { forwardMs: 0, backwardMs: 0 };
   try {
-    for (let start = 0; start < batch.batch; ) {
+    for (let start = 0; start < batch.batch;) {
       const end = chunkEnd(start, maxRows, batch.batch, windowOf);
       const first = windowOf ? windowOf[start]! : start;
       const last = windowOf ? windowOf[end - 1]! + 1 : end;

@@ -1,4 +1,4 @@
-import type { HostLogger } from "../service/logger";
+import type { HostLogger } from '../service/logger';
 import type { HostService } from './host-service';
 
 /**

@@ -69,7 +69,10 @@ function spec(jobId: string, o: SpecOptions = {}): JobSpec {
       merged: o.merged ?? false,
       interval: o.interval ?? 1,
       staleness: o.staleness ?? 1,
-      transfer: o.gram ? { mode: TransferMode.TRANSFER_MODE_GRAM, dtype: DType.DTYPE_FP32 } : undefined,
+      // Explicit modes: `auto` would pick gram at these shapes, and the bit-exact checks below are about activations.
+      transfer: o.gram
+        ? { mode: TransferMode.TRANSFER_MODE_GRAM, dtype: DType.DTYPE_FP32 }
+        : { mode: TransferMode.TRANSFER_MODE_ACTIVATIONS, dtype: DType.DTYPE_FP32 },
       mergeGroup: '',
     },
     hyperparameters: {
