@@ -106,7 +106,16 @@ export default tseslint.config(
   {
     files: ['**/*.test.ts', 'test/**/*.ts', 'libs/*/test/**/*.ts'],
     rules: {
-      '@nx/enforce-module-boundaries': ['error', { enforceBuildableLibDependency: false, allow: [], depConstraints: TEST_DEP_CONSTRAINTS }],
+      // The container tests drive the image builder in tools/ (no project: scripts) and reuse the
+      // gateway's HTTP test client.
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: ['../../tools/**', '../../../tools/**', '../../libs/gateway/test/support/**'],
+          depConstraints: TEST_DEP_CONSTRAINTS,
+        },
+      ],
     },
   },
   {

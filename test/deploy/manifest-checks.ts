@@ -1,6 +1,6 @@
 /**
  * Consistency checks between the Kubernetes manifests (deploy/k8s) and libs/config, the single
- * source of truth for names that cross process boundaries (DESIGN.md section 3).
+ * source of truth for names that cross process boundaries (docs/design.md section 3).
  *
  * Every check returns a list of problems instead of asserting, so one run reports every
  * disagreement at once, and so the tests can prove each check fires on a broken copy. A problem
@@ -662,7 +662,7 @@ export function findRedisConf(bundle: ManifestBundle): RedisConf | string {
 }
 
 /**
- * Redis: production settings of DESIGN.md section 2 (AOF, maxmemory with noeviction) on a
+ * Redis: production settings of docs/design.md section 2 (AOF, maxmemory with noeviction) on a
  * persistent volume, with maxmemory below the container's memory limit.
  */
 export function checkRedis(bundle: ManifestBundle): string[] {

@@ -1,5 +1,5 @@
 /**
- * Consistency of the observability artefacts (issue 6): every metric the dashboard, the alert
+ * Consistency of the observability artefacts: every metric the dashboard, the alert
  * rules and the docs name exists in the ONE shared module (libs/config/src/metric-names.ts), and
  * every name there follows the conventions.
  */

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { ENV, PORTS } from '@cola/config';
 import { AUX_TYPES, type AuxType } from '@cola/gl';
+import { positiveInt, positiveNumber } from '@cola/train';
 import { ColaApiClient, ColaApiError, type CreateJobRequest } from './api-client';
 import { DEMO_DEFAULTS, runDemo } from './demo';
 import { jobLine, resultText } from './format';
@@ -14,17 +15,6 @@ interface GlobalOpts {
   apiKey?: string;
   json?: boolean;
 }
-
-const positiveInt = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('use a positive integer');
-  return n;
-};
-const positiveNumber = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('use a positive number');
-  return n;
-};
 
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
 

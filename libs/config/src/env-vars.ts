@@ -147,6 +147,8 @@ export const toolEnvSpec = {
   COLA_REDIS_DIR: optional(
     str({ doc: "`npm start`: keep Redis' append-only file in this dir across whole-stack restarts (default: a temp dir removed on stop)" }),
   ),
+  COLA_DOCKER_BIN: optional(str({ doc: 'image builds (tools/images): the docker CLI to run (default: one with BuildKit)' })),
+  COLA_IMAGE_TMP: str({ default: '/var/tmp', doc: 'image builds (tools/images): where the base image rootfs is assembled' }),
 } as const;
 
 /** Every declared variable, name to spec (a later spec of the same name wins; only names matter here). */

@@ -1,7 +1,7 @@
 import { QUEUES } from './names';
 
 /**
- * The ONE source of every Prometheus metric name of the platform (issue 6). Services register
+ * The ONE source of every Prometheus metric name of the platform, so the dashboard, alerts and services cannot drift apart. Services register
  * their metrics from these specs (via @cola/metrics), and the Grafana dashboard, the alert rules
  * and the docs are checked against them by test/observability/metric-names.test.ts.
  *

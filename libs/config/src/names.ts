@@ -29,7 +29,7 @@ export const QUEUES = {
   jobs: 'jobs',
   /**
    * gpu-host → aux-trainers. One BullMQ job per fit task; its data is the claim-check reference
-   * (payload key, size, sha256, seq, aux version), never the tensors (bullmq issue 2397).
+   * (payload key, size, sha256, seq, aux version), never the tensors (BullMQ stores job data in Redis and copies it on every state move, so megabytes per job would slow every queue operation).
    */
   adapt: 'adapt',
   /** aux-trainer → merger: "aux published" (job, version, seq), so the merger folds new deltas. */

@@ -116,7 +116,7 @@ export class ColaMetrics {
     return h;
   }
 
-  /** Observes a duration given in milliseconds on a seconds histogram (base units, issue 6). */
+  /** Observes a duration given in milliseconds on a seconds histogram (Prometheus base units). */
   observeMs(key: HistogramKey, ms: number, labels: Labels = {}): void {
     if (Number.isFinite(ms) && ms >= 0) this.histogram(key).observe(labels, ms / 1000);
   }

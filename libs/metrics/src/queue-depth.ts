@@ -6,7 +6,7 @@ import type { ColaMetrics } from './cola-metrics';
  * Exposes `cola_queue_jobs{queue,state}` for the given queues, read with BullMQ's
  * `Queue.getJobCounts` on every scrape (never polled in between, so an idle service does no
  * Redis work for it). `prioritized` is its own state: an autoscaler or an alert that only sums
- * `waiting` misses every job added with a priority (DESIGN.md, "Queue payloads").
+ * `waiting` misses every job added with a priority (docs/design.md, "Queue payloads").
  */
 export function collectQueueDepth(metrics: ColaMetrics, queues: readonly Queue[]): void {
   metrics.gauge('queueJobs', async (gauge) => {

@@ -1,7 +1,7 @@
 import { OTHER_TENANT } from '@cola/config';
 
 /**
- * Keeps the `tenant` label bounded (issue 6): a tenant id becomes a label value only when the
+ * Keeps the `tenant` label bounded (Prometheus cost grows with every label value): a tenant id becomes a label value only when the
  * operator listed it (ENV.COLA_METRICS_TENANTS); every other tenant is `other`. Job ids are never
  * labels at all: they grow without bound and would make Prometheus's memory grow with them.
  */

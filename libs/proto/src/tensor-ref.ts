@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { TensorRef } from './gen/cola/v1/tensor';
 import { WireFormatError } from './wire-format-error';
 
-// The claim-check contract (DESIGN.md section 2): a queue job carries a TensorRef, the bytes live
+// The claim-check contract (docs/design.md section 2): a queue job carries a TensorRef, the bytes live
 // under `key` with a TTL. A protobuf message has no length or checksum of its own, so a blob cut at
 // a field boundary still decodes; the size and SHA-256 in the reference are what catch it.
 

@@ -32,8 +32,8 @@ function checkTtl(ttlSeconds: number): void {
 /**
  * Claim-check store for tensor payloads: the bytes live in their own binary Redis key with a
  * TTL and a checksum, and the BullMQ job carries only the {@link StoredPayload} reference.
- * BullMQ would store a Buffer in job data as a JSON array of numbers, about 5x the size (bullmq
- * issue 2397). The same interface can later be backed by object storage.
+ * BullMQ would store a Buffer in job data as a JSON array of numbers, about 5x the size. The
+ * same interface can later be backed by object storage.
  *
  * Values are raw binary frames (see checksum-frame.ts), never JSON or base64.
  */

@@ -49,7 +49,7 @@ async function startContainer(image: string): Promise<RedisHandle> {
  * 1. REDIS_URL when set (stop() leaves it alone);
  * 2. a Testcontainers `redis:7-alpine` when a Docker engine answers within ~2 s;
  * 3. a local redis-server on a free port (see {@link startLocalRedisServer}).
- * Never a mock: DESIGN.md section 3.
+ * Never a mock: docs/design.md section 3.
  */
 export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisHandle> {
   const env = testHarnessConfig.load(opts.env ?? process.env);

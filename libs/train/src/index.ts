@@ -17,3 +17,4 @@ export * from './finetune/auto-hyperparameters';
 export * from './tasks/bench-tasks';
 export * from './baselines/naive-bayes';
 export * from './pretrain/pretrain-run-state';
+export * from './cli/cli-args';

@@ -11,7 +11,7 @@ export interface RawAdaptationData {
 }
 
 /**
- * The gram form of the same data, enough for linear and dropout-free lowrank aux (DESIGN.md,
+ * The gram form of the same data, enough for linear and dropout-free lowrank aux (docs/design.md,
  * "gram transfer"): 4·dIn·dOut bytes instead of 4·N·(dIn + dOut).
  */
 export interface GramAdaptationData {

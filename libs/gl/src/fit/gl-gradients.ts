@@ -17,7 +17,7 @@ export interface GlGradientOptions {
 }
 
 /**
- * The GL surrogate loss of DESIGN.md section 1, reduction sum:
+ * The GL surrogate loss of docs/design.md section 1, reduction sum:
  *
  *     l(w) = ½ · Σ_rows ‖ g_w(X) − stopgrad(g_w(X) − G) ‖²
  *
@@ -34,7 +34,7 @@ export function glSurrogateLoss(adapter: AuxAdapter, x: tf.Tensor2D, g: tf.Tenso
 }
 
 /**
- * Closed-form gradients from the gram S = X^T G (DESIGN.md, "gram transfer"), given by the aux
+ * Closed-form gradients from the gram S = X^T G (docs/design.md, "gram transfer"), given by the aux
  * type's definition (linear: dV = S, db = colsum(G); lowrank: dA = s · S B^T, dB = s · A^T S).
  */
 function gramGradients(adapter: AuxAdapter, data: GramAdaptationData): Record<string, tf.Tensor> {

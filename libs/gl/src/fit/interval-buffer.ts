@@ -12,7 +12,7 @@ export interface IntervalBufferOptions {
 
 /**
  * Gathers the adaptation data of I batches of one layer, then hands back their merge for one fit
- * step (DESIGN.md, "adaptation interval"). Raw data are concatenated row-wise; gram data are
+ * step (docs/design.md, "adaptation interval"). Raw data are concatenated row-wise; gram data are
  * summed, which is exact: X^T G over a concatenation is the sum of the parts' X^T G, and likewise
  * for colsum(G). Summing as we go keeps one gram in memory instead of I.
  *

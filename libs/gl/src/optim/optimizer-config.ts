@@ -43,7 +43,7 @@ export type OptimizerConfigInput =
 
 export const OPTIMIZER_TYPES = ['adamw', 'sgd'] as const satisfies readonly OptimizerConfig['type'][];
 
-/** The paper's optimizer (DESIGN.md section 1). */
+/** The paper's optimizer (docs/design.md section 1). */
 export const ADAMW_DEFAULTS: Readonly<AdamWConfig> = Object.freeze<AdamWConfig>({
   type: 'adamw',
   lr: 3e-4,

@@ -64,7 +64,7 @@ export interface HostStepResult {
   taps: Map<string, TapAdaptation>;
   /**
    * Wall milliseconds of the forward pass (through the loss) and of the back-propagation to the
-   * adapted outputs (through reading the loss), for the gpu-host's stage metrics (issue 6).
+   * adapted outputs (through reading the loss), for the gpu-host's stage metrics (where the step's time goes).
    * Exact on the synchronous backends (wasm, cpu, tfjs-node); on an asynchronous one the forward
    * share counts kernel dispatch only and the rest lands in `backwardMs`.
    */

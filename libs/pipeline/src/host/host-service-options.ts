@@ -50,7 +50,7 @@ export interface HostServiceOptions {
   log?: HostLogger;
   /**
    * Where stage timings, bytes, batches, tokens, staleness, loss and queue depth are recorded
-   * (issue 6). Default: a private registry nobody scrapes (the app passes its process registry).
+   * (the host's share of the communication overhead). Default: a private registry nobody scrapes (the app passes its process registry).
    */
   metrics?: ColaMetrics;
 }

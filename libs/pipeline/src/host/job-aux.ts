@@ -5,7 +5,7 @@ import { decodeJobAuxState } from '../state/job-aux-state';
 /**
  * What the gpu-host holds of one job's aux at one version: the aux weights (unmerged mode) or
  * only their deltas dW, db (merged mode). Never gradients or optimizer slots: versions are
- * decoded `paramsOnly`, which is the point of ColA (DESIGN.md section 1).
+ * decoded `paramsOnly`, which is the point of ColA (docs/design.md section 1).
  */
 export class JobAux {
   private constructor(

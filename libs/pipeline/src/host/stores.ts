@@ -1,6 +1,6 @@
 /**
  * The parts of @cola/store the gpu-host uses, as structural types: the host depends on what it
- * calls, and tests or a future object-storage backend (the claim-check seam of DESIGN.md
+ * calls, and tests or a future object-storage backend (the claim-check seam of docs/design.md
  * section 2) can provide them without the Redis classes.
  */
 

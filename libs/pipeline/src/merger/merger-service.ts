@@ -40,7 +40,7 @@ export interface MergerServiceOptions {
   /** Where log lines go. Default: nowhere. */
   log: HostLogger;
   /**
-   * Where merge timings, bytes read and inference latency are recorded (issue 6). Default: a
+   * Where merge timings, bytes read and inference latency are recorded (what serving costs per tenant). Default: a
    * private registry nobody scrapes (the app passes its process registry).
    */
   metrics?: ColaMetrics;

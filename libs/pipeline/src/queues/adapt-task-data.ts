@@ -4,7 +4,7 @@ import type { AdaptationTask } from '@cola/proto';
 /**
  * The BullMQ job data of one fit task on `QUEUES.adapt` (docs/pipeline.md, "The aux-trainer"): a
  * claim-check reference to the encoded AdaptationBatch and the numbers needed to order it, never
- * the tensors themselves (bullmq issue 2397).
+ * the tensors themselves (BullMQ copies job data on every state move).
  */
 export interface AdaptTaskData {
   /** The fine-tuning job. */

@@ -44,7 +44,7 @@ export interface AuxTrainerServiceOptions {
    */
   fitDelayMs: number;
   /**
-   * Where the stage timings, bytes, fit steps, failures and queue waits are recorded (issue 6).
+   * Where the stage timings, bytes, fit steps, failures and queue waits are recorded (the trainer's share of the communication overhead).
    * Default: a private registry nobody scrapes (the app passes its process registry).
    */
   metrics?: ColaMetrics;

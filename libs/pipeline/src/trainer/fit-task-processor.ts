@@ -73,7 +73,7 @@ export interface FitTaskOutcome {
   gradNorms?: Record<string, number>;
   /** Wall milliseconds of load + fit + encode + commit (committed only). */
   fitMs?: number;
-  /** Stage costs of a committed task, for the aux-trainer's metrics (issue 6). */
+  /** Stage costs of a committed task, for the aux-trainer's metrics (communication overhead per stage). */
   stages?: FitTaskStages;
 }
 

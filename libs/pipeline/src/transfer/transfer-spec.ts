@@ -5,7 +5,7 @@ export interface TransferSpec {
   /**
    * `activations`: the raw pair (X, G), 4·N·(dIn + dOut) bytes per layer in fp32; works for every
    * aux. `gram`: X^T G and colsum(G), 4·dIn·dOut bytes whatever the batch; exact for linear and
-   * lowrank aux without input dropout (DESIGN.md, "gram transfer").
+   * lowrank aux without input dropout (docs/design.md, "gram transfer").
    */
   mode: 'activations' | 'gram';
   /** Element type on the wire; fp16 and bf16 halve the bytes at a measured precision cost. */

@@ -25,7 +25,7 @@ export interface ColaStepperOptions {
   /** Clip each layer's gradient norm to this; off when undefined. */
   clipNorm?: number;
   /**
-   * Ship X^T G and colsum(G) instead of (X, G). Exact for linear and lowrank aux (DESIGN.md,
+   * Ship X^T G and colsum(G) instead of (X, G). Exact for linear and lowrank aux (docs/design.md,
    * "gram transfer"); the fit refuses it for mlp.
    */
   gram?: boolean;

@@ -35,7 +35,7 @@ export const OPTIMIZER_NAMES = ['auto', 'adamw', 'sgd'] as const;
 export const TRANSFER_MODE_NAMES = ['auto', 'activations', 'gram'] as const;
 export const TRANSFER_DTYPE_NAMES = ['auto', 'fp32', 'fp16', 'bf16'] as const;
 
-/** The aux model of the adapted layers (DESIGN.md, "Aux model types"). */
+/** The aux model of the adapted layers (docs/design.md, "Aux model types"). */
 export class AuxDto {
   @ApiProperty({
     type: String,

@@ -1,7 +1,7 @@
 import { auxConfigError } from '../aux-config-error';
 import { ConfigReader } from '../config-reader';
 
-/** Linear aux g(X) = X V (+ b): a full-rank weight change (DESIGN.md section 1). */
+/** Linear aux g(X) = X V (+ b): a full-rank weight change (docs/design.md section 1). */
 export interface LinearConfig {
   /** Discriminant of {@link AuxConfig}. */
   type: 'linear';

@@ -1,7 +1,7 @@
 import { auxConfigError } from '../aux-config-error';
 import { ConfigReader } from '../config-reader';
 
-/** Low-rank aux g(X) = scale · dropout(X) A B, the LoRA form (DESIGN.md section 1). */
+/** Low-rank aux g(X) = scale · dropout(X) A B, the LoRA form (docs/design.md section 1). */
 export interface LowRankConfig {
   /** Discriminant of {@link AuxConfig}. */
   type: 'lowrank';

@@ -5,7 +5,7 @@ import { ConfigReader } from '../config-reader';
 export const MLP_ACTIVATIONS = ['relu', 'gelu', 'tanh'] as const;
 export type MlpActivation = (typeof MLP_ACTIVATIONS)[number];
 
-/** MLP aux: 2 or 3 dense layers, the last one zero-initialised (DESIGN.md section 1). Not mergeable. */
+/** MLP aux: 2 or 3 dense layers, the last one zero-initialised (docs/design.md section 1). Not mergeable. */
 export interface MlpConfig {
   /** Discriminant of {@link AuxConfig}. */
   type: 'mlp';

@@ -11,7 +11,7 @@ import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { NamedTensor } from "./tensor";
 
 /**
- * The auxiliary model type of a job, with its hyper-parameters (DESIGN.md section 1, "Aux model
+ * The auxiliary model type of a job, with its hyper-parameters (docs/design.md section 1, "Aux model
  * types"). proto3 cannot tell 0 from unset, so producers always write every field explicitly; the
  * gateway fills the paper's defaults before encoding.
  */

@@ -55,7 +55,7 @@ export interface NamedTensor {
 /**
  * A claim-check reference to a binary blob stored outside the message that points at it (a Redis
  * key today, an object-storage key later). The blob is an encoded cola.v1 message whose tensors are
- * too large for a queue job (DESIGN.md section 2, bullmq issue 2397).
+ * too large for a queue job (docs/design.md, "Queue payloads").
  */
 export interface TensorRef {
   /** Storage key of the blob, e.g. a Redis key. Opaque to this package. */

@@ -10,7 +10,7 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { DType } from "./tensor";
 
-/** What the gpu-host ships per adapted layer (DESIGN.md section 1, "gram transfer"). */
+/** What the gpu-host ships per adapted layer (docs/design.md section 1, "gram transfer"). */
 export enum TransferMode {
   /** TRANSFER_MODE_UNSPECIFIED - Never valid on the wire. */
   TRANSFER_MODE_UNSPECIFIED = 0,
