@@ -36,7 +36,7 @@ docker_engine_up() {
     fi
   fi
   # The Prometheus image takes Debian's binary: `apt-get download` needs the package lists.
-  if [ ! -x /usr/bin/prometheus ] && [ ! -d /var/lib/apt/lists/partial ] || [ -z "$(ls /var/lib/apt/lists 2>/dev/null | grep -v lock)" ]; then
+  if [ ! -x /usr/bin/prometheus ]; then
     apt-get update -qq || true
   fi
   mkdir -p "$COLA_DOCKER_ROOT" /var/run/cola-ci-docker
