@@ -2,14 +2,22 @@
  * `npm run bench:pipeline`: the communication side of ColA, measured side by side in one run on
  * the demo configuration (cola-tiny, SpamAssassin, lowrank r=8 on c_attn + linear head).
  *
- *  1. host tokens/s: single-process ColA (host step only), in-process LoRA (whole step), and the
- *     distributed run (gpu-host + 2 aux-trainers + merger as processes, K = 1, fp32 activations);
- *  2. bytes per fit step and per token for each transfer mode and dtype, and the communication
- *     overhead: the fraction of host step time spent encoding and writing the payload to Redis;
+ *  1. host tokens/s: single-process ColA (host step only) and in-process LoRA (whole step);
+ *  2. bytes per fit step and per token for each transfer mode and dtype, with the encode, write and
+ *     decode stages (wait is 0 in process: no queue), and the communication overhead with the
+ *     platform's one definition, (encode + write + queue wait + decode) / host step time;
  *  3. gram bytes per step at several batch sizes (they do not depend on the batch);
- *  4. aux-trainer throughput (fit tasks/s) with 1 and with 2 trainer processes.
+ *  4. aux-trainer throughput (fit tasks/s) with 1 and with 2 trainer processes;
+ *  5. payload encode/decode time per MB: the path before zero-copy payloads vs today's;
+ *  6. bounded staleness K = 1, 2, 4 on the real services (transfer auto): host tokens/s and the
+ *     final SpamAssassin accuracy, against in-process LoRA on the same rows, and the overhead from
+ *     the services' /metrics (encode, write, wait and decode columns);
+ *  7. GPT-2-small width (seeded random weights): bytes per token, host step, peak memory per token;
+ *  8. the backend's 2-D matMul GFLOP/s against the host step's (FLOP formula in support/flops.ts).
  *
- * Flags: --steps N (host batches per measurement, default 8), --batch N (32), --max-length N (96)
+ * Flags: --steps N (host batches per measurement, default 8), --batch N (32), --max-length N (96),
+ *   --k-steps N (batches of each K run, 24), --k-batch N (16), --k-length N (64), --val N (200),
+ *   --gpt-batch N (2), --gpt-length N (128), --skip-k, --skip-gpt, --skip-throughput
  */
 import { cpus } from 'node:os';
 import { Queue } from 'bullmq';
@@ -20,11 +28,16 @@ import { keys, QUEUES, queueOptions, TTLS, jobIds } from '@cola/config';
 import { TensorStore, AuxStateStore } from '@cola/store';
 import { encodeAdaptation, encodeJobAuxState, type TransferSpec } from '@cola/pipeline';
 import { startRedis, ServiceProcess, freePort } from '@cola/testing';
-import { PipelineStack } from '@cola/devstack';
 import { toJsonl, loadSpamAssassin } from '@cola/data';
-import { Task, TransferMode, DType } from '@cola/proto';
-import { BackpropStepper, DEFAULT_BASE_MODEL_DIR, spamTask, validateFinetuneOptions, type TaskBatch } from '@cola/train';
+import { BackpropStepper, DEFAULT_BASE_MODEL_DIR, finetune, spamTask, validateFinetuneOptions, type TaskBatch } from '@cola/train';
 import { LinearSchedule } from '@cola/gl';
+import { buildJobTaskData, decodeAdaptation, validateJobSpec } from '@cola/pipeline';
+import { parseJsonl } from '@cola/data';
+import { benchCodec } from './support/codec-bench';
+import { jobSpecFor, runDistributed, type DistributedRun } from './support/distributed';
+import { hostStepFlops, matMulGflops } from './support/flops';
+import { measureGpt2Width } from './support/gpt2-width';
+import { n0, table } from './support/table';
 
 function flag(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,18 +47,16 @@ function flag(name: string, dflt: number): number {
 const STEPS = flag('steps', 8);
 const BATCH = flag('batch', 32);
 const MAX_LENGTH = flag('max-length', 96);
+const has = (name: string): boolean => process.argv.includes(`--${name}`);
+const K_STEPS = flag('k-steps', 24);
+const K_BATCH = flag('k-batch', 16);
+const K_LENGTH = flag('k-length', 64);
+const VAL = flag('val', 200);
+const GPT_BATCH = flag('gpt-batch', 2);
+const GPT_LENGTH = flag('gpt-length', 128);
 const TRANSFERS: TransferSpec[] = (['activations', 'gram'] as const).flatMap((mode) =>
   (['fp32', 'fp16', 'bf16'] as const).map((dtype) => ({ mode, dtype })),
 );
-
-function table(head: string[], rows: string[][]): void {
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (c: string[]) => `| ${c.map((x, i) => x.padEnd(w[i]!)).join(' | ')} |`;
-  console.log(line(head));
-  console.log(`|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`);
-  for (const r of rows) console.log(line(r));
-  console.log('');
-}
 
 function adapters(model: GptModel): AdapterSet {
   const o = validateFinetuneOptions({ method: 'cola', task: 'classification', aux: { type: 'lowrank', rank: 8, scale: 1 } });
@@ -86,7 +97,7 @@ async function main(): Promise<void> {
     const warm = batches[0]!;
 
     // 1 + 2: one host step per batch; every transfer encoding of its output, written to Redis.
-    const perTransfer = new Map<string, { encodeMs: number; writeMs: number; bytes: number }>();
+    const perTransfer = new Map<string, { encodeMs: number; writeMs: number; decodeMs: number; bytes: number }>();
     let hostMs = 0;
     let hostTokens = 0;
     for (let i = 0; i < batches.length; i++) {
@@ -103,12 +114,29 @@ async function main(): Promise<void> {
           t,
         );
         const e1 = performance.now();
-        await payloads.put(keys.payload('bench', i), bytes, TTLS.payloadSeconds);
+        const ref = await payloads.put(keys.payload('bench', i), bytes, TTLS.payloadSeconds);
         const e2 = performance.now();
+        // Decode as the aux-trainer does: read (one checksum) and decode into backend tensors.
+        const read = await payloads.read(ref.key, ref.sha256);
+        const task = {
+          jobId: 'bench',
+          tenantId: 'bench',
+          seq: i,
+          auxVersion: i,
+          payload: { key: ref.key, byteSize: ref.size, sha256: ref.sha256 },
+        };
+        const decoded = decodeAdaptation(read.data, task, read.sha256);
+        const e3 = performance.now();
+        for (const d of decoded.layers.values()) tf.dispose(d.kind === 'raw' ? [d.x, d.g] : [d.xtg, d.colsumG]);
         if (i === 0) continue; // warm-up
         const k = `${t.mode}/${t.dtype}`;
-        const acc = perTransfer.get(k) ?? { encodeMs: 0, writeMs: 0, bytes: 0 };
-        perTransfer.set(k, { encodeMs: acc.encodeMs + (e1 - e0), writeMs: acc.writeMs + (e2 - e1), bytes: acc.bytes + bytes.byteLength });
+        const acc = perTransfer.get(k) ?? { encodeMs: 0, writeMs: 0, decodeMs: 0, bytes: 0 };
+        perTransfer.set(k, {
+          encodeMs: acc.encodeMs + (e1 - e0),
+          writeMs: acc.writeMs + (e2 - e1),
+          decodeMs: acc.decodeMs + (e3 - e2),
+          bytes: acc.bytes + bytes.byteLength,
+        });
       }
       for (const { x, g } of res.taps.values()) tf.dispose([x, g]);
       if (i > 0) {
@@ -127,22 +155,35 @@ async function main(): Promise<void> {
     for (const b of batches.slice(1)) loraMs += lora.step(b).hostMs;
     const loraTps = (hostTokens / loraMs) * 1000;
 
+    table(
+      ['setup', 'host tokens/s'],
+      [
+        ['single-process ColA (host step only)', colaTps.toFixed(0)],
+        ['in-process LoRA (forward + backward + optimizer)', loraTps.toFixed(0)],
+      ],
+    );
     const avgTokens = hostTokens / STEPS;
     const hostStepMs = hostMs / STEPS;
     const rows = [...perTransfer].map(([k, v]) => {
       const encode = v.encodeMs / STEPS;
       const write = v.writeMs / STEPS;
+      const decode = v.decodeMs / STEPS;
       return [
         k,
         Math.round(v.bytes / STEPS).toLocaleString('en-US'),
         (v.bytes / STEPS / avgTokens).toFixed(1),
         encode.toFixed(1),
         write.toFixed(1),
-        `${((100 * (encode + write)) / (hostStepMs + encode + write)).toFixed(1)}%`,
+        '0 (in process)',
+        decode.toFixed(1),
+        `${((100 * (encode + write + decode)) / hostStepMs).toFixed(1)}%`,
       ];
     });
     console.log(`host step: ${hostStepMs.toFixed(1)} ms for ${avgTokens.toFixed(0)} tokens`);
-    table(['transfer', 'bytes/step', 'bytes/token', 'encode ms', 'write ms', 'overhead'], rows);
+    console.log(
+      'overhead = (encode + write + queue wait + decode) / host step time (the one definition; encode includes X^T G in gram mode)',
+    );
+    table(['transfer', 'bytes/step', 'bytes/token', 'encode ms', 'write ms', 'wait ms', 'decode ms', 'overhead'], rows);
 
     // 3: gram bytes at several batch sizes.
     const gramRows: string[][] = [];
@@ -165,81 +206,202 @@ async function main(): Promise<void> {
     }
     table(['batch', 'activations fp32 bytes/step', 'gram fp32 bytes/step'], gramRows);
 
-    // 4: aux-trainer throughput. Fill the adapt queue with fit tasks of several jobs (valid payloads
-    // from real host steps, every job at version 0), then time how fast 1 or 2 trainer processes drain it.
-    const adapt = new Queue(QUEUES.adapt, { connection: redis, ...queueOptions(QUEUES.adapt) });
-    const auxStore = new AuxStateStore(redis);
-    const host = batches[1]!;
-    const res = hostStep(model, host, { head: 'cls', labels: host.labels, taps: set.taps, inject: set.inject });
-    const layers = new Map<string, AdaptationData>([...res.taps].map(([tap, { x, g }]) => [tap, { kind: 'raw', x, g }]));
-    const throughput: string[][] = [];
-    const JOBS = 4;
-    const TASKS = 6;
-    for (const trainers of [1, 2]) {
-      const jobIdsOf = Array.from({ length: JOBS }, (_, j) => `bench-t${trainers}-j${j}`);
-      for (const jobId of jobIdsOf) {
-        await auxStore.init(
-          jobId,
-          encodeJobAuxState(set, { jobId, version: 0, schedule: { peakLr: 1e-3, totalSteps: TASKS, warmupSteps: 0 } }),
-        );
-        for (let seq = 0; seq < TASKS; seq++) {
-          const bytes = encodeAdaptation(
-            { jobId, tenantId: 'bench', seq, auxVersion: 0, numBatches: 1, tokens: tokens(host), loss: res.loss },
-            layers,
-            { mode: 'activations', dtype: 'fp32' },
+    if (!has('skip-throughput')) {
+      // 4: aux-trainer throughput. Fill the adapt queue with fit tasks of several jobs (valid payloads
+      // from real host steps, every job at version 0), then time how fast 1 or 2 trainer processes drain it.
+      const adapt = new Queue(QUEUES.adapt, { connection: redis, ...queueOptions(QUEUES.adapt) });
+      const auxStore = new AuxStateStore(redis);
+      const host = batches[1]!;
+      const res = hostStep(model, host, { head: 'cls', labels: host.labels, taps: set.taps, inject: set.inject });
+      const layers = new Map<string, AdaptationData>([...res.taps].map(([tap, { x, g }]) => [tap, { kind: 'raw', x, g }]));
+      const throughput: string[][] = [];
+      const JOBS = 4;
+      const TASKS = 6;
+      for (const trainers of [1, 2]) {
+        const jobIdsOf = Array.from({ length: JOBS }, (_, j) => `bench-t${trainers}-j${j}`);
+        for (const jobId of jobIdsOf) {
+          await auxStore.init(
+            jobId,
+            encodeJobAuxState(set, { jobId, version: 0, schedule: { peakLr: 1e-3, totalSteps: TASKS, warmupSteps: 0 } }),
           );
-          const ref = await payloads.put(keys.payload(jobId, seq), bytes, TTLS.payloadSeconds);
-          await adapt.add(
-            'fit',
-            { jobId, tenantId: 'bench', seq, auxVersion: 0, payloadKey: ref.key, size: ref.size, sha256: ref.sha256 },
-            { jobId: jobIds.adapt(jobId, seq) },
-          );
+          for (let seq = 0; seq < TASKS; seq++) {
+            const bytes = encodeAdaptation(
+              { jobId, tenantId: 'bench', seq, auxVersion: 0, numBatches: 1, tokens: tokens(host), loss: res.loss },
+              layers,
+              { mode: 'activations', dtype: 'fp32' },
+            );
+            const ref = await payloads.put(keys.payload(jobId, seq), bytes, TTLS.payloadSeconds);
+            await adapt.add(
+              'fit',
+              { jobId, tenantId: 'bench', seq, auxVersion: 0, payloadKey: ref.key, size: ref.size, sha256: ref.sha256 },
+              { jobId: jobIds.adapt(jobId, seq) },
+            );
+          }
         }
+        const procs = await Promise.all(
+          Array.from({ length: trainers }, async (_, i) => {
+            const port = await freePort();
+            const p = new ServiceProcess({
+              name: `aux-trainer-${i + 1}`,
+              app: 'aux-trainer',
+              env: { REDIS_URL: redisHandle.url, METRICS_PORT: String(port), MODEL_DIR: DEFAULT_BASE_MODEL_DIR },
+              healthUrl: `http://127.0.0.1:${port}/healthz`,
+              log: () => undefined,
+            });
+            return p;
+          }),
+        );
+        const t0 = performance.now();
+        await Promise.all(procs.map((p) => p.start()));
+        const started = performance.now();
+        for (;;) {
+          const heads = await Promise.all(jobIdsOf.map((j) => auxStore.head(j)));
+          if (heads.every((h) => h === TASKS)) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const drained = performance.now();
+        await Promise.all(procs.map((p) => p.stop()));
+        const tasks = JOBS * TASKS;
+        throughput.push([
+          String(trainers),
+          String(tasks),
+          ((drained - started) / 1000).toFixed(2),
+          (tasks / ((drained - started) / 1000)).toFixed(2),
+          ((started - t0) / 1000).toFixed(1),
+        ]);
       }
-      const procs = await Promise.all(
-        Array.from({ length: trainers }, async (_, i) => {
-          const port = await freePort();
-          const p = new ServiceProcess({
-            name: `aux-trainer-${i + 1}`,
-            app: 'aux-trainer',
-            env: { REDIS_URL: redisHandle.url, METRICS_PORT: String(port), MODEL_DIR: DEFAULT_BASE_MODEL_DIR },
-            healthUrl: `http://127.0.0.1:${port}/healthz`,
-            log: () => undefined,
-          });
-          return p;
-        }),
-      );
-      const t0 = performance.now();
-      await Promise.all(procs.map((p) => p.start()));
-      const started = performance.now();
-      for (;;) {
-        const heads = await Promise.all(jobIdsOf.map((j) => auxStore.head(j)));
-        if (heads.every((h) => h === TASKS)) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      const drained = performance.now();
-      await Promise.all(procs.map((p) => p.stop()));
-      const tasks = JOBS * TASKS;
-      throughput.push([
-        String(trainers),
-        String(tasks),
-        ((drained - started) / 1000).toFixed(2),
-        (tasks / ((drained - started) / 1000)).toFixed(2),
-        ((started - t0) / 1000).toFixed(1),
-      ]);
+      for (const { x, g } of res.taps.values()) tf.dispose([x, g]);
+      await adapt.close();
+      table(['trainers', 'fit tasks', 'drain s', 'fit tasks/s', 'start-up s (excluded)'], throughput);
     }
-    for (const { x, g } of res.taps.values()) tf.dispose([x, g]);
-    await adapt.close();
-    table(['trainers', 'fit tasks', 'drain s', 'fit tasks/s', 'start-up s (excluded)'], throughput);
 
-    // 1 (distributed): the same job through gpu-host + 2 aux-trainers + merger processes.
-    const distributed = await distributedRun(redisHandle.url);
+    // 5: payload encode/decode per MB, the path before zero-copy payloads vs today's, same payload.
+    {
+      const b = batches[1]!;
+      const res = hostStep(model, b, { head: 'cls', labels: b.labels, taps: set.taps, inject: set.inject });
+      const layers = new Map<string, AdaptationData>([...res.taps].map(([tap, { x, g }]) => [tap, { kind: 'raw', x, g }]));
+      const c = await benchCodec(redis, layers, 6);
+      for (const { x, g } of res.taps.values()) tf.dispose([x, g]);
+      console.log(`payload codec, fp32 activations of ${c.mb.toFixed(1)} MB, through Redis (ms per MB; decode includes the read)`);
+      table(
+        ['stage', 'before zero-copy', 'today', 'before / today'],
+        [
+          ['encode (incl. frame)', c.legacyEncode.toFixed(2), c.encode.toFixed(2), `${(c.legacyEncode / c.encode).toFixed(2)}x`],
+          ['read + decode', c.legacyDecode.toFixed(2), c.decode.toFixed(2), `${(c.legacyDecode / c.decode).toFixed(2)}x`],
+        ],
+      );
+    }
+
+    // 8 (first, on a quiet backend): the 2-D matMul rate against the host step's achieved rate.
+    const peakGflops = matMulGflops(1024, 768, 768);
+    const tinyGflops = hostStepFlops(model.config, BATCH, MAX_LENGTH) / (hostStepMs / 1000) / 1e9;
+
+    // 6: bounded staleness on the real services, transfer auto, against in-process LoRA.
+    if (!has('skip-k')) {
+      const spam = loadSpamAssassin();
+      const train = spam.train.slice(0, K_BATCH * K_STEPS);
+      const validation = spam.test.slice(0, VAL);
+      const kRuns: [number, DistributedRun][] = [];
+      for (const k of [1, 2, 4])
+        kRuns.push([
+          k,
+          await runDistributed(redisHandle.url, `bench-k${k}`, { staleness: k, batch: K_BATCH, maxLength: K_LENGTH, train, validation }),
+        ]);
+      // LoRA: the same job options and rows, in process.
+      const v = validateJobSpec(jobSpecFor('bench-lora', { staleness: 1, batch: K_BATCH, maxLength: K_LENGTH, train, validation }));
+      const data = buildJobTaskData(v, parseJsonl(toJsonl(train)), parseJsonl(toJsonl(validation)));
+      const loraModel = await loadCheckpoint(DEFAULT_BASE_MODEL_DIR);
+      const lora = await finetune(loraModel, data, { ...v.options, method: 'lora' }, { quiet: true });
+      lora.adapters.dispose();
+      loraModel.dispose();
+      const loraAcc = lora.after?.value ?? NaN;
+      console.log(
+        `bounded staleness on the services (gpu-host + 2 aux-trainers + merger), SpamAssassin ${train.length} rows, batch ${K_BATCH} x ${K_LENGTH}, lowrank r=8 + linear head, transfer auto`,
+      );
+      console.log(`transfer chosen: ${kRuns[0]![1].transfer}`);
+      table(
+        [
+          'run',
+          'host tok/s',
+          'vs LoRA',
+          'vs bare host step',
+          'accuracy',
+          'vs LoRA (points)',
+          'encode s',
+          'write s',
+          'wait s',
+          'decode s',
+          'host s',
+          'overhead',
+        ],
+        [
+          ...kRuns.map(([k, r]) => [
+            `ColA K=${k}`,
+            n0(r.tokensPerSecond),
+            `${(r.tokensPerSecond / lora.hostTokensPerSecond).toFixed(2)}x`,
+            `${(r.tokensPerSecond / colaTps).toFixed(2)}`,
+            `${(100 * r.accuracy).toFixed(1)}%`,
+            (100 * (r.accuracy - loraAcc)).toFixed(1),
+            r.stages.encode.toFixed(2),
+            r.stages.write.toFixed(2),
+            r.stages.queueWait.toFixed(2),
+            r.stages.decode.toFixed(2),
+            r.stages.hostStep.toFixed(2),
+            `${r.overheadPercent.toFixed(1)}%`,
+          ]),
+          ['LoRA in process', n0(lora.hostTokensPerSecond), '1.00x', '', `${(100 * loraAcc).toFixed(1)}%`, '0.0', '', '', '', '', '', ''],
+        ],
+      );
+      console.log(
+        `bare host step (single-process, batch ${BATCH} x ${MAX_LENGTH}): ${n0(colaTps)} tok/s; host tok/s = real tokens per wall second of the job's batches after the first`,
+      );
+      console.log('');
+    }
+
+    // 7: GPT-2-small width.
+    let width: Awaited<ReturnType<typeof measureGpt2Width>> | undefined;
+    if (!has('skip-gpt')) {
+      try {
+        width = await measureGpt2Width(GPT_BATCH, GPT_LENGTH, 2);
+        console.log(
+          `GPT-2-small width (d 768, 12 layers, 12 heads, seeded random weights), batch ${width.batch} x ${width.seqLen}, lowrank r=8 on c_attn + head`,
+        );
+        table(
+          [
+            'activations B/token',
+            'gram B/token',
+            'auto picks (I = 1)',
+            'host step ms',
+            'host tok/s',
+            'peak backend B/token',
+            'process RSS MB',
+          ],
+          [
+            [
+              n0(width.activationsBytesPerToken),
+              n0(width.gramBytesPerToken),
+              width.autoChoice,
+              width.hostStepMs.toFixed(0),
+              n0((width.tokens / width.hostStepMs) * 1000),
+              n0(width.peakBytesPerToken),
+              n0(width.rssMb),
+            ],
+          ],
+        );
+      } catch (e) {
+        console.log(`GPT-2-small width: could not run (${(e as Error).message})\n`);
+      }
+    }
+
+    console.log('FLOP/s: host step = 2 x [2 x 12 L d^2 x T + 4 L B S^2 d] (forward + input-gradient backward, T = B x S)');
     table(
-      ['setup', 'host tokens/s'],
+      ['setup', 'GFLOP/s', '/ 2-D matMul peak'],
       [
-        ['single-process ColA (host step only)', colaTps.toFixed(0)],
-        ['in-process LoRA (forward + backward + optimizer)', loraTps.toFixed(0)],
-        [`distributed ColA, K = 1 (tokens / wall time of ${distributed.steps} steps)`, distributed.tokensPerSecond.toFixed(0)],
+        ['2-D matMul [1024x768]x[768x768]', peakGflops.toFixed(1), '1.00'],
+        [`host step cola-tiny, ${BATCH} x ${MAX_LENGTH}`, tinyGflops.toFixed(1), (tinyGflops / peakGflops).toFixed(2)],
+        ...(width
+          ? [[`host step GPT-2 width, ${width.batch} x ${width.seqLen}`, width.gflops.toFixed(1), (width.gflops / peakGflops).toFixed(2)]]
+          : []),
       ],
     );
     set.dispose();
@@ -247,58 +409,6 @@ async function main(): Promise<void> {
   } finally {
     redis.disconnect();
     await redisHandle.stop();
-  }
-}
-
-/**
- * Runs one demo-configuration job on the real services and returns its tokens per wall-clock
- * second from the first to the last host batch (with K = 1 the host waits for every fit).
- */
-async function distributedRun(redisUrl: string): Promise<{ steps: number; tokensPerSecond: number }> {
-  const stack = new PipelineStack({ redisUrl, modelDir: DEFAULT_BASE_MODEL_DIR, quiet: true });
-  try {
-    await stack.startAll(2);
-    const rows = loadSpamAssassin().train.slice(0, BATCH * (STEPS + 1));
-    const jobId = 'bench-distributed';
-    await stack.submit(
-      {
-        jobId,
-        tenantId: 'bench',
-        baseModel: 'cola-tiny',
-        task: Task.TASK_CLASSIFICATION,
-        trainingFileId: 'bench-train',
-        validationFileId: 'bench-val',
-        labels: ['ham', 'spam'],
-        method: {
-          aux: { kind: { $case: 'lowrank', value: { rank: 8, scale: 1, dropout: 0 } } },
-          targetModules: [],
-          merged: false,
-          interval: 1,
-          staleness: 1,
-          transfer: { mode: TransferMode.TRANSFER_MODE_ACTIVATIONS, dtype: DType.DTYPE_FP32 },
-          mergeGroup: '',
-        },
-        hyperparameters: { epochs: 1, batchSize: BATCH, maxLength: MAX_LENGTH, optimizer: undefined, warmupFraction: 0 },
-        seed: 0,
-      },
-      { 'bench-train': toJsonl(rows), 'bench-val': toJsonl(rows.slice(0, BATCH)) },
-    );
-    let first: { t: number; tokens: number } | undefined;
-    let last = { t: 0, tokens: 0, step: 0 };
-    for (;;) {
-      const p = await stack.jobs.progress(jobId);
-      const status = await stack.jobs.status(jobId);
-      if (p && p.step >= 1 && !first) first = { t: performance.now(), tokens: p.tokens };
-      if (p && p.step > last.step) last = { t: performance.now(), tokens: p.tokens, step: p.step };
-      if (status === 'failed' || status === 'cancelled') throw new Error(`distributed bench job ${status}`);
-      if (p && p.totalSteps > 0 && p.step >= p.totalSteps) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    await stack.waitForFinal(jobId);
-    // The first batch is the warm-up (as everywhere in this bench): time from its end.
-    return { steps: last.step - 1, tokensPerSecond: ((last.tokens - first!.tokens) / (last.t - first!.t)) * 1000 };
-  } finally {
-    await stack.stop();
   }
 }
 

@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { allMetricNames, METRICS, seriesNames, type MetricSpec } from '@cola/config';
+import { allMetricNames, METRICS, seriesNames, type MetricSpec, COMMUNICATION_OVERHEAD_PROMQL } from '@cola/config';
 import { createServiceRegistry } from '@cola/metrics';
 import { alertExprs, alertSignals, dashboardExprs, FILES, metricNamesIn, REDIS_EXPORTER_SERIES } from './support/observability-files';
 
@@ -92,5 +92,14 @@ describe('when the dashboard and the alert rules name metrics', () => {
     const docs = readFileSync(FILES.docs, 'utf8');
     for (const s of SPECS) assert.ok(docs.includes(`\`${s.name}\``), `docs/observability.md does not describe ${s.name}`);
     for (const n of REDIS_EXPORTER_SERIES) assert.ok(docs.includes(n), `docs/observability.md must name the exporter series ${n}`);
+  });
+});
+
+describe('when the communication overhead is shown', () => {
+  it('should use the one definition, (encode + write + adapt-queue wait + decode) / host step, on the dashboard and in the alert', () => {
+    const overhead = [...dashboardExprs(), ...alertExprs()].filter((e) => /overhead/i.test(e.where));
+    assert.ok(overhead.length >= 3, `found ${overhead.map((e) => e.where).join(', ')}`);
+    for (const { where, expr } of overhead)
+      assert.ok(expr.includes(COMMUNICATION_OVERHEAD_PROMQL), `${where} computes another ratio: ${expr}`);
   });
 });

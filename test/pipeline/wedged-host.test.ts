@@ -38,6 +38,8 @@ function spec(jobId: string): JobSpec {
       maxLength: 24,
       optimizer: { kind: { $case: 'adamw', value: { lr: 5e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 } } },
       warmupFraction: 0.1,
+      maxSteps: 0,
+      validationEvery: 0,
     },
     seed: 5,
   };

@@ -67,6 +67,8 @@ export function jobSpec(j: TestJob, labels: string[]): JobSpec {
       maxLength: j.maxLength,
       optimizer: { kind: { $case: 'adamw', value: { lr: j.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 5e-4 } } },
       warmupFraction: 0,
+      maxSteps: 0,
+      validationEvery: 0,
     },
     seed: j.seed,
   };

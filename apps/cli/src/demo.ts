@@ -6,7 +6,7 @@ import { classificationTask, finetune, languageModelTask, type TaskData } from '
 import { ColaApiClient, type CreateJobRequest, type Job } from './api-client';
 import { formatBytes, jobTraffic, REFERENCE_LINK_BYTES_PER_SECOND, table } from './format';
 import { watchJobs } from './job-watcher';
-import { overheadPercent, scrapeStageSeconds } from './stage-timings';
+import { overheadPercent, scrapeStageSeconds } from '@cola/metrics';
 
 /** Options of {@link runDemo}; the defaults fit cola-tiny on two cores in a few minutes. */
 export interface DemoOptions {
@@ -218,23 +218,23 @@ export async function runDemo(input: DemoOptions): Promise<Job[]> {
       s.id,
       job.method.aux.type,
       after.metric,
-      `${fmt(before)} → ${fmt(after.value)}`,
+      `${fmt(before)} → ${fmt(after.value ?? NaN)}`,
       `${Math.round(tr.tokensPerSecond)}`,
       formatBytes(tr.bytes),
       `${Math.round(tr.bytesPerToken)}`,
-      `${tr.overheadPercent.toFixed(2)}%`,
+      `${tr.linkTimeEstimatePercent.toFixed(2)}%`,
     ]);
   }
-  log(`\n${table(['tenant', 'aux', 'metric', 'before → after', 'host tok/s', 'bytes moved', 'B/token', 'comm. overhead'], rows)}`);
+  log(`\n${table(['tenant', 'aux', 'metric', 'before → after', 'host tok/s', 'bytes moved', 'B/token', 'est. 1 Gbit/s link time'], rows)}`);
   log(
     `\nhost tok/s: training tokens per second of each job while both shared the gpu-host (from its events).` +
-      `\ncomm. overhead (per job): time to move its adaptation bytes (hidden states X and gradients G) over a ${(REFERENCE_LINK_BYTES_PER_SECOND * 8) / 1e9} Gbit/s link, as a share of its training time.` +
+      `\nest. link time (per job, an ESTIMATE, not the overhead): time its adaptation bytes would take on an assumed ${(REFERENCE_LINK_BYTES_PER_SECOND * 8) / 1e9} Gbit/s link, as a share of its training time.` +
       `\n"before" is the job's starting model (base + seeded head, aux at zero), measured with the same evaluation code as "after".`,
   );
   if (stagesBefore && stagesAfter) {
     const d = (k: keyof typeof stagesAfter): string => `${((stagesAfter[k] - stagesBefore[k]) * 1000).toFixed(0)} ms`;
     log(
-      `measured on this machine (services' /metrics, both jobs): communication overhead ${overheadPercent(stagesBefore, stagesAfter).toFixed(1)}% = ` +
+      `communication overhead, measured on this machine (services' /metrics, both jobs): ${overheadPercent(stagesBefore, stagesAfter).toFixed(1)}% = ` +
         `(encode ${d('encode')} + write ${d('write')} + adapt-queue wait ${d('queueWait')} + decode ${d('decode')}) / host steps ${d('hostStep')}`,
     );
   }

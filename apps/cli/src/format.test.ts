@@ -13,7 +13,7 @@ const metrics = (ms: number, tokens: number, bytes: number): JobEvent => ({
 });
 
 describe('when a job has metrics events', () => {
-  it('should derive tokens per second, bytes per token and the link-time overhead from their millisecond ids', () => {
+  it('should derive tokens per second, bytes per token and the estimated link time from their millisecond ids', () => {
     const t = jobTraffic([
       metrics(1_000, 1000, 8_000_000),
       { ...metrics(1_500, 0, 0), type: 'message', data: null },
@@ -24,12 +24,12 @@ describe('when a job has metrics events', () => {
     assert.equal(t.seconds, 2);
     assert.equal(t.tokensPerSecond, 2000);
     assert.equal(t.bytesPerToken, 8000);
-    assert.equal(t.overheadPercent, (100 * (32_000_000 / REFERENCE_LINK_BYTES_PER_SECOND)) / 2);
+    assert.equal(t.linkTimeEstimatePercent, (100 * (32_000_000 / REFERENCE_LINK_BYTES_PER_SECOND)) / 2);
   });
 
   it('should report zeros rather than rates from a single event', () => {
     const t = jobTraffic([metrics(1_000, 1000, 8)]);
-    assert.deepEqual([t.tokensPerSecond, t.overheadPercent, t.bytesPerToken], [0, 0, 0.008]);
+    assert.deepEqual([t.tokensPerSecond, t.linkTimeEstimatePercent, t.bytesPerToken], [0, 0, 0.008]);
   });
 });
 

@@ -34,7 +34,7 @@ export function table(head: readonly string[], rows: readonly (readonly string[]
   return [line(head), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-/** Assumed link between the gpu-host and the aux-trainers, for the communication-overhead estimate (1 Gbit/s). */
+/** Assumed link between the gpu-host and the aux-trainers, for the per-job link-time estimate (1 Gbit/s). */
 export const REFERENCE_LINK_BYTES_PER_SECOND = 125_000_000;
 
 /** What the API tells about a job's training throughput and traffic, from its metrics events. */
@@ -50,10 +50,12 @@ export interface JobTraffic {
   /** Bytes moved per training token. */
   bytesPerToken: number;
   /**
-   * Communication overhead in %: the time the bytes take on a 1 Gbit/s link divided by the job's
-   * training wall time. The API exposes bytes and event times, not per-stage timings.
+   * An ESTIMATE, not the communication overhead: the time the job's bytes would take on an assumed
+   * 1 Gbit/s link, in % of its training wall time (the API exposes bytes and event times, not stage
+   * timings). The measured overhead is (encode + write + queue wait + decode) / host step time,
+   * read from the services' /metrics (overheadPercent in @cola/metrics).
    */
-  overheadPercent: number;
+  linkTimeEstimatePercent: number;
 }
 
 /** {@link JobTraffic} of a job from its events (metrics events carry cumulative tokens and bytes). */
@@ -61,7 +63,7 @@ export function jobTraffic(events: readonly JobEvent[]): JobTraffic {
   const m = events.filter((e) => e.type === 'metrics' && e.data?.tokens !== undefined);
   const first = m[0];
   const last = m[m.length - 1];
-  if (!first || !last) return { tokens: 0, bytes: 0, seconds: 0, tokensPerSecond: 0, bytesPerToken: 0, overheadPercent: 0 };
+  if (!first || !last) return { tokens: 0, bytes: 0, seconds: 0, tokensPerSecond: 0, bytesPerToken: 0, linkTimeEstimatePercent: 0 };
   const tokens = last.data!.tokens ?? 0;
   const bytes = last.data!.bytes ?? 0;
   const seconds = Math.max(1e-3, (eventTimeMs(last) - eventTimeMs(first)) / 1000);
@@ -73,7 +75,7 @@ export function jobTraffic(events: readonly JobEvent[]): JobTraffic {
     seconds,
     tokensPerSecond: m.length > 1 ? dTokens / seconds : 0,
     bytesPerToken: tokens ? bytes / tokens : 0,
-    overheadPercent: m.length > 1 ? (100 * ((bytes - (first.data!.bytes ?? 0)) / REFERENCE_LINK_BYTES_PER_SECOND)) / seconds : 0,
+    linkTimeEstimatePercent: m.length > 1 ? (100 * ((bytes - (first.data!.bytes ?? 0)) / REFERENCE_LINK_BYTES_PER_SECOND)) / seconds : 0,
   };
 }
 

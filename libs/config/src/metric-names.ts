@@ -1,3 +1,5 @@
+import { QUEUES } from './names';
+
 /**
  * The ONE source of every Prometheus metric name of the platform (issue 6). Services register
  * their metrics from these specs (via @cola/metrics), and the Grafana dashboard, the alert rules
@@ -111,7 +113,7 @@ export const METRICS = {
   hostEncodeSeconds: {
     name: 'cola_host_encode_seconds',
     type: 'histogram',
-    help: 'gpu-host: encoding one adaptation payload (dtype conversion + protobuf).',
+    help: 'gpu-host: encoding one adaptation payload (the X^T G reductions of its batches in gram mode, dtype conversion and protobuf).',
     labels: ['mode', 'dtype'],
     services: HOST,
   },
@@ -284,6 +286,17 @@ export const METRICS = {
     services: ['merger', 'gateway'],
   },
 } as const satisfies Record<string, MetricSpec>;
+
+/**
+ * THE communication overhead ratio of the platform, (encode + write + queue wait + decode) / host
+ * step time, as PromQL over a 1-minute rate window. Encode includes the host's X^T G reductions
+ * in gram mode. The dashboard, the alert rules, the docs, the CLI summary and bench:pipeline use
+ * this one definition (test/observability checks the dashboard and alerts against it).
+ */
+export const COMMUNICATION_OVERHEAD_PROMQL =
+  `(sum(rate(${METRICS.hostEncodeSeconds.name}_sum[1m])) + sum(rate(${METRICS.hostWriteSeconds.name}_sum[1m])) + ` +
+  `sum(rate(${METRICS.queueWaitSeconds.name}_sum{queue="${QUEUES.adapt}"}[1m])) + sum(rate(${METRICS.trainerDecodeSeconds.name}_sum[1m]))) / ` +
+  `sum(rate(${METRICS.hostStepSeconds.name}_sum[1m]))`;
 
 /** A key of {@link METRICS}. */
 export type MetricKey = keyof typeof METRICS;

@@ -17,6 +17,19 @@ import { MergerClient } from './merger-client';
 
 /** The name the merger serves the base model under. */
 const MERGER_BASE = 'base';
+
+/** Classify on a base model that is a pretrained language model: what it is and what to do instead. */
+function baseNotAClassifier(model: string): ApiError {
+  return new ApiError(
+    400,
+    'unsupported_for_model',
+    `${model} is a pretrained language model with no classifier, so it has no labels to choose from. ` +
+      'Fine-tune it on a classification file ({"text", "label"} rows) with POST /v1/fine_tuning/jobs, then classify with the ' +
+      `ft:${model}:... model the job produces (with a validation_file, the job's result.before is the starting accuracy). ` +
+      'To continue text with this model, use /v1/completions.',
+    'model',
+  );
+}
 /** Most fine-tuned models listed per tenant (newest jobs first). */
 const MAX_LISTED_JOBS = 1000;
 
@@ -85,7 +98,11 @@ export class InferenceService {
   async classify(tenantId: string, model: string, input: string | string[]): Promise<ClassificationDto> {
     const resolved = await this.resolve(tenantId, model);
     const texts = typeof input === 'string' ? [input] : input;
-    const res = await this.merger.classify({ model: resolved.merger, texts });
+    const res = await this.merger.classify({ model: resolved.merger, texts }).catch((e: unknown) => {
+      // The merger names the base model by its internal name; say it in the user's terms.
+      if (resolved.merger === MERGER_BASE && e instanceof ApiError && e.code === 'unsupported_for_model') throw baseNotAClassifier(model);
+      throw e;
+    });
     // JSON has no NaN: a non-finite score would go out as null, which reads as "not computed".
     if (res.results.some((r) => r.scores.some((sc) => !Number.isFinite(sc.score)))) {
       throw new ApiError(

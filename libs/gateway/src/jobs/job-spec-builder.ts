@@ -167,6 +167,8 @@ export function buildJobSpec(dto: CreateJobDto, ctx: JobSpecContext): { spec: Jo
       maxLength: given(h?.max_length) ?? 0,
       optimizer: optimizerToWire(h),
       warmupFraction: given(h?.warmup_fraction) ?? 0,
+      maxSteps: given(h?.max_steps) ?? 0,
+      validationEvery: given(h?.validation_every) ?? 0,
     },
     seed: ctx.seed,
   };

@@ -86,7 +86,7 @@ export function jobView(rec: JobRecord, progress: JobProgress | null, result: Jo
           fit_tasks: progress.seq,
         }
       : null,
-    result: result ? { metric: result.metric, value: result.value, count: result.count } : null,
+    result: result ? { metric: result.metric, before: result.before ?? null, value: result.value, count: result.count } : null,
     estimated_finish: null,
     result_files: [],
   };

@@ -1,11 +1,10 @@
 import type { JobError } from '../jobs/job-status';
-import { decodeJobAuxState } from '../state/job-aux-state';
-import { evaluateInChunks } from './chunked-evaluation';
 import type { HostContext } from './host-context';
 import type { JobEnd } from './host-events';
 import type { HostJob, StopReason } from './host-job';
 import { jobErrorOf } from './job-error';
 import { BackendAbortedError, isBackendAbort } from './backend-abort';
+import { JobValidation } from './job-validation';
 
 /**
  * How jobs leave the gpu-host and what it writes about them: progress, events, the final
@@ -13,7 +12,12 @@ import { BackendAbortedError, isBackendAbort } from './backend-abort';
  * `requeued` for the host that resumes them.
  */
 export class HostLifecycle {
-  constructor(private readonly ctx: HostContext) {}
+  /** The job's validation curve: before training, every `validation_every` steps, at the end. */
+  readonly validation: JobValidation;
+
+  constructor(private readonly ctx: HostContext) {
+    this.validation = new JobValidation(ctx);
+  }
 
   /** Completes every job whose last fit task came back; a failure fails that job only. */
   async finishTrainedJobs(): Promise<void> {
@@ -30,27 +34,15 @@ export class HostLifecycle {
 
   /** Final evaluation on the validation file, the result, the last checkpoint, `succeeded`. */
   async completeJob(job: HostJob): Promise<void> {
-    const { opts, heads, model } = this.ctx;
-    const { auxStore, jobStore } = this.ctx.conn;
+    const { jobStore } = this.ctx.conn;
     this.ctx.scheduler.remove(job.jobId);
     const version = job.auxVersion;
-    const o = job.options;
     let message = 'Training finished';
     if (job.data.evalSize > 0) {
-      const bytes = await auxStore.load(job.jobId, version);
-      const { adapters } = decodeJobAuxState(bytes, { paramsOnly: true });
-      try {
-        heads.install(job.headKey);
-        const result = await evaluateInChunks(model, job.data.evaluation({ batchSize: o.batchSize, maxLength: o.maxLength }), {
-          adapters,
-          merged: o.merged,
-          chunk: opts.evalChunk,
-        });
-        await jobStore.setEval(job.jobId, result);
-        message += `; validation ${result.metric} ${result.value.toFixed(4)} over ${result.count} ${result.metric === 'accuracy' ? 'examples' : 'tokens'}`;
-      } finally {
-        adapters.dispose();
-      }
+      const result = await this.validation.score(job, version);
+      await jobStore.setEval(job.jobId, result);
+      await this.validation.record(job.jobId, job.step, result, 'final');
+      message += `; validation ${result.metric} ${result.value.toFixed(4)} over ${result.count} ${result.metric === 'accuracy' ? 'examples' : 'tokens'}`;
     }
     await jobStore.setProgress(job.jobId, {
       step: job.step,
@@ -131,6 +123,7 @@ export class HostLifecycle {
     const entry = active.get(job.jobId);
     if (entry?.job !== job) return;
     active.delete(job.jobId);
+    this.validation.forget(job.jobId);
     this.onEnd?.(job.jobId);
     this.recordActive();
     scheduler.remove(job.jobId);
@@ -164,6 +157,7 @@ export class HostLifecycle {
         metrics: { step: job.step, loss: job.lastLoss, tokens: job.tokens, bytes: job.bytes },
       });
     }
+    await this.validation.maybeScore(job);
   }
 
   /** Active jobs and the largest staleness bound among them. */

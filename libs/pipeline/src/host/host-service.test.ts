@@ -69,7 +69,10 @@ function spec(jobId: string, o: SpecOptions = {}): JobSpec {
       merged: o.merged ?? false,
       interval: o.interval ?? 1,
       staleness: o.staleness ?? 1,
-      transfer: o.gram ? { mode: TransferMode.TRANSFER_MODE_GRAM, dtype: DType.DTYPE_FP32 } : undefined,
+      // Explicit modes: `auto` would pick gram at these shapes, and the bit-exact checks below are about activations.
+      transfer: o.gram
+        ? { mode: TransferMode.TRANSFER_MODE_GRAM, dtype: DType.DTYPE_FP32 }
+        : { mode: TransferMode.TRANSFER_MODE_ACTIVATIONS, dtype: DType.DTYPE_FP32 },
       mergeGroup: '',
     },
     hyperparameters: {
@@ -78,6 +81,8 @@ function spec(jobId: string, o: SpecOptions = {}): JobSpec {
       maxLength: 24,
       optimizer: { kind: { $case: 'adamw', value: { lr: 5e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 5e-4 } } },
       warmupFraction: 0.1,
+      maxSteps: 0,
+      validationEvery: 0,
     },
     seed: o.seed ?? 11,
   };
@@ -96,11 +101,11 @@ async function reference(
   const v = validateJobSpec(s);
   const data = buildJobTaskData(v, parseJsonl(toJsonl(train)), parseJsonl(toJsonl(val)));
   const model = baseModel();
-  const run = await finetune(model, data, v.options, { quiet: true });
+  const run = await finetune(model, data, v.options, { quiet: true, evaluateBefore: true });
   const values = await run.adapters.values();
   run.adapters.dispose();
   model.dispose();
-  return { values, after: run.after!, steps: run.steps };
+  return { values, before: run.before!, after: run.after!, steps: run.steps };
 }
 
 async function storedValues(jobId: string): Promise<Map<string, Float32Array>> {
@@ -216,7 +221,7 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
     const stored = await jobStore.eval('job-exact');
     assert.equal(stored?.metric, 'accuracy');
     assert.equal(stored?.count, ref.after.count);
-    assert.ok(Math.abs(stored!.value - ref.after.value) < 1e-9, `accuracy ${stored?.value} vs ${ref.after.value}`);
+    assert.ok(Math.abs(stored!.value! - ref.after.value) < 1e-9, `accuracy ${stored?.value} vs ${ref.after.value}`);
     const rec = await jobStore.get('job-exact');
     assert.equal(rec?.status, 'succeeded');
     const progress = await jobStore.progress('job-exact');
@@ -228,6 +233,13 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
     assert.match(events[0]!.message, /Training started: 10 batches over 2 epoch/);
     assert.match(events.at(-1)!.message, /Training finished; validation accuracy/);
     assert.ok(events.some((e) => e.metrics?.step === 10 && e.metrics.loss !== undefined));
+    // Before and after in the same metric: the starting model (seeded head, aux at zero) and the final one.
+    assert.ok(Math.abs(stored!.before! - ref.before.value) < 1e-9, `before ${stored?.before} vs ${ref.before.value}`);
+    const curve = events.filter((e) => e.metrics?.validation !== undefined).map((e) => e.metrics!.step);
+    assert.equal(curve[0], 0, 'the first validation is before training');
+    assert.equal(curve.at(-1), 10, 'the last one is the final model');
+    assert.ok(curve.length >= 3, `validations at steps ${curve.join(', ')} (default: about five per run)`);
+    assert.match(events.find((e) => /Auto settings|No auto settings/.test(e.message))!.message, /No auto settings|truncation/);
     // One checkpoint per epoch (5 batches each).
     assert.deepEqual(await new JobCheckpoints(client).steps('job-exact'), [5, 10]);
     assert.deepEqual(await client.keys(`${keys.payload('job-exact', 0).replace(/:0$/, '')}:*`), [], 'every payload was consumed');
@@ -363,7 +375,7 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
     assert.ok(worstGap <= 2 * K + 1, `round robin kept both jobs within ${2 * K + 1} steps of each other (gap ${worstGap})`);
     const lmEval = await jobStore.eval('job-lm');
     assert.equal(lmEval?.metric, 'perplexity');
-    assert.ok(lmEval!.value > 1 && lmEval!.count > 0);
+    assert.ok(lmEval!.value! > 1 && lmEval!.count > 0);
   });
 
   it('should resume a job after a restart at the data position of its aux head, ending with the uninterrupted weights', async () => {

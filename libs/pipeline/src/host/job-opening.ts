@@ -14,6 +14,7 @@ import type { HostLifecycle } from './host-lifecycle';
 import { JobAux } from './job-aux';
 import { resolveJobTransfer } from '../transfer/job-transfer';
 import { buildJobTaskData, JobDataError } from './job-task-data';
+import { resolveJobAuto } from './job-auto';
 
 /**
  * Opens a job on the gpu-host, fresh or resumed: reads its spec and files, sets up its data,
@@ -31,7 +32,6 @@ export class JobOpening {
     const { model, heads } = this.ctx;
     const { redis, auxStore, publisher, jobStore } = this.ctx.conn;
     const v = validateJobSpec(record.spec);
-    const o = v.options;
     const jobId = record.jobId;
     const train = await readUpload(redis, v.spec.trainingFileId).catch((e: unknown) => {
       throw e instanceof JsonlError ? e : new JobDataError('training_file', (e as Error).message);
@@ -41,6 +41,9 @@ export class JobOpening {
           throw new JobDataError('validation_file', (e as Error).message);
         })
       : null;
+    // `auto` values are chosen from the training file, the same way on every (re)start.
+    const auto = resolveJobAuto(v, train, model.config.nPositions);
+    const o = auto.options;
     const data = buildJobTaskData(v, train, validation);
     const headKey = v.task === 'classification' ? heads.acquire(data.labels.length, o.seed) : LM_HEAD;
     try {
@@ -80,7 +83,8 @@ export class JobOpening {
           start: Math.min(totalBatches, nextSeq * o.interval),
         });
         const before = await jobStore.progress(jobId);
-        const choice = resolveJobTransfer(this.ctx.model.config, v, taps);
+        // Sized with the resolved `auto` values: the batch and length the job really runs with.
+        const choice = resolveJobTransfer(this.ctx.model.config, { ...v, options: o }, taps);
         const job = new HostJob({
           jobId,
           tenantId: v.spec.tenantId,
@@ -113,10 +117,13 @@ export class JobOpening {
           'info',
           resumed
             ? `Resumed at step ${job.step}/${totalBatches} from aux version ${head} (${nextSeq - head} fit task(s) in flight)`
-            : `Training started: ${totalBatches} batches over ${o.epochs} epoch(s), ${numTasks} fit task(s) of ${o.interval} batch(es)`,
+            : `Training started: ${totalBatches} batches over ${o.epochs} epoch(s), ${numTasks} fit task(s) of ${o.interval} batch(es)` +
+                (o.maxSteps !== undefined && totalBatches === o.maxSteps ? ` (bounded by max_steps ${o.maxSteps})` : ''),
         );
         this.ctx.metrics.counter('hostTransferChoices').inc({ ...choice.spec, reason: choice.reason });
         await this.lifecycle.event(jobId, 'info', choice.message);
+        if (!resumed) await this.lifecycle.event(jobId, 'info', auto.message);
+        await this.lifecycle.validation.open(job, v.validationEvery);
         return job;
       } catch (e) {
         aux.dispose();

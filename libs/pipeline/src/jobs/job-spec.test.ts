@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DType, Task, TransferMode, type JobSpec } from '@cola/proto';
-import { JobSpecError, validateJobSpec } from './job-spec';
+import { JobSpecError, validateJobSpec, validationInterval } from './job-spec';
 
 function spec(over: Partial<JobSpec> = {}): JobSpec {
   return {
@@ -68,7 +68,17 @@ describe('when a job spec is validated', () => {
     mergedMlp.method = { ...mergedMlp.method!, merged: true, aux: { kind: { $case: 'mlp', value: { hidden: [8], activation: 'relu' } } } };
     expectParam(mergedMlp, 'method.merged', /mergeable/);
     expectParam(
-      spec({ hyperparameters: { epochs: 0, batchSize: 100000, maxLength: 0, optimizer: undefined, warmupFraction: 0 } }),
+      spec({
+        hyperparameters: {
+          epochs: 0,
+          batchSize: 100000,
+          maxLength: 0,
+          optimizer: undefined,
+          warmupFraction: 0,
+          maxSteps: 0,
+          validationEvery: 0,
+        },
+      }),
       'hyperparameters.batch_size',
       /4096/,
     );
@@ -79,11 +89,34 @@ describe('when a job spec is validated', () => {
         maxLength: 64,
         optimizer: { kind: { $case: 'adamw', value: { lr: -1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 } } },
         warmupFraction: 0,
+        maxSteps: 0,
+        validationEvery: 0,
       },
     });
     expectParam(lr, 'hyperparameters.optimizer.lr', /lr/);
     const stale = spec();
     stale.method = { ...stale.method!, staleness: 1000 };
     expectParam(stale, 'method.staleness', /1 to 64/);
+  });
+});
+
+describe('when a job leaves values at auto or bounds its steps', () => {
+  const hp = { epochs: 0, batchSize: 0, maxLength: 0, optimizer: undefined, warmupFraction: 0, maxSteps: 0, validationEvery: 0 };
+
+  it('should mark every zero value as auto and keep given ones, max_steps and validation_every included', () => {
+    const auto = validateJobSpec(spec({ hyperparameters: hp }));
+    assert.deepEqual(auto.given, { lr: undefined, epochs: undefined, batchSize: undefined, maxLength: undefined });
+    assert.equal(auto.options.maxSteps, undefined);
+    assert.equal(auto.validationEvery, undefined);
+    const bounded = validateJobSpec(spec({ hyperparameters: { ...hp, epochs: 3, batchSize: 8, maxSteps: 5, validationEvery: 2 } }));
+    assert.deepEqual(bounded.given, { lr: undefined, epochs: 3, batchSize: 8, maxLength: undefined });
+    assert.equal(bounded.options.maxSteps, 5);
+    assert.equal(bounded.validationEvery, 2);
+  });
+
+  it('should validate about five times per run by default, or every validation_every steps', () => {
+    assert.equal(validationInterval(undefined, 100), 20);
+    assert.equal(validationInterval(undefined, 3), 1);
+    assert.equal(validationInterval(7, 100), 7);
   });
 });

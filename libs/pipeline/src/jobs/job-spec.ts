@@ -1,4 +1,4 @@
-import { validateFinetuneOptions, FinetuneOptionsError, type FinetuneOptions, type FinetuneTask } from '@cola/train';
+import { validateFinetuneOptions, FinetuneOptionsError, type AutoGiven, type FinetuneOptions, type FinetuneTask } from '@cola/train';
 import { AuxConfigError, OptimizerConfigError } from '@cola/gl';
 import { Task, transferModeToName, dtypeToName, type JobSpec } from '@cola/proto';
 import { auxConfigFromWire, optimizerConfigFromWire } from '../state/config-wire';
@@ -16,6 +16,18 @@ export interface ValidatedJobSpec {
   staleness: number;
   /** Collaborative merge group ('' = the job is served alone). */
   mergeGroup: string;
+  /** Validation every this many steps; undefined = the default (see `validationInterval`). */
+  validationEvery: number | undefined;
+  /** The values the request set explicitly; the others are `auto`, chosen from the data when the job opens. */
+  given: AutoGiven;
+}
+
+/** Evaluations of the validation file a run gets by default, besides the one before training and the final one. */
+export const DEFAULT_VALIDATIONS_PER_RUN = 5;
+
+/** Steps between validations: the job's `validation_every`, else about {@link DEFAULT_VALIDATIONS_PER_RUN} per run. */
+export function validationInterval(every: number | undefined, totalBatches: number): number {
+  return every ?? Math.max(1, Math.ceil(totalBatches / DEFAULT_VALIDATIONS_PER_RUN));
 }
 
 /** A job spec that cannot run; `param` is the offending field in API terms. */
@@ -45,6 +57,7 @@ function reraise(e: unknown): never {
           batchSize: 'hyperparameters.batch_size',
           epochs: 'hyperparameters.epochs',
           maxLength: 'hyperparameters.max_length',
+          maxSteps: 'hyperparameters.max_steps',
           interval: 'method.interval',
           targetModules: 'method.target_modules',
           merged: 'method.merged',
@@ -85,8 +98,15 @@ export function validateJobSpec(spec: JobSpec): ValidatedJobSpec {
       epochs: h?.epochs || undefined,
       batchSize: h?.batchSize || undefined,
       maxLength: h?.maxLength || undefined,
+      maxSteps: h?.maxSteps || undefined,
       seed: spec.seed,
     });
+    const given: AutoGiven = {
+      lr: h?.optimizer?.kind ? options.optimizer.lr : undefined,
+      epochs: h?.epochs || undefined,
+      batchSize: h?.batchSize || undefined,
+      maxLength: h?.maxLength || undefined,
+    };
     const staleness = m?.staleness || 1;
     if (staleness > MAX_STALENESS)
       throw new JobSpecError('method.staleness', `staleness must be from 1 to ${MAX_STALENESS}, got ${staleness}`);
@@ -100,7 +120,16 @@ export function validateJobSpec(spec: JobSpec): ValidatedJobSpec {
         : undefined,
       auxes,
     );
-    return { spec, task, options, transfer, staleness, mergeGroup: m?.mergeGroup ?? '' };
+    return {
+      spec,
+      task,
+      options,
+      transfer,
+      staleness,
+      mergeGroup: m?.mergeGroup ?? '',
+      validationEvery: h?.validationEvery || undefined,
+      given,
+    };
   } catch (e) {
     reraise(e);
   }

@@ -63,7 +63,17 @@ describe('when jobs are recorded in Redis', () => {
     await store.setProgress('job-2', { step: 3, totalSteps: 10, loss: 0.5 });
     assert.equal((await store.progress('job-2'))?.totalSteps, 10);
     await store.setEval('job-2', { metric: 'accuracy', value: 0.9, count: 100 });
-    assert.deepEqual(await store.eval('job-2'), { metric: 'accuracy', value: 0.9, count: 100 });
+    assert.deepEqual(await store.eval('job-2'), { metric: 'accuracy', value: 0.9, count: 100, before: null });
+  });
+
+  it('should keep the starting score next to the final one, with value null until the job ends', async () => {
+    await store.setEvalBefore('job-3', { metric: 'accuracy', value: 0.5, count: 40 });
+    assert.deepEqual(await store.eval('job-3'), { metric: 'accuracy', value: null, count: 40, before: 0.5 });
+    await store.setEval('job-3', { metric: 'accuracy', value: 0.75, count: 40 });
+    assert.deepEqual(await store.eval('job-3'), { metric: 'accuracy', value: 0.75, count: 40, before: 0.5 });
+    await store.appendEvent('job-3', { level: 'info', message: 'Validation at step 0', metrics: { step: 0, validation: 0.5 } });
+    const [event] = await store.events('job-3');
+    assert.deepEqual(event?.metrics, { step: 0, validation: 0.5 });
   });
 
   it('should store only uploads that parse, and read them back', async () => {

@@ -40,14 +40,21 @@ export interface JobEventEntry {
   level: 'info' | 'warn' | 'error';
   message: string;
   createdAt: number;
-  metrics?: Partial<Pick<JobProgress, 'step' | 'loss' | 'tokens' | 'bytes'>>;
+  metrics?: Partial<Pick<JobProgress, 'step' | 'loss' | 'tokens' | 'bytes'>> & {
+    /** A validation score at `step`, in the job's metric (accuracy or perplexity). */
+    validation?: number;
+  };
 }
 
-/** Validation result stored when a job ends. */
+/**
+ * Validation result of a job: `before` (the starting model) is stored when training starts,
+ * `value` (the final model) when it ends; both in `metric`. `value` is null until then.
+ */
 export interface JobEval {
   metric: 'accuracy' | 'perplexity';
-  value: number;
+  value: number | null;
   count: number;
+  before?: number | null;
 }
 
 /** What {@link JobStore.transition} did. */
@@ -182,7 +189,7 @@ export class JobStore {
       const f: Record<string, string> = {};
       for (let i = 0; i < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
       const metrics: JobEventEntry['metrics'] = {};
-      for (const k of ['step', 'loss', 'tokens', 'bytes'] as const) if (f[k] !== undefined) metrics[k] = Number(f[k]);
+      for (const k of ['step', 'loss', 'tokens', 'bytes', 'validation'] as const) if (f[k] !== undefined) metrics[k] = Number(f[k]);
       return {
         id,
         level: (f.level ?? 'info') as JobEventEntry['level'],
@@ -193,13 +200,24 @@ export class JobStore {
     });
   }
 
-  async setEval(jobId: string, r: JobEval): Promise<void> {
+  /** Stores the final score; a `before` stored earlier stays. */
+  async setEval(jobId: string, r: { metric: JobEval['metric']; value: number; count: number }): Promise<void> {
     await this.redis.hset(keys.jobEval(jobId), { metric: r.metric, value: String(r.value), count: String(r.count) });
+  }
+
+  /** Stores the starting model's score, before training. */
+  async setEvalBefore(jobId: string, r: { metric: JobEval['metric']; value: number; count: number }): Promise<void> {
+    await this.redis.hset(keys.jobEval(jobId), { metric: r.metric, before: String(r.value), count: String(r.count) });
   }
 
   async eval(jobId: string): Promise<JobEval | null> {
     const h = await this.redis.hgetall(keys.jobEval(jobId));
     if (!h.metric) return null;
-    return { metric: h.metric as JobEval['metric'], value: Number(h.value), count: Number(h.count) };
+    return {
+      metric: h.metric as JobEval['metric'],
+      value: h.value !== undefined ? Number(h.value) : null,
+      count: Number(h.count),
+      before: h.before !== undefined ? Number(h.before) : null,
+    };
   }
 }

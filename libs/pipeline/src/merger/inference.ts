@@ -50,7 +50,10 @@ export function classifyTexts(
   limits: InferenceLimits = DEFAULT_INFERENCE_LIMITS,
 ): Classification[] {
   if (m.task !== 'classification')
-    throw new InferenceError('failed_precondition', `model "${m.name}" is a causal language model; use Generate`);
+    throw new InferenceError(
+      'failed_precondition',
+      `model "${m.name}" is a language model with no classifier head: classify with a model fine-tuned on a classification task, or generate text with this one`,
+    );
   if (texts.length === 0) throw new InferenceError('invalid_argument', 'texts is empty; send at least one text');
   if (texts.length > limits.maxTexts)
     throw new InferenceError('invalid_argument', `${texts.length} texts in one request; send at most ${limits.maxTexts}`);

@@ -311,7 +311,7 @@ describe('the merger service', () => {
       await expectCode(classify('ft:other-base:tenant-a:job-err'), GrpcStatus.NOT_FOUND, /does not exist/);
       await expectCode(classify('gpt-4'), GrpcStatus.INVALID_ARGUMENT, /"base" or "ft:<base>:<tenant>:<job>"/);
       await expectCode(classify(modelName(job), ['']), GrpcStatus.INVALID_ARGUMENT, /texts\[0\] is empty/);
-      await expectCode(classify('base'), GrpcStatus.FAILED_PRECONDITION, /causal language model; use Generate/);
+      await expectCode(classify('base'), GrpcStatus.FAILED_PRECONDITION, /language model with no classifier head/);
       await expectCode(
         call(client.generate.bind(client), { model: modelName(job), prompt: 'a', maxNewTokens: 1, temperature: 0, seed: 0 }),
         GrpcStatus.FAILED_PRECONDITION,

@@ -88,7 +88,15 @@ describe('when the demo job is resolved on cola-tiny', () => {
       validationFileId: '',
       labels: ['ham', 'spam'],
       method: undefined,
-      hyperparameters: { epochs: 1, batchSize: 32, maxLength: 128, warmupFraction: 0, optimizer: undefined },
+      hyperparameters: {
+        epochs: 1,
+        batchSize: 32,
+        maxLength: 128,
+        warmupFraction: 0,
+        optimizer: undefined,
+        maxSteps: 0,
+        validationEvery: 0,
+      },
       seed: 1,
     };
     const v = validateJobSpec(spec);

@@ -43,9 +43,10 @@ export interface AutoResult {
 }
 
 /**
- * Peak AdamW learning rate per aux type, measured with `npm run bench:tasks` (docs/auto.md): the
- * adapters of a sub-1M-parameter base start at zero (lowrank's B) and need a larger rate than a
- * full-size model's LoRA to move within a few hundred steps; lr 1e-3 left a lowrank job at ln 2.
+ * Peak AdamW learning rate per aux type (docs/auto.md): the adapters of a sub-1M-parameter base
+ * start at zero (lowrank's B) and need a larger rate than a full-size model's LoRA to move within
+ * a few hundred steps; lr 1e-3 left a lowrank job at ln 2. `npm run bench:tasks` checks them
+ * against a small grid per task.
  */
 export const AUTO_LR: Readonly<Record<AuxConfig['type'], number>> = Object.freeze({ lowrank: 1e-2, linear: 3e-3, mlp: 3e-3 });
 /** Optimizer steps a classification run should reach at least (epochs grow until it does, up to {@link AUTO_MAX_EPOCHS}). */
@@ -139,8 +140,8 @@ export function chooseAutoHyperparameters(input: AutoInputs, given: AutoGiven = 
       value: lr,
       why:
         rank !== undefined
-          ? `AdamW peak for a lowrank aux: ${base} at rank 8, scaled by sqrt(8 / rank ${rank}) (validated on the task bench)`
-          : `AdamW peak for a ${input.aux.type} aux (validated on the task bench)`,
+          ? `AdamW peak for a lowrank aux: ${base} at rank 8, scaled by sqrt(8 / rank ${rank})`
+          : `AdamW peak for a ${input.aux.type} aux`,
     });
   }
   return { lr, epochs, batchSize, maxLength, maxWindows, choices };

@@ -188,18 +188,28 @@ export class MethodDto {
 
 /** Training loop settings; every one defaults to `auto`. */
 export class HyperparametersDto {
-  @ApiPropertyOptional(autoOr({ type: 'integer', minimum: 1, maximum: 1000 }, 'Passes over the training file (auto = 1).'))
+  @ApiPropertyOptional(
+    autoOr(
+      { type: 'integer', minimum: 1, maximum: 1000 },
+      'Passes over the training file (auto: chosen from the data size, see docs/auto.md).',
+    ),
+  )
   @IsOptional()
   @IsAutoOrNumber({ integer: true, min: 1, max: 1000 })
   n_epochs?: number | 'auto';
 
-  @ApiPropertyOptional(autoOr({ type: 'integer', minimum: 1, maximum: 4096 }, 'Examples per host batch (auto = 32).'))
+  @ApiPropertyOptional(
+    autoOr({ type: 'integer', minimum: 1, maximum: 4096 }, 'Examples per host batch (auto: 8, 16 or 32 from the data size).'),
+  )
   @IsOptional()
   @IsAutoOrNumber({ integer: true, min: 1, max: 4096 })
   batch_size?: number | 'auto';
 
   @ApiPropertyOptional(
-    autoOr({ type: 'number', minimum: 0, exclusiveMinimum: true, maximum: 10 }, 'Peak learning rate of the aux optimizer.'),
+    autoOr(
+      { type: 'number', minimum: 0, exclusiveMinimum: true, maximum: 10 },
+      'Peak learning rate of the aux optimizer (auto: by aux type and rank).',
+    ),
   )
   @IsOptional()
   @IsAutoOrNumber({ above: 0, max: 10 })
@@ -230,7 +240,12 @@ export class HyperparametersDto {
   @IsAutoOrNumber({ min: 0, below: 1 })
   momentum?: number | 'auto';
 
-  @ApiPropertyOptional(autoOr({ type: 'integer', minimum: 1, maximum: 4096 }, 'Tokens per example after truncation (auto = 128).'))
+  @ApiPropertyOptional(
+    autoOr(
+      { type: 'integer', minimum: 1, maximum: 4096 },
+      'Tokens per example after truncation (auto: 90th percentile of the rows, at most the context).',
+    ),
+  )
   @IsOptional()
   @IsAutoOrNumber({ integer: true, min: 1, max: 4096 })
   max_length?: number | 'auto';
@@ -244,6 +259,26 @@ export class HyperparametersDto {
   @IsOptional()
   @IsAutoOrNumber({ above: 0, below: 1 })
   warmup_fraction?: number | 'auto';
+
+  @ApiPropertyOptional(
+    autoOr(
+      { type: 'integer', minimum: 1, maximum: 10000000 },
+      'Stop after this many batches, for a short trial (auto = no bound: n_epochs passes over the file).',
+    ),
+  )
+  @IsOptional()
+  @IsAutoOrNumber({ integer: true, min: 1, max: 10_000_000 })
+  max_steps?: number | 'auto';
+
+  @ApiPropertyOptional(
+    autoOr(
+      { type: 'integer', minimum: 1, maximum: 10000000 },
+      'Evaluate the validation file every this many steps, besides before training and at the end (auto = about five times per run).',
+    ),
+  )
+  @IsOptional()
+  @IsAutoOrNumber({ integer: true, min: 1, max: 10_000_000 })
+  validation_every?: number | 'auto';
 }
 
 /** OpenAI's `method.supervised`: only its hyperparameters. */

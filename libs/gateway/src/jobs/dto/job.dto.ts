@@ -51,7 +51,9 @@ export class JobProgressDto {
 
 export class JobResultDto {
   @ApiProperty({ type: String, enum: ['accuracy', 'perplexity'] }) metric!: 'accuracy' | 'perplexity';
-  @ApiProperty({ type: Number }) value!: number;
+  @ApiProperty({ type: Number, nullable: true, description: 'Score of the final model; null while the job runs.' }) value!: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'Score of the starting model (before training), in the same metric.' })
+  before!: number | null;
   @ApiProperty({ type: Number, description: 'Validation examples (or tokens) evaluated.' }) count!: number;
 }
 

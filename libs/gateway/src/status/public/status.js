@@ -27,7 +27,7 @@
  */
 
 (function () {
-  /** Link speed assumed for the communication-overhead estimate (1 Gbit/s), the same as the CLI's. */
+  /** Link speed assumed for the per-job link-time estimate (1 Gbit/s), the same as the CLI's. */
   const LINK_BYTES_PER_SECOND = 125_000_000;
   const POLL_MS = 1500;
   /** Most events listed under the charts (the newest). */
@@ -142,9 +142,9 @@
     chart('throughput-chart', 'Host tokens per second', [{ label: 'tokens/s', borderColor: '#8250df' }], 'tokens/s');
     chart(
       'overhead-chart',
-      'Communication overhead',
+      'Estimated link time (1 Gbit/s)',
       [
-        { label: 'overhead % (1 Gbit/s link)', borderColor: '#cf222e', yAxisID: 'y' },
+        { label: 'est. link time % (1 Gbit/s)', borderColor: '#cf222e', yAxisID: 'y' },
         { label: 'bytes moved (MB)', borderColor: '#9a6700', yAxisID: 'y1' },
       ],
       '%',

@@ -88,6 +88,13 @@ export interface Hyperparameters {
    * linear decay to 0.
    */
   warmupFraction: number;
+  /** Stop after this many batches (a bound for short trials); 0 = no bound. */
+  maxSteps: number;
+  /**
+   * Evaluate the validation file every this many steps (besides before training and at the end);
+   * 0 = the default (about five evaluations per run).
+   */
+  validationEvery: number;
 }
 
 function createBaseJobSpec(): JobSpec {
@@ -406,7 +413,15 @@ export const Method: MessageFns<Method> = {
 };
 
 function createBaseHyperparameters(): Hyperparameters {
-  return { epochs: 0, batchSize: 0, maxLength: 0, optimizer: undefined, warmupFraction: 0 };
+  return {
+    epochs: 0,
+    batchSize: 0,
+    maxLength: 0,
+    optimizer: undefined,
+    warmupFraction: 0,
+    maxSteps: 0,
+    validationEvery: 0,
+  };
 }
 
 export const Hyperparameters: MessageFns<Hyperparameters> = {
@@ -425,6 +440,12 @@ export const Hyperparameters: MessageFns<Hyperparameters> = {
     }
     if (message.warmupFraction !== 0) {
       writer.uint32(41).double(message.warmupFraction);
+    }
+    if (message.maxSteps !== 0) {
+      writer.uint32(48).uint32(message.maxSteps);
+    }
+    if (message.validationEvery !== 0) {
+      writer.uint32(56).uint32(message.validationEvery);
     }
     return writer;
   },
@@ -482,6 +503,22 @@ export const Hyperparameters: MessageFns<Hyperparameters> = {
             message.warmupFraction = reader.double();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.maxSteps = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.validationEvery = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -506,6 +543,8 @@ export const Hyperparameters: MessageFns<Hyperparameters> = {
       ? OptimizerConfig.fromPartial(object.optimizer)
       : undefined;
     message.warmupFraction = object.warmupFraction ?? 0;
+    message.maxSteps = object.maxSteps ?? 0;
+    message.validationEvery = object.validationEvery ?? 0;
     return message;
   },
 };
