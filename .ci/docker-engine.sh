@@ -35,6 +35,10 @@ docker_engine_up() {
       return 0
     fi
   fi
+  # The Prometheus image takes Debian's binary: `apt-get download` needs the package lists.
+  if [ ! -x /usr/bin/prometheus ]; then
+    apt-get update -qq || true
+  fi
   mkdir -p "$COLA_DOCKER_ROOT" /var/run/cola-ci-docker
   dockerd --storage-driver=vfs -H "unix://$COLA_DOCKER_SOCK" --data-root "$COLA_DOCKER_ROOT" \
     --exec-root /var/run/cola-ci-docker --pidfile /var/run/cola-ci-docker.pid >/tmp/cola-ci-dockerd.log 2>&1 &

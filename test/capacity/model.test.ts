@@ -1,7 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { capacity, DEFAULT_SCENARIO, MEASURED, meanQueueLength, payloadBytes, taskSeconds, WIDTHS } from '../../tools/capacity/model';
-import { measuredFromBench } from '../../tools/capacity/bench-output';
+import { capacity, DEFAULT_SCENARIO, MEASURED, meanQueueLength, measuredFromBench, payloadBytes, taskSeconds, WIDTHS } from '@cola/deploy';
 
 const tiny = WIDTHS[0]!;
 const benchScenario = { ...DEFAULT_SCENARIO, jobsPerHost: 1, tokensPerStep: 3072 };

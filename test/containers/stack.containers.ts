@@ -17,14 +17,12 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { BULLMQ_PREFIX, PORTS, QUEUES } from '@cola/config';
 import { loadMobyDick, toJsonl } from '@cola/data';
-import { buildAllImages, formatReport } from '../../tools/images/build-all';
-import { engineReachable } from '../../tools/images/docker-cli';
-import { IMAGES } from '../../tools/images/image-names';
+import { buildAllImages, engineReachable, formatReport, IMAGES } from '@cola/deploy';
 import { renderKustomization, type RenderedDoc } from '../deploy/kustomize-render';
 import { REPO_ROOT } from '../deploy/manifest-loader';
 import { resolveContainer } from '../deploy/overlay-env';
 import { at, stringMap } from '../deploy/yaml-access';
-import { GatewayClient } from '../../libs/gateway/test/support/gateway-client';
+import { Api } from './support/api';
 import { dashboardExprs, metricNamesIn } from '../observability/support/observability-files';
 import { ContainerStack, type Container } from './support/container-stack';
 
@@ -97,7 +95,7 @@ describe('when the platform runs as containers configured like the local Kuberne
   let gateway: Container;
   let redis: Container;
   let prometheus: Container;
-  let api: GatewayClient;
+  let api: Api;
   let adminKey: string;
   let redisPassword: string;
   const hosts = new Map<string, Container>();
@@ -198,7 +196,7 @@ describe('when the platform runs as containers configured like the local Kuberne
     await addTrainer();
     await addTrainer();
     gateway = await service('gateway', 'gateway', PORTS.gatewayHttp);
-    api = new GatewayClient(`http://127.0.0.1:${gateway.ports.get(PORTS.gatewayHttp)}`);
+    api = new Api(`http://127.0.0.1:${gateway.ports.get(PORTS.gatewayHttp)}`);
     await until('the gateway to be ready', 60_000, () => ok(`${api.baseUrl}/readyz`));
   });
 

@@ -5,8 +5,16 @@
 // measured rates from a saved `npm run bench:pipeline` output; without it, the figures recorded
 // in docs/benchmarks.md are used. Which one is printed above the table.
 import { readFileSync } from 'node:fs';
-import { capacity, DEFAULT_SCENARIO, MEASURED, WIDTHS, type Measured, type Scenario, type TransferMode } from './model';
-import { measuredFromBench } from './bench-output';
+import {
+  capacity,
+  DEFAULT_SCENARIO,
+  MEASURED,
+  measuredFromBench,
+  WIDTHS,
+  type Measured,
+  type Scenario,
+  type TransferMode,
+} from '@cola/deploy';
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);

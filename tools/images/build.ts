@@ -1,6 +1,6 @@
 // `npm run images`: builds every image without any registry (see tools/images/build-all.ts) and
 // prints each image's size and build time. DOCKER_HOST selects the engine.
-import { buildAllImages, formatReport } from './build-all';
+import { buildAllImages, formatReport } from '@cola/deploy';
 
 const started = performance.now();
 buildAllImages({ root: process.cwd(), echo: process.argv.includes('--verbose'), log: (l) => console.log(l) }).then(

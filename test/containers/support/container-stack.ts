@@ -3,7 +3,7 @@
  * removal finds every one of them (and the network and volumes) even after a failure.
  */
 import { randomBytes } from 'node:crypto';
-import { docker } from '../../../tools/images/docker-cli';
+import { docker } from '@cola/deploy';
 
 /** How to start one container. */
 export interface ContainerSpec {
