@@ -139,7 +139,11 @@ describe('when a user drives a job through the cola CLI', () => {
 
     const watch = await cola(['jobs', 'watch', jobId]);
     assert.equal(watch.code, 0, watch.stderr);
-    assert.match(watch.stdout, new RegExp(`${jobId} succeeded: validation accuracy [\\d.]+; model ft:cola-tiny:cli-user:${jobId}`));
+    // The starting model's score, then the final one, in the same metric.
+    assert.match(
+      watch.stdout,
+      new RegExp(`${jobId} succeeded: validation accuracy [\\d.]+ → [\\d.]+; model ft:cola-tiny:cli-user:${jobId}`),
+    );
     assert.match(watch.stdout, /step 16\/16/, 'the progress reached the last step (64 rows / 8 × 2 epochs)');
 
     const list = await cola(['jobs', 'list']);

@@ -149,6 +149,7 @@ export const toolEnvSpec = {
   ),
   COLA_DOCKER_BIN: optional(str({ doc: 'image builds (tools/images): the docker CLI to run (default: one with BuildKit)' })),
   COLA_IMAGE_TMP: str({ default: '/var/tmp', doc: 'image builds (tools/images): where the base image rootfs is assembled' }),
+  BENCH_ROWS: optional(str({ doc: '`npm run bench:host-memory`: rows (sequences of 128 tokens) of the measured batch (default 8)' })),
 } as const;
 
 /** Every declared variable, name to spec (a later spec of the same name wins; only names matter here). */

@@ -165,8 +165,8 @@ describe('when every cola.v1 message is encoded and decoded', () => {
         maxLength: 128,
         optimizer: { kind: { $case: 'adamw', value: { lr: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 5e-4 } } },
         warmupFraction: 0.05,
-        maxSteps: 0,
-        validationEvery: 0,
+        maxSteps: 40,
+        validationEvery: 10,
       },
       seed: 42,
     };

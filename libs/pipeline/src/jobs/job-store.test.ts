@@ -67,6 +67,8 @@ describe('when jobs are recorded in Redis', () => {
   });
 
   it('should keep the starting score next to the final one, with value null until the job ends', async () => {
+    // Events are written only for jobs that exist.
+    await store.create({ ...spec, jobId: 'job-3' });
     await store.setEvalBefore('job-3', { metric: 'accuracy', value: 0.5, count: 40 });
     assert.deepEqual(await store.eval('job-3'), { metric: 'accuracy', value: null, count: 40, before: 0.5 });
     await store.setEval('job-3', { metric: 'accuracy', value: 0.75, count: 40 });

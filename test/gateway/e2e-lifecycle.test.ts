@@ -13,8 +13,8 @@ import { loadCheckpoint } from '@cola/model';
 import { classificationTask, finetune } from '@cola/train';
 import { AuxStateStore } from '@cola/store';
 import { freePort, ServiceProcess, useRedis } from '@cola/testing';
-import { GatewayClient, type ErrorShape } from './support/gateway-client';
-import { ADMIN_KEY } from './support/gateway-fixture';
+import { GatewayClient, type ErrorShape } from '../../libs/gateway/test/support/gateway-client';
+import { ADMIN_KEY } from '../../libs/gateway/test/support/gateway-fixture';
 
 /** Tokens per example: the tiny model's context (TINY_CONFIG.nPositions). */
 const MAX_LENGTH = 32;
