@@ -93,7 +93,7 @@ describe('when a newcomer runs npm start', () => {
     // The services' /metrics give the measured ratio of docs/observability.md.
     assert.match(
       out,
-      /measured on this machine \(services' \/metrics, both jobs\): communication overhead \d+\.\d% = \(encode \d+ ms \+ write \d+ ms \+ adapt-queue wait \d+ ms \+ decode \d+ ms\) \/ host steps [1-9]\d* ms/,
+      /communication overhead, measured on this machine \(services' \/metrics, both jobs\): \d+\.\d% = \(encode \d+ ms \+ write \d+ ms \+ adapt-queue wait \d+ ms \+ decode \d+ ms\) \/ host steps [1-9]\d* ms/,
     );
     // Progress lines (one per job every few seconds off a terminal; bars on one): the last ones show the finished jobs.
     for (const tenant of ['spam-filter', 'mail-writer']) {
