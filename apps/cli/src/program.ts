@@ -6,7 +6,7 @@ import { ENV, PORTS } from '@cola/config';
 import { AUX_TYPES, type AuxType } from '@cola/gl';
 import { positiveInt, positiveNumber } from '@cola/train';
 import { ColaApiClient, ColaApiError, type CreateJobRequest } from './api-client';
-import { DEMO_DEFAULTS, runDemo } from './demo';
+import { DEMO_DEFAULTS, runDemo, type DemoOptions } from './demo';
 import { jobLine, resultText } from './format';
 import { watchJobs } from './job-watcher';
 
@@ -99,19 +99,12 @@ Environment: ${ENV.COLA_API_URL}, ${ENV.COLA_API_KEY}, ${ENV.GATEWAY_ADMIN_KEY} 
       [] as string[],
     )
     .action(
-      async (o: {
-        adminKey?: string;
-        metricsUrls: string[];
-        modelDir: string;
-        spamTrain: number;
-        spamEval: number;
-        lmTrain: number;
-        lmEval: number;
-        lmChars: number;
-        batchSize: number;
-        maxLength: number;
-        epochs: number;
-      }) => {
+      async (
+        o: Pick<
+          DemoOptions,
+          'metricsUrls' | 'modelDir' | 'spamTrain' | 'spamEval' | 'lmTrain' | 'lmEval' | 'lmChars' | 'batchSize' | 'maxLength' | 'epochs'
+        > & { adminKey?: string },
+      ) => {
         await runDemo({ ...DEMO_DEFAULTS, ...o, apiUrl: program.opts<GlobalOpts>().apiUrl, adminKey: o.adminKey ?? '' });
       },
     );
