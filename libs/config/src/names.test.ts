@@ -8,6 +8,9 @@ function allKeysFor(id: string): string[] {
     keys.payload(id, 0),
     keys.payload(id, 1),
     keys.payload(id, 12),
+    keys.republishedPayload(id, 0, 1),
+    keys.republishedPayload(id, 12, 2),
+    keys.payloadRepublish(id),
     keys.auxVersion(id, 0),
     keys.auxVersion(id, 1),
     keys.auxVersion(id, 12),
@@ -33,6 +36,8 @@ function allKeysFor(id: string): string[] {
 
 const BUILDERS_WITH_ID: ReadonlyArray<[string, (id: string) => string]> = [
   ['payload', (id) => keys.payload(id, 1)],
+  ['republishedPayload', (id) => keys.republishedPayload(id, 1, 1)],
+  ['payloadRepublish', keys.payloadRepublish],
   ['auxVersion', (id) => keys.auxVersion(id, 1)],
   ['auxHead', keys.auxHead],
   ['auxApplied', keys.auxApplied],

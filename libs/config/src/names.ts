@@ -87,6 +87,19 @@ const aux = (jobId: string): string => `${KEY_PREFIX}aux:{${assertId('jobId', jo
 export const keys = {
   /** Binary adaptation payload (an encoded AdaptationBatch) of fit task `seq`; TTL {@link TTLS.payloadSeconds}. */
   payload: (jobId: string, seq: number): string => `${KEY_PREFIX}payload:${assertId('jobId', jobId)}:${assertIndex('seq', seq)}`,
+  /**
+   * Binary payload of fit task `seq` published again (attempt 1, 2, ...) after the original
+   * expired unread; TTL {@link TTLS.payloadSeconds}. A key per attempt: a reader holding an older
+   * reference never reads bytes that another reference describes.
+   */
+  republishedPayload: (jobId: string, seq: number, attempt: number): string =>
+    `${KEY_PREFIX}payload:${assertId('jobId', jobId)}:${assertIndex('seq', seq)}:r${assertIndex('attempt', attempt)}`,
+  /**
+   * Hash seq → re-publication entry (JSON) of a job: an aux-trainer that found a payload expired
+   * asks for it here, the gpu-host that holds the job answers with the new reference; TTL
+   * {@link TTLS.payloadSeconds}.
+   */
+  payloadRepublish: (jobId: string): string => `${job(jobId)}:republish`,
   /** Binary aux state (weights + optimizer slots) at `version`; superseded ones expire. */
   auxVersion: (jobId: string, version: number): string => `${aux(jobId)}:v${assertIndex('version', version)}`,
   /** Decimal string: the latest committed aux version of a job. Moved only by compare-and-set. */

@@ -6,7 +6,7 @@ export const TTLS = {
   /**
    * Adaptation payloads. An aux-trainer normally consumes one within seconds; an hour leaves room
    * for a backlog and for BullMQ's retries with backoff. A payload that expires before it is
-   * fitted fails its task with PayloadMissingError, which the gpu-host can re-publish.
+   * fitted is asked for again (keys.payloadRepublish): the gpu-host recomputes and re-publishes it.
    */
   payloadSeconds: 60 * 60,
   /**

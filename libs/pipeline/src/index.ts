@@ -21,7 +21,6 @@ export * from './host/host-service';
 export * from './host/exit-on-backend-abort';
 export * from './host/host-service-options';
 export * from './host/job-task-data';
-export * from './host/job-checkpoints';
 export * from './host/stores';
 export * from './trainer/aux-published-publisher';
 export * from './trainer/fit-task-errors';

@@ -6,3 +6,5 @@ export * from './lua-script';
 export * from './tensor-store';
 export * from './aux-state-store';
 export * from './frame-pool';
+export * from './checkpoint-store';
+export * from './payload-republish-store';

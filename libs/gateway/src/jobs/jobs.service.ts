@@ -4,7 +4,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { jobIds, keys } from '@cola/config';
 import { FINAL_STATUSES, JobStore, submitJob, validateJobSpec, type JobRecord, type JobsQueueData } from '@cola/pipeline';
-import { AuxStateStore } from '@cola/store';
+import { AuxStateStore, CheckpointStore } from '@cola/store';
 import { isUsableId, newId } from '../common/ids';
 import { DEFAULT_PAGE_SIZE, invalidCursor, page, pageOfSortedSet, type Page } from '../common/pagination';
 import { ApiError, notFound } from '../errors/api-error';
@@ -26,6 +26,7 @@ import { ETA_EVENTS_SCANNED, estimatedFinish } from './job-eta';
 @Injectable()
 export class JobsService {
   private readonly auxStore: AuxStateStore;
+  private readonly checkpointStore: CheckpointStore;
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
@@ -35,6 +36,7 @@ export class JobsService {
     @Inject(GATEWAY_OPTIONS) private readonly options: ResolvedGatewayOptions,
   ) {
     this.auxStore = new AuxStateStore(redis);
+    this.checkpointStore = new CheckpointStore(redis);
   }
 
   async create(tenantId: string, dto: CreateJobDto): Promise<JobDto> {
@@ -137,16 +139,17 @@ export class JobsService {
     limit = DEFAULT_PAGE_SIZE,
   ): Promise<Page<JobCheckpointDto>> {
     const rec = await this.record(tenantId, jobId);
-    let member: string | undefined;
+    let step: number | undefined;
     if (after !== undefined) {
-      const step = checkpointStepOf(after);
+      step = checkpointStepOf(after);
       if (step === undefined) throw invalidCursor(after);
-      member = String(step);
     }
-    const { ids, hasMore } = await pageOfSortedSet(this.redis, keys.jobCheckpoints(jobId), member, limit);
+    // A cursor that is not one of this job's checkpoints (unknown, or another job's) is a 400, never a leak.
+    const found = await this.checkpointStore.page(jobId, step, limit);
+    if (!found) throw invalidCursor(after!);
     return page(
-      ids.map((s) => checkpointView(rec.spec, Number(s))),
-      hasMore,
+      found.steps.map((s) => checkpointView(rec.spec, s)),
+      found.hasMore,
       (c) => c.id,
     );
   }
@@ -157,15 +160,14 @@ export class JobsService {
     let bytes: Uint8Array | null;
     if (checkpoint !== undefined) {
       const step = checkpointStepOf(checkpoint);
-      const b = step === undefined ? null : await this.redis.getBuffer(keys.jobCheckpoint(jobId, step));
-      if (!b)
+      bytes = step === undefined ? null : await this.checkpointStore.load(jobId, step);
+      if (!bytes)
         throw new ApiError(
           404,
           'not_found',
           `Job ${jobId} has no checkpoint ${JSON.stringify(checkpoint)}; list them with GET /v1/fine_tuning/jobs/${jobId}/checkpoints`,
           'checkpoint',
         );
-      bytes = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
     } else {
       bytes = (await this.auxStore.loadHead(jobId))?.bytes ?? null;
     }

@@ -1,8 +1,7 @@
 import type { Redis } from 'ioredis';
-import { keys } from '@cola/config';
 import { AdapterSet, initBackend, tf } from '@cola/gl';
 import { encodeJobAuxState } from '@cola/pipeline';
-import { AuxStateStore } from '@cola/store';
+import { AuxStateStore, CheckpointStore } from '@cola/store';
 
 /** The layers of the test aux state: a lowrank attention tap and the linear head with bias. */
 export const LOWRANK_LAYER = { tap: 'h.0.attn.c_attn', dIn: 16, dOut: 48, aux: { type: 'lowrank' as const, rank: 4, scale: 2 } };
@@ -11,7 +10,7 @@ export const TEST_LAYERS = [LOWRANK_LAYER, HEAD_LAYER];
 
 /**
  * Writes an aux state for `jobId` as the gpu-host would (version 0 in the AuxStateStore) and a
- * checkpoint at `checkpointStep` (as the host's JobCheckpoints does), and returns the parameter
+ * checkpoint at `checkpointStep` (the CheckpointStore the host writes), and returns the parameter
  * values keyed `<tap>/<param>`. B of a fresh lowrank is zero, so it is set to random values to make
  * the transposes observable.
  */
@@ -25,8 +24,7 @@ export async function writeTestAuxState(redis: Redis, jobId: string, checkpointS
     }
     const bytes = encodeJobAuxState(adapters, { jobId, version: 0, schedule: { peakLr: 1e-3, totalSteps: 10, warmupSteps: 1 } });
     await new AuxStateStore(redis).init(jobId, bytes);
-    await redis.set(keys.jobCheckpoint(jobId, checkpointStep), Buffer.from(bytes));
-    await redis.zadd(keys.jobCheckpoints(jobId), checkpointStep, String(checkpointStep));
+    await new CheckpointStore(redis).save(jobId, checkpointStep, bytes);
     return await adapters.values();
   } finally {
     adapters.dispose();

@@ -27,6 +27,9 @@ export interface PublishReport {
   writeMs: number;
 }
 
+/** A stored payload's reference. */
+type StoredPayload = Awaited<ReturnType<HostPayloadStore['putLeased']>>;
+
 /** Queue states of a task that an aux-trainer has not finished yet. */
 const PENDING_STATES = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children', 'active']);
 
@@ -45,6 +48,31 @@ export class FitTaskPublisher {
 
   /** Encodes, stores and queues one fit task; disposes the payload's tensors. */
   async publish(owner: FitTaskOwner, p: FitPayload): Promise<PublishReport> {
+    const { ref, report } = await this.store(owner, p, keys.payload(owner.jobId, p.seq));
+    const t1 = performance.now();
+    const data: AdaptTaskData = {
+      jobId: owner.jobId,
+      tenantId: owner.tenantId,
+      seq: p.seq,
+      auxVersion: p.auxVersion,
+      payloadKey: ref.key,
+      size: ref.size,
+      sha256: ref.sha256,
+    };
+    await this.queue.add('adapt', data, { jobId: jobIds.adapt(owner.jobId, p.seq) });
+    return { ...report, writeMs: report.writeMs + performance.now() - t1 };
+  }
+
+  /**
+   * Encodes and stores a fit task whose payload expired unread under the key of re-publication
+   * `attempt` (the task itself is still queued); disposes the payload's tensors. Returns where.
+   */
+  async republish(owner: FitTaskOwner, p: FitPayload, attempt: number): Promise<StoredPayload & PublishReport> {
+    const { ref, report } = await this.store(owner, p, keys.republishedPayload(owner.jobId, p.seq, attempt));
+    return { ...ref, ...report };
+  }
+
+  private async store(owner: FitTaskOwner, p: FitPayload, key: string): Promise<{ ref: StoredPayload; report: PublishReport }> {
     const t0 = performance.now();
     // Encoded straight into a pooled frame: no fresh multi-MB buffer and no second copy per payload.
     let lease: ReturnType<HostPayloadStore['lease']>;
@@ -77,18 +105,8 @@ export class FitTaskPublisher {
       for (const d of p.layers.values()) disposeAdaptationData(d);
     }
     const t1 = performance.now();
-    const ref = await this.payloads.putLeased(keys.payload(owner.jobId, p.seq), lease, this.ttlSeconds);
-    const data: AdaptTaskData = {
-      jobId: owner.jobId,
-      tenantId: owner.tenantId,
-      seq: p.seq,
-      auxVersion: p.auxVersion,
-      payloadKey: ref.key,
-      size: ref.size,
-      sha256: ref.sha256,
-    };
-    await this.queue.add('adapt', data, { jobId: jobIds.adapt(owner.jobId, p.seq) });
-    return { bytes: ref.size, encodeMs: p.gramMs + (t1 - t0), writeMs: performance.now() - t1 };
+    const ref = await this.payloads.putLeased(key, lease, this.ttlSeconds);
+    return { ref, report: { bytes: ref.size, encodeMs: p.gramMs + (t1 - t0), writeMs: performance.now() - t1 } };
   }
 
   /**

@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { ColaMetrics } from '@cola/metrics';
 import type { GptModel } from '@cola/model';
+import type { CheckpointStore, PayloadRepublishStore } from '@cola/store';
 import type { JobStore } from '../jobs/job-store';
 import type { ClassifierHeads } from './classifier-heads';
 import type { FitTaskPublisher } from './fit-task-publisher';
@@ -9,7 +10,6 @@ import type { HostServiceEvents, JobEnd } from './host-events';
 import type { HostJob } from './host-job';
 import type { HostMemoryBudget } from './host-memory-budget';
 import type { ResolvedHostServiceOptions } from './host-service-options';
-import type { JobCheckpoints } from './job-checkpoints';
 import type { RoundRobinScheduler } from './round-robin-scheduler';
 import type { HostAuxStore, HostPayloadStore } from './stores';
 
@@ -30,7 +30,9 @@ export interface HostConnections {
   jobStore: JobStore;
   payloads: HostPayloadStore;
   auxStore: HostAuxStore;
-  checkpoints: JobCheckpoints;
+  checkpoints: CheckpointStore;
+  /** Re-publication requests of expired payloads (trainers ask, the host answers). */
+  republish: PayloadRepublishStore;
   publisher: FitTaskPublisher;
 }
 

@@ -12,6 +12,8 @@ export interface HostServiceEvents {
   step: [{ jobIds: string[]; rows: number; ms: number }];
   /** A fit task was published. */
   published: [{ jobId: string; seq: number; auxVersion: number; bytes: number; encodeMs: number; writeMs: number }];
+  /** A fit task whose payload expired unread was computed again and published under a new key. */
+  republished: [{ jobId: string; seq: number; auxVersion: number; attempt: number; bytes: number }];
   /** A newer aux version was loaded for a job. */
   aux: [{ jobId: string; version: number }];
   /** A job left the host. */

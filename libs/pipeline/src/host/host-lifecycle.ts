@@ -112,6 +112,7 @@ export class HostLifecycle {
   private async retire(jobId: string): Promise<void> {
     try {
       await this.ctx.conn.auxStore.prune?.(jobId, 1);
+      await this.ctx.conn.republish.delete(jobId);
     } catch (e) {
       this.ctx.opts.log('warn', `pruning the aux versions of job ${jobId}: ${(e as Error).message}`, { jobId });
     }

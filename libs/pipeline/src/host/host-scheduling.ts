@@ -3,6 +3,7 @@ import type { HostAuxVersions } from './host-aux-versions';
 import type { HostContext } from './host-context';
 import type { HostJob } from './host-job';
 import type { HostLifecycle } from './host-lifecycle';
+import type { HostRepublishing } from './host-republishing';
 import type { HostStepping } from './host-stepping';
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -21,6 +22,7 @@ export class HostScheduling {
     private readonly stepping: HostStepping,
     private readonly lifecycle: HostLifecycle,
     private readonly auxVersions: HostAuxVersions,
+    private readonly republishing: HostRepublishing,
   ) {}
 
   /** Runs until the host closes or its backend aborts, then hands every active job back (`requeued`). */
@@ -98,6 +100,8 @@ export class HostScheduling {
           await this.auxVersions
             .refresh(job.jobId, head)
             .catch((e: unknown) => opts.log('warn', `aux reload: ${(e as Error).message}`, { jobId: job.jobId }));
+        // Nor may a payload that expired before a trainer read it: the trainer asked for it again.
+        else await this.republishing.serve(job);
       }
     }
   }

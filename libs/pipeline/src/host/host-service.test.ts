@@ -7,7 +7,7 @@ import { initBackend, tf } from '@cola/gl';
 import { initGptModel, type GptModel } from '@cola/model';
 import { loadMobyDick, loadSpamAssassin, parseJsonl, toJsonl, type ClassificationRow, type CompletionRow } from '@cola/data';
 import { DType, Task, TransferMode, type AuxConfig, type JobSpec } from '@cola/proto';
-import { AuxStateStore } from '@cola/store';
+import { AuxStateStore, CheckpointStore } from '@cola/store';
 import { useRedis } from '@cola/testing';
 import { finetune } from '@cola/train';
 import { JobStore } from '../jobs/job-store';
@@ -18,7 +18,6 @@ import { putUpload } from '../jobs/uploads';
 import { decodeJobAuxState } from '../state/job-aux-state';
 import { HostService, type HostServiceEvents } from './host-service';
 import { AuxTrainerService } from '../trainer/aux-trainer-service';
-import { JobCheckpoints } from './job-checkpoints';
 import { buildJobTaskData } from './job-task-data';
 
 const CONFIG = { vocabSize: 258, nPositions: 32, nEmbd: 16, nLayer: 2, nHead: 2, layerNormEpsilon: 1e-5 };
@@ -241,7 +240,7 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
     assert.ok(curve.length >= 3, `validations at steps ${curve.join(', ')} (default: about five per run)`);
     assert.match(events.find((e) => /Auto settings|No auto settings/.test(e.message))!.message, /No auto settings|truncation/);
     // One checkpoint per epoch (5 batches each).
-    assert.deepEqual(await new JobCheckpoints(client).steps('job-exact'), [5, 10]);
+    assert.deepEqual(await new CheckpointStore(client).steps('job-exact'), [5, 10]);
     assert.deepEqual(await client.keys(`${keys.payload('job-exact', 0).replace(/:0$/, '')}:*`), [], 'every payload was consumed');
   });
 

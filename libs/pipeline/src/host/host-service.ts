@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { Queue, Worker } from 'bullmq';
 import { ADAPTATION_TRANSFER_LABELS, BULLMQ_PREFIX, OTHER_TENANT, QUEUES, queueOptions, TRANSFER_DIRECTIONS } from '@cola/config';
 import { ColaMetrics, collectQueueDepth } from '@cola/metrics';
-import { AuxStateStore, TensorStore } from '@cola/store';
+import { AuxStateStore, CheckpointStore, PayloadRepublishStore, TensorStore } from '@cola/store';
 import { JobStore } from '../jobs/job-store';
 import type { JobsQueueData } from '../queues/jobs-queue-data';
 import type { AdaptTaskData } from '../queues/adapt-task-data';
@@ -18,7 +18,7 @@ import { HostPublishing } from './host-publishing';
 import { HostScheduling } from './host-scheduling';
 import { resolveHostServiceOptions, type HostServiceOptions } from './host-service-options';
 import { HostStepping } from './host-stepping';
-import { JobCheckpoints } from './job-checkpoints';
+import { HostRepublishing } from './host-republishing';
 import { JobIntake } from './job-intake';
 import { JobOpening } from './job-opening';
 import { RoundRobinScheduler } from './round-robin-scheduler';
@@ -74,7 +74,13 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     this.stepping = new HostStepping(this.ctx, this.lifecycle, new HostPublishing(this.ctx, this.lifecycle));
     this.lifecycle.onEnd = (jobId) => this.stepping.forget(jobId);
     const auxVersions = new HostAuxVersions(this.ctx);
-    this.scheduling = new HostScheduling(this.ctx, this.stepping, this.lifecycle, auxVersions);
+    this.scheduling = new HostScheduling(
+      this.ctx,
+      this.stepping,
+      this.lifecycle,
+      auxVersions,
+      new HostRepublishing(this.ctx, this.stepping, this.lifecycle),
+    );
     this.intake = new JobIntake(this.ctx, new JobOpening(this.ctx, this.lifecycle), this.lifecycle, auxVersions);
     // Start the labelled series at 0 (see ADAPTATION_TRANSFER_LABELS for why).
     for (const transfer of ADAPTATION_TRANSFER_LABELS) {
@@ -133,7 +139,8 @@ export class HostService extends EventEmitter<HostServiceEvents> {
       jobStore: new JobStore(this.redis),
       payloads,
       auxStore: opts.auxStore ?? new AuxStateStore(this.redis),
-      checkpoints: new JobCheckpoints(this.redis),
+      checkpoints: new CheckpointStore(this.redis),
+      republish: new PayloadRepublishStore(this.redis, { ttlSeconds: opts.payloadTtlSeconds }),
       publisher: new FitTaskPublisher(payloads, this.adaptQueue, opts.payloadTtlSeconds),
     });
     this.depthQueues = [QUEUES.jobs, QUEUES.auxPublishedHost, QUEUES.auxPublishedMerger].map(

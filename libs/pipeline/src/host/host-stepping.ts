@@ -117,7 +117,7 @@ export class HostStepping {
   }
 
   /** Rows of one chunk of the job's step: what fits the memory budget, under the configured cap. */
-  private async rowsPerChunk(job: HostJob, batch: TaskBatch): Promise<number> {
+  async rowsPerChunk(job: HostJob, batch: TaskBatch): Promise<number> {
     const fit = await this.ctx.budget.rowsPerChunk(batch.labels ? 'cls' : 'lm', batch.seqLen, job.taps);
     const cap = this.ctx.opts.maxRowsPerChunk;
     return cap > 0 ? Math.min(cap, fit) : fit;

@@ -18,7 +18,7 @@ import {
   type GptModel,
 } from '@cola/model';
 import { InferenceClient, type ClassifyResponse, type GenerateRequest, type GenerateResponse, type StatusResponse } from '@cola/proto';
-import { AuxStateStore, TensorStore } from '@cola/store';
+import { AuxStateStore, PayloadRepublishStore, TensorStore } from '@cola/store';
 import { useRedis } from '@cola/testing';
 import { JobStore } from '../jobs/job-store';
 import { decodeJobAuxState } from '../state/job-aux-state';
@@ -71,7 +71,7 @@ describe('the merger service', () => {
     payloads = new TensorStore(conn);
     jobs = new JobStore(conn);
     publisher = new AuxPublishedPublisher(conn);
-    processor = new FitTaskProcessor({ payloads, aux, jobs, publisher });
+    processor = new FitTaskProcessor({ payloads, republish: new PayloadRepublishStore(conn), aux, jobs, publisher });
     tensorsBefore = tf.memory().numTensors;
     merger = new MergerService({ redisUrl: redis.url, modelDir: join(dir, TEST_BASE_MODEL), grpcPort: 0, grpcHost: '127.0.0.1' });
     const port = await merger.start();

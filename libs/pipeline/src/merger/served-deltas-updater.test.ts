@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
 import { keys } from '@cola/config';
 import { disposeDeltas, initBackend, tf } from '@cola/gl';
-import { AuxStateStore, TensorStore } from '@cola/store';
+import { AuxStateStore, PayloadRepublishStore, TensorStore } from '@cola/store';
 import { useRedis } from '@cola/testing';
 import { JobStore } from '../jobs/job-store';
 import { decodeJobAuxState } from '../state/job-aux-state';
@@ -35,7 +35,13 @@ describe('the served deltas updater', () => {
     jobs = new JobStore(conn);
     served = new ServedStore(conn);
     updater = new ServedDeltasUpdater({ aux, served, jobs });
-    processor = new FitTaskProcessor({ payloads, aux, jobs, publisher: { publish: async (d) => void announced.push(d) } });
+    processor = new FitTaskProcessor({
+      payloads,
+      republish: new PayloadRepublishStore(conn),
+      aux,
+      jobs,
+      publisher: { publish: async (d) => void announced.push(d) },
+    });
   });
 
   after(() => void processor.close());

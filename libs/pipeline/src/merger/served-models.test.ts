@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
 import { initBackend, tf } from '@cola/gl';
 import { initGptModel, type GptModel } from '@cola/model';
-import { AuxStateStore, TensorStore } from '@cola/store';
+import { AuxStateStore, PayloadRepublishStore, TensorStore } from '@cola/store';
 import { useRedis } from '@cola/testing';
 import { JobStore } from '../jobs/job-store';
 import type { AuxPublishedData } from '../queues/aux-published-data';
@@ -45,7 +45,13 @@ describe('the served model cache', () => {
     jobs = new JobStore(conn);
     const served = new ServedStore(conn);
     base = initGptModel({ vocabSize: 258, nPositions: 16, nEmbd: TINY_D, nLayer: 2, nHead: 2, layerNormEpsilon: 1e-5 }, { seed: 5 });
-    processor = new FitTaskProcessor({ payloads, aux, jobs, publisher: { publish: async (d) => void announced.push(d) } });
+    processor = new FitTaskProcessor({
+      payloads,
+      republish: new PayloadRepublishStore(conn),
+      aux,
+      jobs,
+      publisher: { publish: async (d) => void announced.push(d) },
+    });
     updater = new ServedDeltasUpdater({ aux, served, jobs });
     models = new ServedModels({ base, served, aux, jobs }, { baseModelName: TEST_BASE_MODEL, maxModels: 2 });
   });

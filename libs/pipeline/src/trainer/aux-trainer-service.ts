@@ -3,7 +3,7 @@ import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ADAPTATION_TRANSFER_LABELS, AUX_RETENTION, BULLMQ_PREFIX, QUEUES, STATE_TRANSFER, TRANSFER_DIRECTIONS, TTLS } from '@cola/config';
 import { ColaMetrics } from '@cola/metrics';
-import { AuxStateStore, TensorStore } from '@cola/store';
+import { AuxStateStore, PayloadRepublishStore, TensorStore } from '@cola/store';
 import { JobStore } from '../jobs/job-store';
 import { AdaptTaskDataError, validateAdaptTaskData, type AdaptTaskData } from '../queues/adapt-task-data';
 import { AuxPublishedPublisher } from './aux-published-publisher';
@@ -26,8 +26,8 @@ export interface AuxTrainerServiceOptions {
   /** Cap of that delay, in ms. Default 2000. */
   maxRetryDelayMs: number;
   /**
-   * How long a task may wait for its predecessor before its job is failed, in ms. Default: the
-   * payload TTL, after which the payload is gone anyway.
+   * How long a task may wait for its predecessor, or for its expired payload to be published
+   * again (counted from the request), before its job is failed, in ms. Default: the payload TTL.
    */
   maxOrderWaitMs: number;
   /** Where log lines go (the same JSON-lines logger as the gpu-host's). Default: nowhere. */
@@ -122,6 +122,7 @@ export class AuxTrainerService extends EventEmitter<AuxTrainerServiceEvents> {
     this.processor = new FitTaskProcessor(
       {
         payloads: new TensorStore(this.redis),
+        republish: new PayloadRepublishStore(this.redis),
         aux: new AuxStateStore(this.redis, { keepVersions: this.options.keepVersions }),
         jobs: new JobStore(this.redis),
         publisher: this.publisher,
@@ -214,9 +215,10 @@ export class AuxTrainerService extends EventEmitter<AuxTrainerServiceEvents> {
       return outcome;
     } catch (e) {
       if (!(e instanceof FitTaskNotReadyError)) throw e;
-      const waited = Date.now() - job.timestamp;
+      const waited = Date.now() - (e.waitingSinceMs ?? job.timestamp);
       if (waited > this.options.maxOrderWaitMs) {
-        const message = `fit task ${task.seq} of job ${task.jobId} waited ${Math.round(waited / 1000)} s for its predecessor: ${e.message}`;
+        const what = e.reason === 'payload-missing' ? 'for its payload to be published again' : 'for its predecessor';
+        const message = `fit task ${task.seq} of job ${task.jobId} waited ${Math.round(waited / 1000)} s ${what}: ${e.message}`;
         const jobs = new JobStore(this.redis);
         const { changed } = await jobs.transition(task.jobId, 'failed', 'aux-trainer', { code: 'fit_task_timeout', message, param: null });
         if (changed) await jobs.appendEvent(task.jobId, { level: 'error', message });

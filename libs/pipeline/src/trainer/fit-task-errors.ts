@@ -10,15 +10,23 @@ export class FitTaskNotReadyError extends Error {
   override readonly name = 'FitTaskNotReadyError';
   constructor(
     message: string,
-    /** Why: ordering (head behind seq) or a lost compare-and-set. */
-    readonly reason: 'order' | 'conflict' | 'no-state',
+    /**
+     * Why: ordering (head behind seq), a lost compare-and-set, no aux state yet, or an expired
+     * payload the gpu-host was asked to publish again.
+     */
+    readonly reason: 'order' | 'conflict' | 'no-state' | 'payload-missing',
+    /**
+     * Since when the task has waited for this (ms since the epoch); default its enqueue time. A
+     * re-publication is waited for from the request, not from the enqueue an hour before.
+     */
+    readonly waitingSinceMs?: number,
   ) {
     super(message);
   }
 }
 
 /**
- * A fit task that can never succeed: a malformed, truncated, corrupt or expired payload, or data
+ * A fit task that can never succeed: a malformed, truncated or corrupt payload, or data
  * that do not fit the job's aux. Extends BullMQ's UnrecoverableError so the queue fails it at once
  * without retries; the processor has already marked the training job failed with `code` and the
  * message as the reason.

@@ -2,9 +2,9 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { AUX_PUBLISHED_QUEUES, BULLMQ_PREFIX, jobIds, keys } from '@cola/config';
+import { AUX_PUBLISHED_QUEUES, BULLMQ_PREFIX, jobIds, keys, TTLS } from '@cola/config';
 import { glFitStep, initBackend, tf, type AdapterSet } from '@cola/gl';
-import { AuxStateStore, TensorStore } from '@cola/store';
+import { AuxStateStore, PayloadRepublishStore, TensorStore } from '@cola/store';
 import { useRedis } from '@cola/testing';
 import { JobStore } from '../jobs/job-store';
 import { decodeJobAuxState } from '../state/job-aux-state';
@@ -32,6 +32,7 @@ describe('the fit-task processor', () => {
   interface Rig {
     conn: Redis;
     payloads: TensorStore;
+    republish: PayloadRepublishStore;
     aux: AuxStateStore;
     jobs: JobStore;
     publisher: AuxPublishedPublisher;
@@ -46,16 +47,18 @@ describe('the fit-task processor', () => {
     const conn = redis.client();
     const publisher = new AuxPublishedPublisher(conn);
     const payloads = new TensorStore(conn);
+    const republish = new PayloadRepublishStore(conn);
     const aux = new AuxStateStore(conn);
     const jobs = new JobStore(conn);
     rig = {
       conn,
       payloads,
+      republish,
       aux,
       jobs,
       publisher,
       processor: (opts = {}) => {
-        const p = new FitTaskProcessor({ payloads, aux, jobs, publisher }, opts);
+        const p = new FitTaskProcessor({ payloads, republish, aux, jobs, publisher }, opts);
         processors.push(p);
         return p;
       },
@@ -213,12 +216,14 @@ describe('the fit-task processor', () => {
       // redelivery storm), in opposite orders, and retry what is not ready yet.
       const a = new FitTaskProcessor({
         payloads: new TensorStore(redis.client()),
+        republish: new PayloadRepublishStore(redis.client()),
         aux: new AuxStateStore(redis.client()),
         jobs: rig.jobs,
         publisher: rig.publisher,
       });
       const b = new FitTaskProcessor({
         payloads: new TensorStore(redis.client()),
+        republish: new PayloadRepublishStore(redis.client()),
         aux: new AuxStateStore(redis.client()),
         jobs: rig.jobs,
         publisher: rig.publisher,
@@ -290,6 +295,70 @@ describe('the fit-task processor', () => {
 
       for (let seq = 0; seq < 2; seq++) assert.equal((await processor.process(await publishTask(good, seq))).status, 'committed');
       assert.equal(await rig.jobs.status(good.jobId), 'running');
+    });
+  });
+
+  describe('when a payload expired before a trainer read it', () => {
+    it('should ask for it again, wait, and apply the re-published payload once, as the original would have been', async () => {
+      const job = tinyJob('job-expired');
+      await initJob(job, rig.aux, rig.jobs);
+      const reference = createAdapters(job);
+      referenceFit(job, reference, 0);
+      const processor = rig.processor();
+      const task = await publishTask(job, 0);
+      await rig.payloads.delete(task.payloadKey);
+
+      // Two deliveries find it gone: one request, the task waits (nothing is failed or applied).
+      for (let i = 0; i < 2; i++)
+        await assert.rejects(processor.process(task), (e: unknown) => {
+          assert.ok(e instanceof FitTaskNotReadyError, String(e));
+          assert.equal(e.reason, 'payload-missing');
+          assert.match(e.message, /expired before it was read; asked the gpu-host to publish it again \(attempt 1\)/);
+          return true;
+        });
+      const asked = await rig.republish.get(job.jobId, 0);
+      assert.equal(asked?.state, 'requested');
+      assert.deepEqual(
+        (await rig.republish.pending(job.jobId)).map((r) => [r.seq, r.auxVersion, r.attempt]),
+        [[0, 0, 1]],
+      );
+      assert.equal(await rig.jobs.status(job.jobId), 'running');
+      assert.equal(await rig.aux.head(job.jobId), 0);
+
+      // The gpu-host's answer: the same data under the attempt's key.
+      const data = fitData(job, 0);
+      const bytes = encodeFitTask(job, 0, data);
+      disposeFitData(data);
+      const ref = await rig.payloads.put(keys.republishedPayload(job.jobId, 0, 1), bytes, TTLS.payloadSeconds);
+      assert.equal(await rig.republish.publish(job.jobId, { ...ref, seq: 0, auxVersion: 0, attempt: 1 }, asked!.requestedAtMs), true);
+      assert.equal((await processor.process(task)).status, 'committed');
+      assert.equal(await rig.aux.appliedVersion(job.jobId, 0), 1);
+      assertBitEqual((await headSnapshot(job.jobId)).values, snapshotOf(reference));
+      reference.dispose();
+      assert.equal(await rig.republish.get(job.jobId, 0), null, 'the entry is cleared once applied');
+      assert.equal(await rig.conn.exists(ref.key), 0, 'the re-published payload is deleted once applied');
+      // A late redelivery is a duplicate, never a second application.
+      assert.equal((await processor.process(task)).status, 'duplicate');
+      assert.equal(await rig.aux.head(job.jobId), 1);
+    });
+
+    it('should ask for the next attempt when the re-published payload expired too', async () => {
+      const job = tinyJob('job-expired-twice');
+      await initJob(job, rig.aux, rig.jobs);
+      const task = await publishTask(job, 0);
+      await rig.payloads.delete(task.payloadKey);
+      await assert.rejects(rig.processor().process(task), FitTaskNotReadyError);
+      const asked = (await rig.republish.get(job.jobId, 0))!;
+      await rig.republish.publish(
+        job.jobId,
+        { key: keys.republishedPayload(job.jobId, 0, 1), size: 1, sha256: 'a'.repeat(64), seq: 0, auxVersion: 0, attempt: 1 },
+        asked.requestedAtMs,
+      );
+      await assert.rejects(rig.processor().process(task), /attempt 2/);
+      assert.deepEqual(
+        (await rig.republish.pending(job.jobId)).map((r) => r.attempt),
+        [2],
+      );
     });
   });
 

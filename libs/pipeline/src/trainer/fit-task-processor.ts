@@ -2,7 +2,14 @@ import { EventEmitter } from 'node:events';
 import { assertDataFits, disposeAdaptationData, glFitStep, supportsGram, type AdaptationData } from '@cola/gl';
 import { keys } from '@cola/config';
 import { dtypeToName, transferModeToName, WireFormatError } from '@cola/proto';
-import { PayloadCorruptError, PayloadMissingError, type CommitResult } from '@cola/store';
+import {
+  PayloadCorruptError,
+  PayloadMissingError,
+  type CommitResult,
+  type PayloadRepublishStore,
+  type RepublishEntry,
+  type RepublishRequest,
+} from '@cola/store';
 import type { JobStore } from '../jobs/job-store';
 import { TrainingDivergedError, type JobErrorCode } from '../jobs/job-status';
 import { firstNonFiniteParam } from './finiteness';
@@ -38,10 +45,15 @@ export interface AuxVersionStore {
   appliedVersion(jobId: string, seq: number): Promise<number | null>;
 }
 
+/** What the processor needs of the re-publication requests (@cola/store's PayloadRepublishStore). */
+export type RepublishSource = Pick<PayloadRepublishStore, 'get' | 'request' | 'clear'>;
+
 /** Collaborators of {@link FitTaskProcessor}. */
 export interface FitTaskProcessorDeps {
   /** Where the payloads are. */
   payloads: PayloadSource;
+  /** Where an expired payload is asked for again, and where the gpu-host answers. */
+  republish: RepublishSource;
   /** Where the aux versions are. */
   aux: AuxVersionStore;
   /** The job records: a rejected payload fails its training job here, with an event. */
@@ -112,7 +124,9 @@ export interface FitTaskProcessorEvents {
  *    version so a crash between commit and publish loses no event.
  * 2. Tasks of a job apply in `seq` order: the head must equal `seq`, else FitTaskNotReadyError.
  * 3. The payload is fetched and validated; a malformed one fails the training job
- *    (FitTaskRejectedError, an UnrecoverableError).
+ *    (FitTaskRejectedError, an UnrecoverableError). An expired one is asked for again: the
+ *    gpu-host recomputes the task's batches and publishes them under a new key, and the task
+ *    waits (FitTaskNotReadyError, `payload-missing`) until it reads them.
  * 4. The state at the head (from the local cache when possible) takes one GL fit step per layer
  *    and is committed as head + 1 with compare-and-set.
  * 5. The version is announced and the payload deleted.
@@ -170,7 +184,7 @@ export class FitTaskProcessor extends EventEmitter<FitTaskProcessorEvents> {
     const tFetch = performance.now();
     const fetched = await this.fetchPayload(task);
     if ('appliedAs' in fetched) return this.acknowledge(task, fetched.appliedAs);
-    const { decoded, payloadBytes } = fetched;
+    const { decoded, payloadBytes, payloadKey } = fetched;
     const t0 = performance.now();
     const decodeMs = t0 - tFetch;
     let state: JobAuxState | undefined;
@@ -231,6 +245,11 @@ export class FitTaskProcessor extends EventEmitter<FitTaskProcessorEvents> {
           stages,
         };
         await this.announce(task, next, decoded.batch.tenantId);
+        if (payloadKey !== task.payloadKey) {
+          // Applied from a re-published payload: drop it and its entry too.
+          await this.deps.payloads.delete(payloadKey);
+          await this.deps.republish.clear(jobId, seq);
+        }
         this.emit('processed', outcome);
         return outcome;
       }
@@ -253,22 +272,65 @@ export class FitTaskProcessor extends EventEmitter<FitTaskProcessorEvents> {
    * Step 3: fetch + validate; anything wrong with the bytes rejects the task for good, unless a
    * concurrent delivery applied the task meanwhile (and deleted the payload): `appliedAs` then.
    */
-  private async fetchPayload(task: AdaptTaskData): Promise<{ decoded: DecodedAdaptation; payloadBytes: number } | { appliedAs: number }> {
+  private async fetchPayload(task: AdaptTaskData): Promise<FetchedPayload | { appliedAs: number }> {
     try {
-      // One checksum per payload: the store verifies its frame, the decoder compares the reference with that hash.
-      const { data, sha256 } = await this.deps.payloads.read(task.payloadKey, task.sha256);
-      return { decoded: decodeAdaptation(data, toAdaptationTask(task), sha256), payloadBytes: data.byteLength };
+      return await this.readPayload(task);
     } catch (e) {
       if (!(e instanceof WireFormatError || e instanceof PayloadMissingError || e instanceof PayloadCorruptError)) throw e;
       // A concurrent delivery of the same task may have committed it and deleted the payload.
       const applied = await this.deps.aux.appliedVersion(task.jobId, task.seq);
       if (applied !== null) return { appliedAs: applied };
+      // Expired unread (a backlog outlived the TTL): the data still exist on the gpu-host.
+      if (e instanceof PayloadMissingError) return this.askAgain(task, e);
       return this.reject(
         task,
         `fit task ${task.seq} of job ${task.jobId} has an unusable payload: ${(e as Error).message}`,
         'invalid_payload',
       );
     }
+  }
+
+  /**
+   * Reads and decodes the task's payload; when it is gone and the gpu-host has published it
+   * again, the new one (same seq, maybe computed with a newer aux version).
+   */
+  private async readPayload(task: AdaptTaskData): Promise<FetchedPayload> {
+    let ref = task;
+    let got: { data: Uint8Array; sha256: string };
+    try {
+      // One checksum per payload: the store verifies its frame, the decoder compares the reference with that hash.
+      got = await this.deps.payloads.read(ref.payloadKey, ref.sha256);
+    } catch (e) {
+      if (!(e instanceof PayloadMissingError)) throw e;
+      const entry = await this.deps.republish.get(task.jobId, task.seq);
+      if (entry?.state !== 'published') throw e;
+      ref = { ...task, payloadKey: entry.key, size: entry.size, sha256: entry.sha256, auxVersion: entry.auxVersion };
+      got = await this.deps.payloads.read(ref.payloadKey, ref.sha256);
+    }
+    return {
+      decoded: decodeAdaptation(got.data, toAdaptationTask(ref), got.sha256),
+      payloadBytes: got.data.byteLength,
+      payloadKey: ref.payloadKey,
+    };
+  }
+
+  /**
+   * Asks the gpu-host to publish the task's payload again (once per attempt, however many
+   * trainers find it gone) and puts the task back to wait for it: nothing was applied, so the
+   * batch is applied exactly once, from the new payload.
+   */
+  private async askAgain(task: AdaptTaskData, e: PayloadMissingError): Promise<never> {
+    const entry: RepublishEntry | null = await this.deps.republish.get(task.jobId, task.seq);
+    // A published answer whose payload expired too: the next attempt.
+    const attempt = entry ? entry.attempt + (entry.state === 'published' ? 1 : 0) : 1;
+    const since = entry?.state === 'requested' ? entry.requestedAtMs : Date.now();
+    const request: RepublishRequest = { seq: task.seq, auxVersion: task.auxVersion, attempt, requestedAtMs: since };
+    await this.deps.republish.request(task.jobId, request);
+    throw new FitTaskNotReadyError(
+      `job ${task.jobId} fit task ${task.seq}: ${e.key} expired before it was read; asked the gpu-host to publish it again (attempt ${attempt})`,
+      'payload-missing',
+      since,
+    );
   }
 
   /** Fails the training job with a readable reason and an event, then the task for good. */
@@ -320,6 +382,14 @@ export class FitTaskProcessor extends EventEmitter<FitTaskProcessorEvents> {
       s.adapters.dispose();
     }
   }
+}
+
+/** A fit task's payload, read and decoded. */
+interface FetchedPayload {
+  decoded: DecodedAdaptation;
+  payloadBytes: number;
+  /** Where it was read: the task's own key, or the key it was published again under. */
+  payloadKey: string;
 }
 
 /** Why the payload does not fit the state (exactly the job's taps, with matching widths), or null. */
