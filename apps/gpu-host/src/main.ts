@@ -21,6 +21,7 @@ runService(async () => {
     maxTenantsPerBatch: env.COLA_MAX_TENANTS_PER_BATCH,
     payloadTtlSeconds: env.PAYLOAD_TTL_SECONDS,
     memoryBudgetMb: env.COLA_HOST_MEMORY_BUDGET_MB,
+    queueRetentionSeconds: env.COLA_QUEUE_RETENTION_SECONDS,
     log,
     metrics,
   });

@@ -1,6 +1,6 @@
 import { defineConfig, int, oneOf, optional, port, str, url, type EnvSpec } from './env';
 import { PORTS } from './ports';
-import { AUX_RETENTION, TTLS, LIMITS } from './ttls';
+import { AUX_RETENTION, QUEUE_RETENTION, TTLS, LIMITS } from './ttls';
 import { ENV_METRICS_TENANTS } from './metric-names';
 
 /**
@@ -67,6 +67,12 @@ export const gpuHostConfig = defineConfig({
   ...modelEnvSpec,
   METRICS_PORT: port({ default: PORTS.metrics.gpuHost, allowZero: true, doc: '/metrics port' }),
   PAYLOAD_TTL_SECONDS: int({ default: TTLS.payloadSeconds, min: 1, doc: 'adaptation payload TTL in seconds' }),
+  COLA_QUEUE_RETENTION_SECONDS: int({
+    default: QUEUE_RETENTION.completedSeconds,
+    min: 1,
+    max: 30 * 24 * 3600,
+    doc: 'seconds completed queue records (fit tasks, announcements, finished jobs) and queue events are kept before the gpu-host sweeps them',
+  }),
   COLA_MAX_ACTIVE_JOBS: int({ default: 4, min: 1, max: 1024, doc: 'fine-tuning jobs trained at once' }),
   COLA_MAX_TENANTS_PER_BATCH: int({ default: 4, min: 1, max: 1024, doc: 'most tenants in one mixed batch (1 = no mixing)' }),
   COLA_HOST_MEMORY_BUDGET_MB: int({

@@ -66,6 +66,14 @@ export function queueDepthKeys(queue: QueueName): { wait: string; prioritized: s
   return { wait: `${base}:wait`, prioritized: `${base}:prioritized` };
 }
 
+/**
+ * BullMQ's events stream of a queue (what QueueEvents reads): capped by count
+ * (`QUEUE_EVENTS_MAX_LEN`) and trimmed by age by the gpu-host's queue retention.
+ */
+export function queueEventsKey(queue: QueueName): string {
+  return `${BULLMQ_PREFIX}:${queue}:events`;
+}
+
 /** Services that announce they are alive (what the gateway's readiness reports on). */
 export const HEARTBEAT_SERVICES = ['gpu-host', 'aux-trainer', 'merger'] as const;
 export type HeartbeatService = (typeof HEARTBEAT_SERVICES)[number];

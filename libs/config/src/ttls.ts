@@ -18,6 +18,18 @@ export const TTLS = {
   heartbeatSeconds: 15,
 } as const;
 
+/** How long the records of finished work are kept in Redis. */
+export const QUEUE_RETENTION = {
+  /**
+   * Seconds a completed queue record (a fit task, an "aux published" announcement, a finished
+   * job's `jobs` entry) and a queue's BullMQ event are kept before the gpu-host's sweep removes
+   * them. They are debugging aids, not state: nothing reads them once the work is done.
+   */
+  completedSeconds: 60 * 60,
+  /** Most seconds between two sweeps (a shorter retention sweeps as often as it is long). */
+  maxSweepSeconds: 60,
+} as const;
+
 /** How often services announce they are alive (see keys.heartbeats). */
 export const HEARTBEAT = {
   /** Beat period; three missed beats and the instance counts as gone. */

@@ -1,4 +1,4 @@
-import { HOST_MEMORY_BUDGET_MB, TTLS } from '@cola/config';
+import { HOST_MEMORY_BUDGET_MB, QUEUE_RETENTION, TTLS } from '@cola/config';
 import type { GptModel } from '@cola/model';
 import type { ColaMetrics } from '@cola/metrics';
 import type { HostAuxStore, HostPayloadStore } from './stores';
@@ -40,6 +40,12 @@ export interface HostServiceOptions {
    * Default `HOST_MEMORY_BUDGET_MB.default`.
    */
   memoryBudgetMb?: number;
+  /**
+   * Seconds completed queue records (fit tasks, announcements, finished jobs) and queue events
+   * are kept before the host's sweep removes them (see QueueRetention). Default
+   * `QUEUE_RETENTION.completedSeconds`.
+   */
+  queueRetentionSeconds?: number;
   /** Caps the rows of one host-step chunk below what the memory budget allows. Default: no cap (0). */
   maxRowsPerChunk?: number;
   /** Payload store; default `TensorStore` of @cola/store on `redisUrl`. */
@@ -69,6 +75,7 @@ export const HOST_SERVICE_DEFAULTS = {
   evalChunk: 8,
   memoryBudgetMb: HOST_MEMORY_BUDGET_MB.default,
   maxRowsPerChunk: 0,
+  queueRetentionSeconds: QUEUE_RETENTION.completedSeconds,
 } as const;
 
 /** Merges the defaults and checks every option at once, naming each bad one and how to fix it. */
@@ -91,6 +98,7 @@ export function resolveHostServiceOptions(raw: HostServiceOptions): ResolvedHost
   int('eventEvery', 1, 1_000_000);
   int('evalChunk', 1, 10_000);
   int('maxRowsPerChunk', 0, 1_000_000);
+  int('queueRetentionSeconds', 1, 30 * 24 * 3600);
   int('memoryBudgetMb', HOST_MEMORY_BUDGET_MB.min, HOST_MEMORY_BUDGET_MB.max);
   if (problems.length) throw new RangeError(`Invalid HostService options: ${problems.join('; ')}`);
   return o;

@@ -19,6 +19,7 @@ import { HostScheduling } from './host-scheduling';
 import { resolveHostServiceOptions, type HostServiceOptions } from './host-service-options';
 import { HostStepping } from './host-stepping';
 import { HostRepublishing } from './host-republishing';
+import { QueueRetention } from './queue-retention';
 import { JobIntake } from './job-intake';
 import { JobOpening } from './job-opening';
 import { RoundRobinScheduler } from './round-robin-scheduler';
@@ -53,6 +54,7 @@ export class HostService extends EventEmitter<HostServiceEvents> {
   private adaptQueue: Queue<AdaptTaskData> | undefined;
   /** Queues whose depth is reported on scrape (besides `adapt`), closed with the service. */
   private depthQueues: Queue[] = [];
+  private retention: QueueRetention | undefined;
   private jobsWorker: Worker<JobsQueueData, HostJobResult> | undefined;
   private auxWorker: Worker | undefined;
   private loop: Promise<void> | undefined;
@@ -148,6 +150,12 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     );
     // The gpu-host is the one service that reports queue depth, so no series is scraped twice.
     collectQueueDepth(this.ctx.metrics, [this.adaptQueue, ...this.depthQueues]);
+    // ...and the one that sweeps what finished work left in the queues.
+    this.retention = new QueueRetention(this.redis, [this.adaptQueue, ...this.depthQueues], {
+      retentionSeconds: opts.queueRetentionSeconds,
+      log: opts.log,
+    });
+    this.retention.start();
     this.jobsWorker = new Worker<JobsQueueData, HostJobResult>(QUEUES.jobs, (job, token) => this.intake.processJob(job, token), {
       connection: this.bull,
       prefix: BULLMQ_PREFIX,
@@ -182,6 +190,7 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     await this.loop;
     await workerClosed;
     await this.auxWorker?.close();
+    this.retention?.stop();
     await this.adaptQueue?.close();
     for (const q of this.depthQueues) await q.close();
     this.ctx.heads.dispose();
