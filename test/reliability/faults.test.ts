@@ -143,27 +143,7 @@ describe('when faults hit the pipeline while jobs run', () => {
   it('should give Redis memory back once the jobs are done, and leave no transient key without a TTL', async () => {
     const after = await rig.usedMemory();
     // Bytes per key family (MEMORY USAGE): what stays is durable state, what went was transient.
-    const families: Record<string, { keys: number; bytes: number }> = {};
-    const leftovers: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await rig.conn.scan(cursor, 'MATCH', 'cola:*', 'COUNT', 1000);
-      cursor = next;
-      for (const k of keys) {
-        const family = k
-          .replace(/\{[^}]*\}/, '{job}')
-          .replace(/:v\d+$/, ':v<n>')
-          .replace(/^(cola:(?:job|upload|payload|tenant|served|apikey)):[^:]+/, '$1:<id>')
-          .replace(/^(cola:payload:<id>):\d+$/, '$1:<seq>')
-          .replace(/:checkpoint:\d+$/, ':checkpoint:<step>')
-          .replace(/^(cola:q:[^:]+):[^:]*\d[^:]*$/, '$1:<bull job>');
-        const f = (families[family] ??= { keys: 0, bytes: 0 });
-        f.keys++;
-        f.bytes += (await rig.conn.memory('USAGE', k)) ?? 0;
-        // Transient families: payloads and heartbeats must expire on their own.
-        if (/^cola:payload:|^cola:heartbeats:/.test(k) && (await rig.conn.ttl(k)) < 0) leftovers.push(k);
-      }
-    } while (cursor !== '0');
+    const { families, withoutTtl: leftovers } = await rig.keyFamilies();
     const auxVersions = families['cola:aux:{job}:v<n>']?.keys ?? 0;
     const jobs = figures.length;
     console.log(

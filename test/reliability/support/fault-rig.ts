@@ -86,6 +86,18 @@ export interface JobAudit {
   relativeError: number;
 }
 
+/** Options of {@link FaultRig}. */
+export interface FaultRigOptions {
+  /** Extra environment of every pipeline service (e.g. a short retention). */
+  env?: Record<string, string>;
+}
+
+/** Bytes and key count of one key family (ids folded: `cola:job:<id>:events`, `cola:aux:{job}:v<n>`...). */
+export type KeyFamilies = Record<string, { keys: number; bytes: number }>;
+
+/** The admin key of the rig's gateway. */
+const ADMIN_KEY = 'admin-key-of-the-reliability-suite';
+
 /** The pipeline (supervised), a gateway and a durable Redis, plus the jobs and the clean reference. */
 export class FaultRig {
   readonly redis = new DurableRedis();
@@ -100,6 +112,8 @@ export class FaultRig {
   private reference: Map<string, Float32Array> | undefined;
   readonly supervisorLines: string[] = [];
 
+  constructor(private readonly opts: FaultRigOptions = {}) {}
+
   async start(): Promise<void> {
     await this.redis.start();
     this.modelDir = await writeTinyCheckpoint(2);
@@ -107,7 +121,7 @@ export class FaultRig {
       redisUrl: this.redis.url,
       modelDir: this.modelDir,
       // Short task locks: a killed trainer's task is taken over in seconds, not BullMQ's 30 s.
-      env: { COLA_AUX_LOCK_MS: '2000' },
+      env: { COLA_AUX_LOCK_MS: '2000', ...this.opts.env },
       supervise: true,
       supervisorLog: (line) => {
         this.supervisorLines.push(line);
@@ -124,7 +138,7 @@ export class FaultRig {
         [ENV.REDIS_URL]: this.redis.url,
         [ENV.GATEWAY_PORT]: String(port),
         [ENV.MERGER_ADDRESS]: this.stack.mergerAddress,
-        [ENV.GATEWAY_ADMIN_KEY]: 'admin-key-of-the-reliability-suite',
+        [ENV.GATEWAY_ADMIN_KEY]: ADMIN_KEY,
         [ENV.LOG_LEVEL]: 'warn',
       },
       healthUrl: `${this.gatewayUrl}/readyz`,
@@ -188,6 +202,78 @@ export class FaultRig {
       (r) => r.status,
       () => 0,
     );
+  }
+
+  /** A gateway call as a tenant (or the admin); the parsed JSON answer, or throws with the API error. */
+  async api<T>(method: string, path: string, key: string, body?: unknown | FormData): Promise<T> {
+    const json = body !== undefined && !(body instanceof FormData);
+    const res = await fetch(`${this.gatewayUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(json ? { 'content-type': 'application/json' } : {}) },
+      body: json ? JSON.stringify(body) : (body as FormData | undefined),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return JSON.parse(text) as T;
+  }
+
+  /** Creates a tenant through the admin API; returns its API key. */
+  async createTenant(id: string): Promise<string> {
+    const t = await this.api<{ api_key: { key: string } }>('POST', '/v1/admin/tenants', ADMIN_KEY, { id, name: id });
+    return t.api_key.key;
+  }
+
+  /** Uploads a JSONL file as a tenant; returns its file id. */
+  async upload(key: string, filename: string, jsonl: string): Promise<string> {
+    const form = new FormData();
+    form.append('purpose', 'fine-tune');
+    form.append('file', new Blob([jsonl], { type: 'application/jsonl' }), filename);
+    return (await this.api<{ id: string }>('POST', '/v1/files', key, form)).id;
+  }
+
+  /** Bytes per key family (`MEMORY USAGE`), and the transient keys (payloads, heartbeats) that have no TTL. */
+  async keyFamilies(): Promise<{ families: KeyFamilies; withoutTtl: string[] }> {
+    const families: KeyFamilies = {};
+    const withoutTtl: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, found] = await this.conn.scan(cursor, 'MATCH', 'cola:*', 'COUNT', 1000);
+      cursor = next;
+      for (const k of found) {
+        const family = k
+          .replace(/\{[^}]*\}/, '{job}')
+          .replace(/:v\d+$/, ':v<n>')
+          .replace(/^(cola:(?:job|upload|payload|tenant|served|apikey)):[^:]+/, '$1:<id>')
+          .replace(/^(cola:payload:<id>):\d+(:r\d+)?$/, '$1:<seq>')
+          .replace(/:checkpoint:\d+$/, ':checkpoint:<step>')
+          .replace(/^(cola:q:[^:]+):[^:]*\d[^:]*$/, '$1:<bull job>');
+        const f = (families[family] ??= { keys: 0, bytes: 0 });
+        f.keys++;
+        // SAMPLES 0: every element counted (the default samples 5 and underestimates streams and hashes).
+        f.bytes += (await this.conn.memory('USAGE', k, 'SAMPLES', 0)) ?? 0;
+        if (/^cola:payload:|^cola:heartbeats:/.test(k) && (await this.conn.ttl(k)) < 0) withoutTtl.push(k);
+      }
+    } while (cursor !== '0');
+    return { families, withoutTtl };
+  }
+
+  /** Redis' own account of its memory (INFO memory): dataset, overhead, scripts, client buffers, AOF buffer. */
+  async memoryBreakdown(): Promise<Record<string, number>> {
+    const info = await this.conn.info('memory');
+    const out: Record<string, number> = {};
+    for (const f of [
+      'used_memory',
+      'used_memory_dataset',
+      'used_memory_overhead',
+      'used_memory_scripts',
+      'mem_clients_normal',
+      'mem_aof_buffer',
+    ]) {
+      const m = new RegExp(`^${f}:(\\d+)`, 'm').exec(info);
+      if (m) out[f] = Number(m[1]);
+    }
+    return out;
   }
 
   /** Redis `used_memory` in bytes. */
