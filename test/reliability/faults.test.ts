@@ -9,6 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { initBackend } from '@cola/gl';
+import { HOST_ABORT_EXIT_CODE } from '@cola/pipeline';
 import { FaultRig, type JobAudit } from './support/fault-rig';
 
 /**
@@ -87,6 +88,53 @@ describe('when faults hit the pipeline while jobs run', () => {
     assert.equal(await rig.stack.waitForFinal(job.jobId, 300_000), 'succeeded');
     const a = await rig.audit(job.jobId);
     report('SIGKILL gpu-host', a, { restarts: rig.stack.supervisors.get('gpu-host')!.restarts, recoveredInMs: Date.now() - t0 });
+    assertClean(a);
+  });
+
+  it('should resume the job on the restarted gpu-host after its backend wedges, reporting the missing host meanwhile', async () => {
+    const job = rig.job('job-wedge');
+    await rig.submit(job);
+    await rig.untilVersion(job.jobId, 5);
+    const supervisor = rig.stack.supervisors.get('gpu-host')!;
+    const exited = new Promise<number | null>((resolve) => supervisor.once('exited', (e) => resolve(e.code)));
+    const restarted = new Promise<void>((resolve) => supervisor.once('restarted', () => resolve()));
+    // Readiness and the host's liveness, sampled from the wedge until the restarted host beats again.
+    const readiness: { status: number; gpuHost: string }[] = [];
+    const liveness: number[] = [];
+    let watching = true;
+    const watch = (async () => {
+      while (watching) {
+        const [r, l] = await Promise.all([rig.readinessBody(), rig.liveness('gpu-host')]);
+        readiness.push({ status: r.status, gpuHost: r.body.fleets?.['gpu-host'] ?? `status ${r.body.status ?? '?'}` });
+        liveness.push(l);
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    })();
+    const t0 = Date.now();
+    rig.wedgeHost();
+    const code = await exited;
+    await restarted;
+    const restartedInMs = Date.now() - t0;
+    // Ready and whole again once the restarted host's first heartbeat is in.
+    const deadline = Date.now() + 60_000;
+    while ((await rig.readinessBody()).body.status !== 'ok' && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    watching = false;
+    await watch;
+    assert.equal(await rig.stack.waitForFinal(job.jobId, 300_000), 'succeeded');
+    const a = await rig.audit(job.jobId);
+    const degraded = readiness.filter((r) => r.status === 200 && /no live instance/.test(r.gpuHost)).length;
+    report('wedged gpu-host backend (every matMul aborts)', a, {
+      exitCode: code,
+      restarts: supervisor.restarts,
+      restartedInMs,
+      readyzSamples: readiness.length,
+      readyzDegradedSamples: degraded,
+      readyz503Samples: readiness.filter((r) => r.status === 503).length,
+      hostLiveness503Samples: liveness.filter((l) => l === 503).length,
+    });
+    assert.equal(code, HOST_ABORT_EXIT_CODE, 'the wedged host exited with the backend-abort code, to be restarted');
+    assert.ok(degraded > 0, `readiness named the missing gpu-host while it restarted: ${JSON.stringify(readiness.slice(0, 5))}`);
+    assert.equal((await rig.readinessBody()).body.status, 'ok', 'ready and whole again after the restart');
     assertClean(a);
   });
 

@@ -9,7 +9,7 @@ import { readSource, ROOT, sourceFiles } from './source-files';
  * Variables that belong to the platform, not to us: we read them the way every tool does and
  * do not declare them (CI and NO_COLOR are conventions; Testcontainers reads the Docker ones).
  */
-const PLATFORM_ENV = new Set(['CI', 'NO_COLOR', 'NODE_ENV', 'PATH', 'HOME', 'DOCKER_HOST', 'XDG_RUNTIME_DIR']);
+const PLATFORM_ENV = new Set(['CI', 'NO_COLOR', 'NODE_ENV', 'NODE_OPTIONS', 'PATH', 'HOME', 'DOCKER_HOST', 'XDG_RUNTIME_DIR']);
 
 /** `process.env.NAME` and `process.env['NAME']`: a literal name read past libs/config. */
 const LITERAL_READ = /process\.env(?:\.([A-Za-z_][A-Za-z0-9_]*)|\[\s*['"]([A-Za-z0-9_]+)['"]\s*\])/g;

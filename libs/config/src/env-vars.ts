@@ -136,6 +136,9 @@ export const testHarnessConfig = defineConfig({
   }),
   COLA_TEST_VERBOSE: optional(str({ doc: "any value: the test stacks echo their services' logs" })),
   COLA_TEST_CONCURRENCY: int({ default: 1, min: 1, max: 64, doc: 'test files `tools/run-tests.mjs` runs at once' }),
+  COLA_TEST_WEDGE_TRIGGER: optional(
+    str({ doc: "reliability suite: a file whose appearance wedges the gpu-host's compute backend (read by its preloaded fault injector)" }),
+  ),
   COLA_OBS_ROWS: int({ default: 48, min: 1, doc: 'training rows per job in the Prometheus test of test/observability' }),
   COLA_PROMETHEUS_BIN: str({ default: '/usr/bin/prometheus', doc: 'the Prometheus binary the observability tests start' }),
   COLA_CHROMIUM: str({ default: '/usr/bin/chromium', doc: 'the Chromium the browser tests and the plot renderer drive' }),

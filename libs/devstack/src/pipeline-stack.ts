@@ -84,14 +84,17 @@ export class PipelineStack {
     return service;
   }
 
-  /** A gpu-host, `trainers` aux-trainers and a merger, started in parallel. */
-  async startAll(trainers = 2): Promise<void> {
+  /**
+   * A gpu-host, `trainers` aux-trainers and a merger, started in parallel; `envOf` adds env per
+   * app (e.g. a fault injector preloaded into the gpu-host only).
+   */
+  async startAll(trainers = 2, envOf: Partial<Record<'gpu-host' | 'aux-trainer' | 'merger', Record<string, string>>> = {}): Promise<void> {
     const grpcPort = await freePort();
     this.mergerAddress = `127.0.0.1:${grpcPort}`;
     await Promise.all([
-      this.start('gpu-host', 'gpu-host'),
-      ...Array.from({ length: trainers }, (_, i) => this.start(`aux-trainer-${i + 1}`, 'aux-trainer')),
-      this.start('merger', 'merger', { [ENV.MERGER_GRPC_PORT]: String(grpcPort) }),
+      this.start('gpu-host', 'gpu-host', envOf['gpu-host']),
+      ...Array.from({ length: trainers }, (_, i) => this.start(`aux-trainer-${i + 1}`, 'aux-trainer', envOf['aux-trainer'])),
+      this.start('merger', 'merger', { ...envOf.merger, [ENV.MERGER_GRPC_PORT]: String(grpcPort) }),
     ]);
   }
 

@@ -1,31 +1,19 @@
 // A gpu-host process whose compute backend aborts after its first published fit task, as the wasm
 // backend does at its heap ceiling: every later matMul throws `Aborted()`. Started by
 // wedged-host.test.ts with REDIS_URL set; prints its /healthz status once the abort is seen.
-import { initBackend, tf } from '@cola/gl';
+import { initBackend } from '@cola/gl';
 import { initGptModel } from '@cola/model';
 import { exitOnBackendAbort, HostService, jsonLogger, startHealthServer } from '@cola/pipeline';
 import { WEDGE_MODEL_CONFIG, WEDGE_MODEL_SEED } from './wedge-model';
+import { wedgeMatMul } from '../../support/wedge-backend';
 
 async function main(): Promise<void> {
   await initBackend({ log: null });
   const model = initGptModel(WEDGE_MODEL_CONFIG, { seed: WEDGE_MODEL_SEED });
   const log = jsonLogger('warn', 'gpu-host');
   const host = new HostService({ redisUrl: process.env.REDIS_URL!, model, pollMs: 50, log });
-  host.once('published', () => {
-    // Wedge: the model's matMul kernel now aborts on every call, like a wasm heap past 4 GiB.
-    const backend = tf.getBackend();
-    for (const kernelName of ['ColaMatMul', 'BatchMatMul']) {
-      tf.unregisterKernel(kernelName, backend);
-      tf.registerKernel({
-        kernelName,
-        backendName: backend,
-        kernelFunc: () => {
-          // What Emscripten's abort() throws (a WebAssembly.RuntimeError with this message).
-          throw new Error('Aborted(). Build with -sASSERTIONS for more info.');
-        },
-      });
-    }
-  });
+  // Wedge: the model's matMul kernel now aborts on every call, like a wasm heap past 4 GiB.
+  host.once('published', () => wedgeMatMul());
   await host.start();
   const health = await startHealthServer(
     0,

@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Redis } from 'ioredis';
 import { ENV } from '@cola/config';
 import { PipelineStack, removeDir, writeTinyCheckpoint } from '@cola/devstack';
@@ -128,7 +129,14 @@ export class FaultRig {
         if (process.env.COLA_TEST_VERBOSE) process.stderr.write(`[supervisor] ${line}\n`);
       },
     });
-    await this.stack.startAll(2);
+    // The gpu-host carries a fault injector that wedges its backend when asked (wedgeHost()).
+    const injector = pathToFileURL(join(fileURLToPath(new URL('.', import.meta.url)), 'wedge-on-trigger.mjs')).href;
+    await this.stack.startAll(2, {
+      'gpu-host': {
+        NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${injector}`.trim(),
+        [ENV.COLA_TEST_WEDGE_TRIGGER]: this.wedgeTrigger,
+      },
+    });
     const port = await freePort();
     this.gatewayUrl = `http://127.0.0.1:${port}`;
     this.gateway = new ServiceProcess({
@@ -199,6 +207,34 @@ export class FaultRig {
   /** GET /readyz's HTTP status, or 0 when the gateway does not answer within 3 s. */
   async readiness(): Promise<number> {
     return fetch(`${this.gatewayUrl}/readyz`, { signal: AbortSignal.timeout(3000) }).then(
+      (r) => r.status,
+      () => 0,
+    );
+  }
+
+  /** The file whose appearance wedges the gpu-host's backend. */
+  get wedgeTrigger(): string {
+    return join(this.redis.dir, 'wedge-trigger');
+  }
+
+  /** Wedges the running gpu-host's compute backend: from its next host step every matMul aborts (once; its restart is sound). */
+  wedgeHost(): void {
+    writeFileSync(this.wedgeTrigger, '');
+  }
+
+  /** GET /readyz of the gateway: its HTTP status and JSON body (status 0 when it does not answer within 3 s). */
+  async readinessBody(): Promise<{ status: number; body: { status?: string; fleets?: Record<string, string> } }> {
+    try {
+      const res = await fetch(`${this.gatewayUrl}/readyz`, { signal: AbortSignal.timeout(3000) });
+      return { status: res.status, body: (await res.json()) as { status?: string; fleets?: Record<string, string> } };
+    } catch {
+      return { status: 0, body: {} };
+    }
+  }
+
+  /** GET /healthz (liveness) of a pipeline service: its HTTP status, 0 when it does not answer. */
+  async liveness(service: string): Promise<number> {
+    return fetch(this.stack.services.get(service)!.opts.healthUrl!, { signal: AbortSignal.timeout(1000) }).then(
       (r) => r.status,
       () => 0,
     );
