@@ -38,6 +38,13 @@ async function admin<T>(url: string, body: unknown): Promise<T> {
   return JSON.parse(text) as T;
 }
 
+/** GenerateStream calls the merger recorded as cancelled, from its /metrics. */
+async function mergerCancelled(metricsUrl: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
+  const m = text.match(/^cola_inference_seconds_count\{[^}]*method="GenerateStream"[^}]*outcome="cancelled"[^}]*\} (\d+)$/m);
+  return m ? Number(m[1]) : 0;
+}
+
 /** Every chunk of an SDK stream, in order. */
 async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -115,14 +122,45 @@ describe('when a tenant uses the official openai SDK against the running stack',
     const ft = await client.models.retrieve(done.fine_tuned_model!);
     assert.ok(Number.isInteger(ft.created));
 
-    // Completions, plain and streamed.
-    const cmpl = await client.completions.create({ model: 'cola-tiny', prompt: 'Call me', max_tokens: 8, temperature: 0 });
+    // Completions, plain and streamed. Temperature 0 is greedy decoding, so both give the same text;
+    // the plain one comes from the merger's unary Generate, the streamed one token by token.
+    const cmpl = await client.completions.create({ model: 'cola-tiny', prompt: 'Call me', max_tokens: 24, temperature: 0 });
     assert.equal(cmpl.object, 'text_completion');
     const cmplChunks = await collect(
-      await client.completions.create({ model: 'cola-tiny', prompt: 'Call me', max_tokens: 8, temperature: 0, stream: true }),
+      await client.completions.create({
+        model: 'cola-tiny',
+        prompt: 'Call me',
+        max_tokens: 24,
+        temperature: 0,
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
     );
-    assert.equal(cmplChunks.map((c) => c.choices[0]?.text ?? '').join(''), cmpl.choices[0]!.text, 'the stream spells the same text');
-    assert.equal(cmplChunks.at(-1)!.choices[0]!.finish_reason, cmpl.choices[0]!.finish_reason);
+    const pieces = cmplChunks.map((c) => c.choices[0]?.text ?? '').filter((t) => t !== '');
+    assert.ok(pieces.length > 1, `the answer arrives in ${pieces.length} chunks: ${JSON.stringify(pieces)}`);
+    assert.equal(pieces.join(''), cmpl.choices[0]!.text, 'the stream spells the same text');
+    assert.equal(cmplChunks.at(-2)!.choices[0]!.finish_reason, cmpl.choices[0]!.finish_reason);
+    assert.deepEqual(cmplChunks.at(-1)!.usage, cmpl.usage, 'the same tokens were generated');
+    console.log(`streamed completion: ${JSON.stringify(pieces)}`);
+
+    // Chunks leave as tokens are generated: a client that stops reading after the first one
+    // cancels a long generation on the merger (recorded there as a cancelled GenerateStream).
+    const merger = stack.info.find((i) => i.name === 'merger')!;
+    const cancelledBefore = await mergerCancelled(merger.metricsUrl);
+    const long = await client.completions.create({ model: 'cola-tiny', prompt: 'Call me', max_tokens: 500, temperature: 0, stream: true });
+    let firstPiece: string | undefined;
+    for await (const c of long) {
+      firstPiece = c.choices[0]?.text;
+      assert.equal(c.choices[0]?.finish_reason, null, 'the first chunk comes long before the end');
+      if (firstPiece) break;
+    }
+    assert.ok(firstPiece, 'a first piece arrived');
+    let stopped = cancelledBefore;
+    for (let i = 0; i < 100 && stopped === cancelledBefore; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      stopped = await mergerCancelled(merger.metricsUrl);
+    }
+    assert.equal(stopped, cancelledBefore + 1, 'the merger stopped generating when the client went away');
 
     // Chat completions on the base and the fine-tuned model, plain and streamed.
     const messages = [
@@ -148,6 +186,8 @@ describe('when a tenant uses the official openai SDK against the running stack',
         }),
       );
       assert.ok(chunks.every((c) => c.object === 'chat.completion.chunk'));
+      assert.equal(chunks.filter((c) => c.choices[0]?.finish_reason).length, 1, 'one chunk carries the finish reason');
+      assert.equal(chunks.find((c) => c.choices[0]?.finish_reason)!.choices[0]!.finish_reason, chat.choices[0]!.finish_reason);
       assert.equal(chunks[0]!.choices[0]!.delta.role, 'assistant');
       const text = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
       assert.equal(text, chat.choices[0]!.message.content, `${model}: the stream spells the same answer`);
