@@ -2,15 +2,21 @@
  * The official `openai` npm SDK, unchanged, against the running stack (gateway, gpu-host, an
  * aux-trainer and the merger on a real Redis, with the committed cola-tiny base): files, every
  * fine-tuning job call, models, completions and chat completions, streamed and not, on the base
- * model and on the model a chat-format training file fine-tuned.
+ * model and on the model a chat-format training file fine-tuned; then the README's SDK snippet,
+ * run as printed.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import { LocalStack } from '@cola/devstack';
 import { useRedis } from '@cola/testing';
 
 const ADMIN_KEY = 'openai-sdk-admin-key-0123456789';
+const ROOT = join(import.meta.dirname, '..', '..');
 
 /** Short chats in OpenAI's fine-tuning format: a one-word answer to a greeting or a farewell. */
 function chatFile(n: number): string {
@@ -56,6 +62,7 @@ describe('when a tenant uses the official openai SDK against the running stack',
   const redis = useRedis();
   let stack: LocalStack;
   let client: OpenAI;
+  let key: string;
 
   before(async () => {
     await redis.whenReady();
@@ -67,7 +74,7 @@ describe('when a tenant uses the official openai SDK against the running stack',
     });
     await stack.start();
     await admin(`${stack.apiUrl}/v1/admin/tenants`, { id: 'sdk', name: 'SDK user' });
-    const { key } = await admin<{ key: string }>(`${stack.apiUrl}/v1/admin/tenants/sdk/api_keys`, {});
+    key = (await admin<{ key: string }>(`${stack.apiUrl}/v1/admin/tenants/sdk/api_keys`, {})).key;
     client = new OpenAI({ apiKey: key, baseURL: `${stack.apiUrl}/v1`, maxRetries: 0, timeout: 60_000 });
   });
 
@@ -203,5 +210,40 @@ describe('when a tenant uses the official openai SDK against the running stack',
       client.chat.completions.create({ model: 'ft:cola-tiny:other:ftjob-nope', messages }),
       (e: unknown) => e instanceof OpenAI.NotFoundError && (e.error as { code?: string }).code === 'model_not_found',
     );
+  });
+  it("should run the README's SDK snippet as printed", { timeout: 600_000 }, async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('**The official OpenAI SDK works unchanged**'));
+    const snippet = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+    assert.ok(snippet?.includes('client.chat.completions.create'), 'the README has the SDK snippet');
+    // Next to node_modules so `openai` resolves; run in a temp dir, where it writes chat.jsonl.
+    mkdirSync(join(ROOT, 'test-artifacts'), { recursive: true });
+    const file = join(ROOT, 'test-artifacts', 'readme-sdk.mts');
+    writeFileSync(file, snippet!);
+    const cwd = mkdtempSync(join(tmpdir(), 'cola-readme-sdk-'));
+    const succeeded = async (): Promise<number> => {
+      let n = 0;
+      for await (const j of client.fineTuning.jobs.list()) if (j.status === 'succeeded') n++;
+      return n;
+    };
+    const succeededBefore = await succeeded();
+    try {
+      const run = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), [file], {
+          cwd,
+          env: { ...process.env, COLA_API_URL: stack.apiUrl, COLA_API_KEY: key },
+        });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+        child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+        child.on('close', (code) => resolve({ code, out, err }));
+      });
+      assert.equal(run.code, 0, `the snippet failed: ${run.err}`);
+      console.log(`README snippet printed: ${JSON.stringify(run.out)}`);
+      assert.equal(await succeeded(), succeededBefore + 1, 'the snippet fine-tuned a model');
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
   });
 });

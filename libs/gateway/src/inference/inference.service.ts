@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { ID_PATTERN, keys } from '@cola/config';
 import { ByteTokenizer, ChatAnswerStream, chatPrompt, type ChatMessage } from '@cola/data';
 import { JobStore } from '@cola/pipeline';
-import type { GenerateRequest, GenerateStreamResponse } from '@cola/proto';
+import type { GenerateRequest } from '@cola/proto';
 import { newId, unixSeconds } from '../common/ids';
 import { page, type Page } from '../common/pagination';
 import { ApiError } from '../errors/api-error';
@@ -151,24 +151,8 @@ export class InferenceService {
    * request, so a bad model or bad sampling settings are still an ordinary JSON error. Aborting
    * `signal` (the client went away) stops the generation.
    */
-  async completeStream(tenantId: string, model: string, prompt: string, o: SamplingOptions, signal: AbortSignal): Promise<AnswerStream> {
-    const maxTokens = o.maxTokens ?? DEFAULT_MAX_TOKENS;
-    const g = await this.startGeneration(tenantId, model, prompt, o, signal);
-    let tokens = 0;
-    async function* pieces(): AsyncGenerator<string, void, undefined> {
-      for await (const m of g.rest) {
-        tokens = m.completionTokens;
-        if (m.text) yield m.text;
-      }
-    }
-    return {
-      id: newId.request('cmpl'),
-      created: unixSeconds(Date.now()),
-      model,
-      model_version: g.version,
-      pieces: pieces(),
-      finish: () => ({ finish_reason: finishReason(tokens, maxTokens), usage: usageOf(prompt, tokens) }),
-    };
+  completeStream(tenantId: string, model: string, prompt: string, o: SamplingOptions, signal: AbortSignal): Promise<AnswerStream> {
+    return this.startAnswer('cmpl', tenantId, model, prompt, o, signal);
   }
 
   /**
@@ -214,48 +198,49 @@ export class InferenceService {
     o: SamplingOptions,
     signal: AbortSignal,
   ): Promise<AnswerStream> {
-    const maxTokens = o.maxTokens ?? DEFAULT_MAX_TOKENS;
     const prompt = chatPrompt(messages.map(toChatMessage));
-    const g = await this.startGeneration(tenantId, model, prompt, o, signal);
-    const cut = new ChatAnswerStream();
-    let tokens = 0;
-    async function* pieces(): AsyncGenerator<string, void, undefined> {
-      for await (const m of g.rest) {
-        tokens = m.completionTokens;
-        const text = cut.push(m.text);
-        if (text) yield text;
-        // Leaving the loop cancels the merger's call: the rest would be cut anyway.
-        if (cut.stopped) break;
-      }
-      const rest = cut.end();
-      if (rest) yield rest;
-    }
-    return {
-      id: newId.request('chatcmpl'),
-      created: unixSeconds(Date.now()),
-      model,
-      model_version: g.version,
-      pieces: pieces(),
-      finish: () => ({ finish_reason: cut.stopped ? 'stop' : finishReason(tokens, maxTokens), usage: usageOf(prompt, tokens) }),
-    };
+    return this.startAnswer('chatcmpl', tenantId, model, prompt, o, signal, new ChatAnswerStream());
   }
 
   /**
    * Starts GenerateStream on a model the tenant may use and waits for the merger's first message
-   * (the request is accepted), so every refusal comes before the caller answers anything.
+   * (the request is accepted), so every refusal comes before the caller answers anything. With
+   * `cut`, the text goes through it and the generation stops where it ends the answer.
    */
-  private async startGeneration(
+  private async startAnswer(
+    idPrefix: 'cmpl' | 'chatcmpl',
     tenantId: string,
     model: string,
     prompt: string,
     o: SamplingOptions,
     signal: AbortSignal,
-  ): Promise<{ version: number; rest: AsyncIterable<GenerateStreamResponse> }> {
+    cut?: ChatAnswerStream,
+  ): Promise<AnswerStream> {
+    const maxTokens = o.maxTokens ?? DEFAULT_MAX_TOKENS;
     const resolved = await this.resolve(tenantId, model);
     const it = this.merger.generateStream(generateRequest(resolved, prompt, o), signal);
     const first = await it.next();
     if (first.done) throw new ApiError(502, 'inference_error', 'The inference service ended the answer before it started');
-    return { version: first.value.version, rest: { [Symbol.asyncIterator]: () => it } };
+    let tokens = 0;
+    async function* pieces(): AsyncGenerator<string, void, undefined> {
+      // Leaving this loop early (the answer is cut, or the reader stopped) cancels the merger's call.
+      for await (const m of { [Symbol.asyncIterator]: () => it }) {
+        tokens = m.completionTokens;
+        const text = cut ? cut.push(m.text) : m.text;
+        if (text) yield text;
+        if (cut?.stopped) break;
+      }
+      const rest = cut?.end();
+      if (rest) yield rest;
+    }
+    return {
+      id: newId.request(idPrefix),
+      created: unixSeconds(Date.now()),
+      model,
+      model_version: first.value.version,
+      pieces: pieces(),
+      finish: () => ({ finish_reason: cut?.stopped ? 'stop' : finishReason(tokens, maxTokens), usage: usageOf(prompt, tokens) }),
+    };
   }
 
   /**
