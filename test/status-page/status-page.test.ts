@@ -1,7 +1,8 @@
 /**
  * The web status page in Debian's headless Chromium (playwright-core) against the running stack:
- * a tenant's job appears in the list, its loss chart gains points while it trains, and a
- * screenshot is saved under test-artifacts/.
+ * a tenant's job appears in the list, its loss chart gains points and its validation chart a
+ * curve while it trains, and a screenshot is saved under test-artifacts/ (the one in
+ * docs/status-page.png comes from this test).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -49,10 +50,13 @@ interface PageDom {
   document: { getElementById(id: string): { dataset: Record<string, string | undefined>; textContent: string | null } | null };
 }
 
+/** Chart.js as the page exposes it. */
+interface ChartGlobal {
+  getChart(id: string): { data: { datasets: { data: unknown[] }[] } } | undefined;
+}
+
 const POINTS = (id: string): number => {
-  const chart = (
-    globalThis as unknown as { Chart: { getChart(id: string): { data: { datasets: { data: unknown[] }[] } } | undefined } }
-  ).Chart.getChart(id);
+  const chart = (globalThis as unknown as { Chart: ChartGlobal }).Chart.getChart(id);
   return chart ? chart.data.datasets[0]!.data.length : -1;
 };
 
@@ -83,17 +87,29 @@ describe('when a tenant opens the status page while a job trains', () => {
     if (modelDir) removeDir(modelDir);
   });
 
-  it('should list the job, draw a loss chart that gains points, and save a screenshot', { timeout: 240_000 }, async () => {
+  it('should list the job, draw its loss and validation curves, and save a screenshot', { timeout: 240_000 }, async () => {
     const base = stack.apiUrl;
     await api(`${base}/v1/admin/tenants`, ADMIN_KEY, { json: { id: 'viewer', name: 'Viewer' } });
     const { key } = await api<{ key: string }>(`${base}/v1/admin/tenants/viewer/api_keys`, ADMIN_KEY, { json: {} });
-    const form = new FormData();
-    form.append('purpose', 'fine-tune');
-    form.append('file', new Blob([toJsonl(rows(64))]), 'q.jsonl');
-    const file = await api<{ id: string }>(`${base}/v1/files`, key, { form });
-    // Enough epochs that the job is still running while the page watches it.
+    const upload = async (name: string, body: string): Promise<{ id: string }> => {
+      const form = new FormData();
+      form.append('purpose', 'fine-tune');
+      form.append('file', new Blob([body]), name);
+      return api<{ id: string }>(`${base}/v1/files`, key, { form });
+    };
+    // Training rows first, held-out rows after them for the validation file.
+    const all = rows(96);
+    const file = await upload('q.jsonl', toJsonl(all.slice(0, 64)));
+    const validation = await upload('q-validation.jsonl', toJsonl(all.slice(64)));
+    // Enough epochs that the job is still running while the page watches it, and a validation
+    // point every epoch (8 steps), so the validation chart draws a curve while it trains.
     const job = await api<{ id: string }>(`${base}/v1/fine_tuning/jobs`, key, {
-      json: { model: 'cola-tiny', training_file: file.id, hyperparameters: { n_epochs: 40, batch_size: 8, max_length: 32 } },
+      json: {
+        model: 'cola-tiny',
+        training_file: file.id,
+        validation_file: validation.id,
+        hyperparameters: { n_epochs: 40, batch_size: 8, max_length: 32, validation_every: 8 },
+      },
     });
 
     const page = await browser.context.newPage();
@@ -107,9 +123,7 @@ describe('when a tenant opens the status page while a job trains', () => {
     assert.ok(first >= 1, 'the loss chart has a point');
     await page.waitForFunction(
       ([id, n]) =>
-        (globalThis as unknown as { Chart: { getChart(i: string): { data: { datasets: { data: unknown[] }[] } } } }).Chart.getChart(
-          id as string,
-        ).data.datasets[0]!.data.length > (n as number),
+        (globalThis as unknown as { Chart: ChartGlobal }).Chart.getChart(id as string)!.data.datasets[0]!.data.length > (n as number),
       ['loss-chart', first] as const,
       { timeout: 60_000, polling: 200 },
     );
@@ -122,6 +136,21 @@ describe('when a tenant opens the status page while a job trains', () => {
       'the chart grew while the job was running',
     );
     assert.ok((await page.evaluate(POINTS, 'overhead-chart')) >= 1, 'the communication chart has data');
+    // The validation curve: the starting model's score, then a point every validation_every steps.
+    // Wait for a few points so the screenshot shows a curve; two are required.
+    await page
+      .waitForFunction(
+        ([id, n]) => (globalThis as unknown as { Chart: ChartGlobal }).Chart.getChart(id)!.data.datasets[0]!.data.length >= n,
+        ['validation-chart', 4] as const,
+        {
+          timeout: 90_000,
+          polling: 250,
+        },
+      )
+      .catch(() => undefined);
+    const validationPoints = await page.evaluate(POINTS, 'validation-chart');
+    console.log(`validation chart points: ${validationPoints}`);
+    assert.ok(validationPoints >= 2, `the validation chart has ${validationPoints} points while the job trains`);
     // The job's events are listed under the charts, and its ETA comes from the measured step rate.
     await page.locator('#event-rows tr').first().waitFor({ timeout: 30_000 });
     assert.ok((await page.locator('#event-rows tr').count()) >= 1, 'the events are listed');

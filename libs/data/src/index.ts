@@ -1,7 +1,7 @@
 // Public API of @cola/data: plain typed arrays and strings only, no TensorFlow, no services.
 export { mulberry32, mixSeed, randomInt, shuffleInPlace, permutation, type Rng } from './rng';
 export type { Tokenizer } from './tokenizer/tokenizer';
-export { ByteTokenizer, type ByteTokenizerJson } from './tokenizer/byte-tokenizer';
+export { ByteTokenizer, type ByteStreamDecoder, type ByteTokenizerJson } from './tokenizer/byte-tokenizer';
 export { emailBody, collapseWhitespace } from './corpora/email-body';
 export {
   loadSpamAssassin,
@@ -21,6 +21,7 @@ export {
   CHAT_ROLES,
   CHAT_STOP,
   chatAnswer,
+  ChatAnswerStream,
   chatPrompt,
   renderChat,
   roleMarker,

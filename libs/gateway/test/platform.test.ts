@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status } from '@grpc/grpc-js';
 import { keys } from '@cola/config';
 import { JobStore, driveJobTo } from '@cola/pipeline';
 import { InferenceService, type ClassifyRequest, type GenerateRequest, type InferenceServer } from '@cola/proto';
@@ -39,11 +39,18 @@ const ROUTES = [
   'get /metrics',
 ];
 
+/** What the stand-in merger was sent, and after how many tokens each cancelled stream stopped. */
+interface Seen {
+  classify: ClassifyRequest[];
+  generate: GenerateRequest[];
+  cancelled: number[];
+}
+
 /**
  * A stand-in for the merger's gRPC service (the real one runs in the end-to-end test): it records
  * what the gateway sends and answers deterministically, or with a gRPC error for model "fail-<code>".
  */
-function stubMerger(seen: { classify: ClassifyRequest[]; generate: GenerateRequest[] }): InferenceServer {
+function stubMerger(seen: Seen): InferenceServer {
   return {
     classify(call, cb) {
       seen.classify.push(call.request);
@@ -63,16 +70,64 @@ function stubMerger(seen: { classify: ClassifyRequest[]; generate: GenerateReque
       seen.generate.push(call.request);
       cb(null, { model: call.request.model, version: 0, text: ' Ishmael.', completionTokens: call.request.maxNewTokens });
     },
+    generateStream(call) {
+      // Prompt "forever": a token every 20 ms until the caller cancels; "fail midway": two tokens,
+      // then an internal error; else ' Ishmael.' in three pieces, with a marker for the chat cut.
+      const r = call.request;
+      seen.generate.push(r);
+      const head = { model: r.model, version: 4 };
+      call.write({ ...head, text: '', completionTokens: 0 });
+      if (r.prompt.includes('forever')) {
+        let n = 0;
+        const timer = setInterval(() => call.write({ ...head, text: 'la', completionTokens: ++n }), 20);
+        call.on('cancelled', () => {
+          clearInterval(timer);
+          seen.cancelled.push(n);
+        });
+        return;
+      }
+      if (r.prompt.includes('fail midway')) {
+        call.write({ ...head, text: 'so', completionTokens: 1 });
+        call.write({ ...head, text: ' far', completionTokens: 2 });
+        setTimeout(() => call.emit('error', { code: status.INTERNAL, details: 'the merger broke (internal detail)' }), 20);
+        return;
+      }
+      [' Ish', 'mael', '.\n<', '|user|>'].forEach((text, i) => call.write({ ...head, text, completionTokens: i + 1 }));
+      call.end();
+    },
     status(_call, cb) {
       cb(null, { models: [{ name: 'base', baseModel: 'cola-tiny', version: 0, merged: false, mergeGroup: '', updatedAtMs: 1 }] });
     },
   };
 }
 
+/** The `data:` payloads of a server-sent event stream, read as they arrive; `onEvent` may stop reading by returning true. */
+async function sseData(res: Response, onEvent: (data: string) => boolean = () => false): Promise<string[]> {
+  const out: string[] = [];
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let buf = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return out;
+    buf += decoder.decode(value, { stream: true });
+    let at: number;
+    while ((at = buf.indexOf('\n\n')) >= 0) {
+      const data = buf.slice(0, at).replace(/^data: /, '');
+      buf = buf.slice(at + 2);
+      out.push(data);
+      if (onEvent(data)) {
+        await reader.cancel();
+        return out;
+      }
+    }
+  }
+}
+
 describe('when the platform behaviour is checked', () => {
   const redis = useRedis();
   const server = new Server();
-  const seen = { classify: [] as ClassifyRequest[], generate: [] as GenerateRequest[] };
+  const seen: Seen = { classify: [], generate: [], cancelled: [] };
   let gw: TestGateway;
   let key: string;
 
@@ -152,6 +207,100 @@ describe('when the platform behaviour is checked', () => {
     const created = models.body.data[0]?.created;
     assert.ok(Number.isInteger(created) && created! > 1.7e9, `created ${created}`);
     assert.deepEqual(models.body.data, [{ id: 'cola-tiny', object: 'model', created, owned_by: 'system' }]);
+  });
+
+  it('should relay each piece the merger streams as its own chunk, and cut a chat answer at the role marker', async () => {
+    const post = (path: string, body: object): Promise<Response> =>
+      fetch(`${gw.api.baseUrl}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const cmpl = await post('/v1/completions', { model: 'cola-tiny', prompt: 'Call me', max_tokens: 5, stream: true });
+    assert.equal(cmpl.status, 200);
+    assert.match(cmpl.headers.get('content-type') ?? '', /^text\/event-stream/);
+    const events = await sseData(cmpl);
+    assert.equal(events.at(-1), '[DONE]');
+    const chunks = events
+      .slice(0, -1)
+      .map((e) => JSON.parse(e) as { model_version: number; choices: { text: string; finish_reason: string | null }[] });
+    assert.deepEqual(
+      chunks.map((c) => [c.choices[0]!.text, c.choices[0]!.finish_reason]),
+      [
+        [' Ish', null],
+        ['mael', null],
+        ['.\n<', null],
+        ['|user|>', null],
+        ['', 'stop'],
+      ],
+      'one chunk per streamed piece, then the finish reason (4 of 5 tokens: stop)',
+    );
+    assert.ok(chunks.every((c) => c.model_version === 4));
+
+    const chat = await post('/v1/chat/completions', {
+      model: 'cola-tiny',
+      messages: [{ role: 'user', content: 'Call me' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const chatEvents = await sseData(chat);
+    const parsed = chatEvents.slice(0, -1).map(
+      (e) =>
+        JSON.parse(e) as {
+          choices: { delta: { role?: string; content?: string }; finish_reason: string | null }[];
+          usage?: { completion_tokens: number };
+        },
+    );
+    assert.deepEqual(
+      parsed.map((c) => c.choices[0]?.delta.content ?? null),
+      ['', ' Ish', 'mael', '.', null, null],
+      'the role chunk, the answer up to the marker (the newline before it dropped), the finish, the usage',
+    );
+    assert.equal(parsed[0]!.choices[0]!.delta.role, 'assistant');
+    assert.equal(parsed[4]!.choices[0]!.finish_reason, 'stop');
+    assert.equal(parsed[5]!.usage!.completion_tokens, 4);
+    const plain = await gw.api.post<{
+      choices: { message: { content: string }; finish_reason: string }[];
+      usage: { completion_tokens: number };
+    }>('/v1/chat/completions', { model: 'cola-tiny', messages: [{ role: 'user', content: 'Call me' }] }, key);
+    assert.deepEqual(
+      [plain.body.choices[0]!.message.content, plain.body.choices[0]!.finish_reason, plain.body.usage.completion_tokens],
+      [' Ishmael.', 'stop', 4],
+    );
+  });
+
+  it('should cancel the generation when the client goes away, and report an error mid-stream as an error event', async () => {
+    const ac = new AbortController();
+    const res = await fetch(`${gw.api.baseUrl}/v1/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'cola-tiny', prompt: 'sing forever', max_tokens: 1000, stream: true }),
+      signal: ac.signal,
+    });
+    let seenChunks = 0;
+    await sseData(res, () => ++seenChunks === 3);
+    ac.abort();
+    // The merger's call is cancelled: the stand-in stops its timer and says after how many tokens.
+    for (let i = 0; i < 100 && seen.cancelled.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(seen.cancelled.length, 1, 'the merger call was cancelled');
+    const stoppedAt = seen.cancelled[0]!;
+    assert.ok(stoppedAt >= 3 && stoppedAt < 1000, `stopped after ${stoppedAt} tokens`);
+
+    const failing = await fetch(`${gw.api.baseUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'cola-tiny', messages: [{ role: 'user', content: 'fail midway' }], stream: true }),
+    });
+    assert.equal(failing.status, 200, 'the stream had started');
+    const events = await sseData(failing);
+    assert.notEqual(events.at(-1), '[DONE]', 'a failed stream does not claim to be done');
+    const contents = events
+      .slice(0, -1)
+      .map((e) => (JSON.parse(e) as { choices: { delta: { content?: string } }[] }).choices[0]!.delta.content);
+    assert.deepEqual(contents, ['', 'so', ' far']);
+    const last = JSON.parse(events.at(-1)!) as { error: { code: string; message: string } };
+    assert.equal(last.error.code, 'inference_error');
+    assert.doesNotMatch(last.error.message, /internal detail/);
   });
 
   it('should list a succeeded job as a model and send its ft: name to the merger', async () => {

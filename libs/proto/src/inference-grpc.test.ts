@@ -7,6 +7,7 @@ import {
   type ClassifyRequest,
   type ClassifyResponse,
   type GenerateResponse,
+  type GenerateStreamResponse,
   type InferenceServer,
   type StatusResponse,
 } from './index';
@@ -29,6 +30,16 @@ const echo: InferenceServer = {
   generate(call, callback) {
     const r = call.request;
     callback(null, { model: r.model, version: 0, text: r.prompt.toUpperCase(), completionTokens: r.maxNewTokens });
+  },
+  generateStream(call) {
+    // One message per word of the prompt, upper-cased; a prompt "fail" ends with an error status.
+    const r = call.request;
+    if (r.prompt === 'fail') {
+      call.emit('error', { code: status.INVALID_ARGUMENT, details: 'cannot continue "fail"' });
+      return;
+    }
+    r.prompt.split(' ').forEach((w, i) => call.write({ model: r.model, version: 2, text: w.toUpperCase(), completionTokens: i + 1 }));
+    call.end();
   },
   status(_call, callback) {
     callback(null, { models: [{ name: 'base', baseModel: 'cola-gpt-small', version: 0, merged: false, mergeGroup: '', updatedAtMs: 1 }] });
@@ -89,6 +100,27 @@ describe('when the Inference service runs over a real gRPC connection', () => {
       st.models.map((m) => [m.name, m.baseModel]),
       [['base', 'cola-gpt-small']],
     );
+  });
+
+  it("should stream GenerateStream messages in order, and end with the handler's error status", async () => {
+    const req = { model: 'base', prompt: 'call me ishmael', maxNewTokens: 5, temperature: 0, seed: 1 };
+    const got: GenerateStreamResponse[] = [];
+    for await (const m of client.generateStream(req)) got.push(m as GenerateStreamResponse);
+    assert.deepStrictEqual(
+      got.map((m) => [m.text, m.completionTokens, m.version]),
+      [
+        ['CALL', 1, 2],
+        ['ME', 2, 2],
+        ['ISHMAEL', 3, 2],
+      ],
+    );
+    await assert.rejects(
+      (async () => {
+        for await (const m of client.generateStream({ ...req, prompt: 'fail' })) got.push(m as GenerateStreamResponse);
+      })(),
+      (e: ServiceError) => e.code === status.INVALID_ARGUMENT && e.details === 'cannot continue "fail"',
+    );
+    assert.equal(InferenceService.generateStream.responseStream, true);
   });
 
   it('should carry a handler error to the client as a gRPC status', async () => {

@@ -48,3 +48,44 @@ export function chatAnswer(generated: string): { text: string; stopped: boolean 
   if (at < 0) return { text: generated, stopped: false };
   return { text: generated.slice(0, at).replace(/\n$/, ''), stopped: true };
 }
+
+/**
+ * {@link chatAnswer} for a continuation that arrives in pieces (streamed generation): `push`
+ * returns the part of the answer that is now certain, holding back a trailing `<` or newline that
+ * may still turn out to begin a role marker, and sets `stopped` once a marker ended the answer
+ * (push nothing more then); `end` returns what was held back when the generation ended without
+ * one. The returned pieces joined are exactly `chatAnswer(everything pushed).text`.
+ */
+export class ChatAnswerStream {
+  private generated = '';
+  private sent = 0;
+  /** True once a role marker ended the answer. */
+  stopped = false;
+
+  push(piece: string): string {
+    if (this.stopped) return '';
+    this.generated += piece;
+    const answer = chatAnswer(this.generated);
+    if (answer.stopped) {
+      this.stopped = true;
+      return this.upTo(answer.text.length);
+    }
+    return this.upTo(this.generated.length - heldBack(this.generated));
+  }
+
+  end(): string {
+    return this.stopped ? '' : this.upTo(this.generated.length);
+  }
+
+  private upTo(n: number): string {
+    const out = this.generated.slice(this.sent, n);
+    this.sent = Math.max(this.sent, n);
+    return out;
+  }
+}
+
+/** How many trailing characters of `text` may begin `\n<|` (the newline chatAnswer drops, then the marker). */
+function heldBack(text: string): number {
+  if (text.endsWith('\n<')) return 2;
+  return text.endsWith('<') || text.endsWith('\n') ? 1 : 0;
+}

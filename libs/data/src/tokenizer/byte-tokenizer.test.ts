@@ -39,6 +39,33 @@ describe('when encoding and decoding text', () => {
   });
 });
 
+describe('when decoding ids one at a time', () => {
+  const streamed = (ids: readonly number[]): string[] => {
+    const d = tok.streamDecoder();
+    return [...ids.map((id) => d.push(id)), d.end()];
+  };
+
+  it('should give each character with its last byte, and join to exactly what decode gives', () => {
+    const ids = [...tok.encode('a é 🐋'), tok.eosId];
+    const pieces = streamed(ids);
+    // 'a', ' ', then é's two bytes, ' ', then the whale's four bytes, then eos and the end.
+    assert.deepEqual(pieces, ['a', ' ', '', 'é', ' ', '', '', '', '🐋', '', '']);
+    assert.equal(pieces.join(''), tok.decode(ids));
+  });
+
+  it('should end a cut character as decode does, and keep separate streams apart', () => {
+    const cut = tok.encode('ok 🐋').slice(0, -2);
+    const a = tok.streamDecoder();
+    const b = tok.streamDecoder();
+    const out = cut.map((id) => a.push(id) + b.push(65)).join('');
+    assert.equal(out, 'oAkA AAA', 'the half whale waits in its own decoder');
+    assert.equal(a.end(), '\uFFFD');
+    assert.equal(b.end(), '');
+    assert.equal(streamed(cut).join(''), tok.decode(cut));
+    assert.throws(() => tok.streamDecoder().push(258), /token id 258 at position 0/);
+  });
+});
+
 describe('when serialising the tokenizer', () => {
   it('should describe a byte-level vocabulary of 258 with its special ids', () => {
     const json = tok.toJSON();

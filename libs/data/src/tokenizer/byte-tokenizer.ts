@@ -16,6 +16,14 @@ export interface ByteTokenizerJson {
 
 const BYTE_COUNT = 256;
 
+/** Text from ids one at a time (see {@link ByteTokenizer.streamDecoder}). */
+export interface ByteStreamDecoder {
+  /** The text this id completes; '' when it completes none. */
+  push(id: number): string;
+  /** The text an unfinished trailing character leaves (U+FFFD), or ''. Call once, at the end. */
+  end(): string;
+}
+
 /**
  * Byte-level tokenizer: every UTF-8 byte is a token, plus two special ids (pad, eos).
  *
@@ -56,15 +64,41 @@ export class ByteTokenizer implements Tokenizer {
     let n = 0;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i] as number;
-      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
-        throw new RangeError(
-          `token id ${id} at position ${i} is outside the byte-level vocabulary [0, ${this.vocabSize}); ` +
-            'decode only ids produced by this tokenizer or by a model with the same vocab size',
-        );
-      }
+      this.checkId(id, i);
       if (id < BYTE_COUNT) bytes[n++] = id;
     }
     return this.decoder.decode(bytes.subarray(0, n));
+  }
+
+  /**
+   * A decoder for ids that arrive one at a time (streamed generation): `push` returns the text
+   * that id completes ('' for pad, eos, or a byte inside a multi-byte character, whose character
+   * comes with its last byte), `end` whatever an unfinished character leaves (U+FFFD). The pieces
+   * joined are exactly {@link decode} of all the ids.
+   */
+  streamDecoder(): ByteStreamDecoder {
+    // Its own decoder: a streaming TextDecoder keeps the bytes of an unfinished character.
+    const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+    const one = new Uint8Array(1);
+    let position = 0;
+    return {
+      push: (id: number): string => {
+        this.checkId(id, position++);
+        if (id >= BYTE_COUNT) return '';
+        one[0] = id;
+        return decoder.decode(one, { stream: true });
+      },
+      end: (): string => decoder.decode(),
+    };
+  }
+
+  private checkId(id: number, position: number): void {
+    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
+      throw new RangeError(
+        `token id ${id} at position ${position} is outside the byte-level vocabulary [0, ${this.vocabSize}); ` +
+          'decode only ids produced by this tokenizer or by a model with the same vocab size',
+      );
+    }
   }
 
   /** The description saved as `tokenizer.json` next to a checkpoint. */

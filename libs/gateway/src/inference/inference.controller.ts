@@ -9,7 +9,7 @@ import { ClassificationDto, ClassifyDto, CompletionDto, ModelDto, ModelListDto, 
 import { ApiError } from '../errors/api-error';
 import { InferenceService } from './inference.service';
 import { chatChunks, completionChunks } from './openai-chunks';
-import { sendAnswer } from './openai-sse';
+import { clientGone, relayOpenAiStream } from './openai-sse';
 
 /** Inference on base and fine-tuned models, answered by the merger over gRPC. */
 @ApiTags('inference')
@@ -32,26 +32,29 @@ export class InferenceController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Continue a prompt with a causal-LM model',
-    description: 'With `stream: true` the answer is server-sent events: `data: {text_completion chunk}` lines, then `data: [DONE]`.',
+    description:
+      'With `stream: true` the answer is server-sent events, sent as the model generates it: `data: {text_completion chunk}` lines, then `data: [DONE]`.',
   })
   @ApiProduces('application/json', 'text/event-stream')
   @ApiOkResponse({ type: TextCompletionDto })
   @ApiErrorResponses(400, 401, 404, 409, 429, 502, 503, 504)
   @ParamTypes(Object, CompletionDto, Object)
   async complete(@Tenant() t: TenantContext, @Body() dto: CompletionDto, @Res() res: Response): Promise<void> {
-    const out = await this.inference.complete(t.tenantId, dto.model, dto.prompt, {
-      maxTokens: dto.max_tokens,
-      temperature: dto.temperature,
-      seed: dto.seed,
-    });
-    sendAnswer(res, out, dto.stream === true, (a) => completionChunks(a, dto.stream_options?.include_usage === true));
+    const o = { maxTokens: dto.max_tokens, temperature: dto.temperature, seed: dto.seed };
+    if (dto.stream !== true) {
+      res.status(200).json(await this.inference.complete(t.tenantId, dto.model, dto.prompt, o));
+      return;
+    }
+    const answer = await this.inference.completeStream(t.tenantId, dto.model, dto.prompt, o, clientGone(res));
+    await relayOpenAiStream(res, completionChunks(answer, dto.stream_options?.include_usage === true));
   }
 
   @Post('chat/completions')
   @HttpCode(200)
   @ApiOperation({
     summary: 'Answer a conversation with a causal-LM model (the chat template is in the gateway README)',
-    description: 'With `stream: true` the answer is server-sent events: `data: {chat.completion.chunk}` lines, then `data: [DONE]`.',
+    description:
+      'With `stream: true` the answer is server-sent events, sent as the model generates it: `data: {chat.completion.chunk}` lines, then `data: [DONE]`.',
   })
   @ApiProduces('application/json', 'text/event-stream')
   @ApiOkResponse({ type: ChatCompletionDto })
@@ -61,12 +64,14 @@ export class InferenceController {
     if (dto.max_tokens !== undefined && dto.max_completion_tokens !== undefined) {
       throw new ApiError(400, 'invalid_request', 'give max_tokens or max_completion_tokens, not both', 'max_completion_tokens');
     }
-    const out = await this.inference.chat(t.tenantId, dto.model, dto.messages, {
-      maxTokens: dto.max_completion_tokens ?? dto.max_tokens,
-      temperature: dto.temperature,
-      seed: dto.seed,
-    });
-    sendAnswer(res, out, dto.stream === true, (a) => chatChunks(a, dto.stream_options?.include_usage === true));
+    const o = { maxTokens: dto.max_completion_tokens ?? dto.max_tokens, temperature: dto.temperature, seed: dto.seed };
+    const gone = clientGone(res);
+    if (dto.stream !== true) {
+      res.status(200).json(await this.inference.chat(t.tenantId, dto.model, dto.messages, o, gone));
+      return;
+    }
+    const answer = await this.inference.chatStream(t.tenantId, dto.model, dto.messages, o, gone);
+    await relayOpenAiStream(res, chatChunks(answer, dto.stream_options?.include_usage === true));
   }
 
   @Get('models')

@@ -1,6 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import type { ClassifyRequest, ClassifyResponse, GenerateRequest, GenerateResponse, InferenceClient, StatusResponse } from '@cola/proto';
+import type {
+  ClassifyRequest,
+  ClassifyResponse,
+  GenerateRequest,
+  GenerateResponse,
+  GenerateStreamResponse,
+  InferenceClient,
+  StatusResponse,
+} from '@cola/proto';
 import { ApiError } from '../errors/api-error';
 import type { ResolvedGatewayOptions } from '../core/gateway-options';
 import { GATEWAY_OPTIONS, INFERENCE_CLIENT } from '../core/tokens';
@@ -35,6 +43,28 @@ export class MergerClient {
     );
   }
 
+  /**
+   * GenerateStream: the merger's messages as they arrive (the first says the request was accepted,
+   * then one per token), under the same deadline as a whole Generate. Its failures are the same API
+   * errors, thrown by the iteration. Aborting `signal`, or leaving the iteration early, cancels the
+   * call, which stops the generation on the merger.
+   */
+  async *generateStream(req: GenerateRequest, signal: AbortSignal): AsyncGenerator<GenerateStreamResponse, void, undefined> {
+    const call = this.client.generateStream(req, new Metadata(), { deadline: Date.now() + this.options.inferenceTimeoutMs });
+    const cancel = (): void => call.cancel();
+    if (signal.aborted) cancel();
+    else signal.addEventListener('abort', cancel, { once: true });
+    try {
+      for await (const m of call) yield m as GenerateStreamResponse;
+    } catch (e) {
+      throw isServiceError(e) ? toApiError(e) : e;
+    } finally {
+      signal.removeEventListener('abort', cancel);
+      // A no-op once the call ended; otherwise the caller stopped reading and the merger should stop too.
+      call.cancel();
+    }
+  }
+
   /** The served models; `timeoutMs` defaults to the inference deadline. */
   status(timeoutMs = this.options.inferenceTimeoutMs): Promise<StatusResponse> {
     return this.call<object, StatusResponse>(this.client.status.bind(this.client) as Unary<object, StatusResponse>, {}, timeoutMs);
@@ -45,6 +75,10 @@ export class MergerClient {
       fn(req, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(toApiError(err)) : resolve(res)));
     });
   }
+}
+
+function isServiceError(e: unknown): e is ServiceError {
+  return e instanceof Error && typeof (e as Partial<ServiceError>).code === 'number' && 'details' in e;
 }
 
 function toApiError(err: ServiceError): ApiError {

@@ -6,7 +6,7 @@ import { lmLoss } from '../forward/losses';
 import { makeTokenBatch } from '../forward/token-batch';
 import { initClassificationHead, initGptModel } from '../weights/gpt-init';
 import { evaluateAccuracy, evaluatePerplexity } from './evaluate';
-import { generate } from './generate';
+import { generate, generateTokens } from './generate';
 
 const CONFIG = { vocabSize: 37, nPositions: 24, nEmbd: 16, nLayer: 2, nHead: 2, layerNormEpsilon: 1e-5 };
 
@@ -71,6 +71,24 @@ describe('when a model generates text', () => {
     assert.equal(stopped.length, greedy.indexOf(greedy[2]) + 1);
     assert.equal(tf.memory().numTensors, start);
     assert.throws(() => generate(model, [], { maxNewTokens: 1 }), /the prompt is empty/);
+    model.dispose();
+  });
+
+  it('should yield the same tokens one at a time, check its options before the first, and stop when told', () => {
+    const model = initGptModel(CONFIG, { seed: 33 });
+    const start = tf.memory().numTensors;
+    const opts = { maxNewTokens: 12, temperature: 1.5, seed: 7 };
+    const steps = generateTokens(model, [1, 2, 3], opts);
+    const first = steps.next();
+    assert.equal(first.done, false);
+    assert.deepEqual([first.value, ...steps], generate(model, [1, 2, 3], opts));
+    // Stopping early runs no further forward pass and leaves no tensor behind.
+    const early = generateTokens(model, [1, 2, 3], opts);
+    early.next();
+    early.return();
+    assert.equal(early.next().done, true);
+    assert.equal(tf.memory().numTensors, start);
+    assert.throws(() => generateTokens(model, [1], { maxNewTokens: -1 }), /maxNewTokens must be an integer >= 0/);
     model.dispose();
   });
 });

@@ -24,17 +24,29 @@ export interface GenerateOptions {
  * nPositions tokens; there is no KV cache, which is fine at our model sizes.
  */
 export function generate(model: GptModel, promptIds: readonly number[], opts: GenerateOptions): number[] {
+  return [...generateTokens(model, promptIds, opts)];
+}
+
+/**
+ * {@link generate} one token at a time, for streaming: each `next()` runs one forward pass and
+ * yields the token it chose, so a caller can send it at once, pause between tokens, or stop early
+ * (`return()`) without computing the rest. The options are checked here, before the first token.
+ */
+export function generateTokens(model: GptModel, promptIds: readonly number[], opts: GenerateOptions): Generator<number, void, undefined> {
   const { maxNewTokens } = opts;
   const temperature = opts.temperature ?? 0;
   if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0)
     throw new Error(`generate: maxNewTokens must be an integer >= 0 (got ${maxNewTokens})`);
   if (!(temperature >= 0)) throw new Error(`generate: temperature must be >= 0 (got ${temperature})`);
   if (promptIds.length === 0) throw new Error('generate: the prompt is empty; pass at least one token (e.g. the eos id)');
+  return tokens(model, [...promptIds], { ...opts, temperature });
+}
+
+function* tokens(model: GptModel, ids: number[], opts: GenerateOptions & { temperature: number }): Generator<number, void, undefined> {
   const { nPositions, vocabSize } = model.config;
+  const { temperature } = opts;
   const rng = mulberry32(opts.seed ?? 0);
-  const ids = [...promptIds];
-  const out: number[] = [];
-  for (let step = 0; step < maxNewTokens; step++) {
+  for (let step = 0; step < opts.maxNewTokens; step++) {
     const ctx = ids.slice(-nPositions);
     const T = ctx.length;
     const probs = tf.tidy(() => {
@@ -54,10 +66,9 @@ export function generate(model: GptModel, promptIds: readonly number[], opts: Ge
     probs.dispose();
     const next = temperature === 0 ? argMax(p) : sample(p, rng());
     ids.push(next);
-    out.push(next);
-    if (next === opts.stopId) break;
+    yield next;
+    if (next === opts.stopId) return;
   }
-  return out;
 }
 
 function argMax(v: Float32Array): number {

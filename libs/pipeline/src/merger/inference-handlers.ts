@@ -4,6 +4,7 @@ import type { ColaMetrics } from '@cola/metrics';
 import type { HostLogger } from '../service/logger';
 import { classifyTexts, completePrompt, type InferenceLimits } from './inference';
 import { InferenceError } from './inference-error';
+import { generateStreamHandler } from './generate-stream-handler';
 import { BASE_MODEL_NAME } from './model-name';
 import type { ServedModels } from './served-models';
 import type { ServedStore } from './served-store';
@@ -72,6 +73,7 @@ export function inferenceHandlers(deps: InferenceHandlerDeps): InferenceServer {
         lease.release();
       }
     }),
+    generateStream: generateStreamHandler(deps),
     status: unary(deps, 'Status', async () => {
       const out: ServedModel[] = [
         { name: BASE_MODEL_NAME, baseModel: deps.baseModelName, version: 0, merged: false, mergeGroup: '', updatedAtMs: 0 },

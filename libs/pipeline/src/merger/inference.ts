@@ -1,6 +1,6 @@
 import { tf } from '@cola/gl';
 import { ByteTokenizer } from '@cola/data';
-import { forward, generate, makeTokenBatch, SCORE_TAP, type TapDelta, type TokenBatch } from '@cola/model';
+import { forward, generateTokens, makeTokenBatch, SCORE_TAP, type TapDelta, type TokenBatch } from '@cola/model';
 import type { Classification } from '@cola/proto';
 import { InferenceError } from './inference-error';
 import type { LoadedModel } from './served-models';
@@ -79,6 +79,15 @@ export interface Completion {
   tokens: number;
 }
 
+/** Sampling settings of one Generate or GenerateStream request, as on the wire. */
+export interface CompletionOptions {
+  /** 0 means the default, {@link InferenceLimits.defaultNewTokens}. */
+  maxNewTokens: number;
+  /** 0 is greedy. */
+  temperature: number;
+  seed: number;
+}
+
 /**
  * Continues a prompt with a loaded causal-LM model: greedy at temperature 0, else sampled with
  * the seed (same seed, prompt and version → same text). Stops at the end-of-text token.
@@ -86,9 +95,31 @@ export interface Completion {
 export function completePrompt(
   m: LoadedModel,
   prompt: string,
-  opts: { maxNewTokens: number; temperature: number; seed: number },
+  opts: CompletionOptions,
   limits: InferenceLimits = DEFAULT_INFERENCE_LIMITS,
 ): Completion {
+  let text = '';
+  let tokens = 0;
+  for (const piece of streamCompletion(m, prompt, opts, limits)) {
+    text += piece.text;
+    tokens = piece.tokens;
+  }
+  return { text, tokens };
+}
+
+/**
+ * {@link completePrompt} as it is decoded: one piece per generated token (its text, '' while a
+ * multi-byte character is incomplete or for the end-of-text token; the tokens so far), and one
+ * more if the text ends inside a character. The pieces joined are completePrompt's text. The
+ * request is checked here, before the first forward pass (an {@link InferenceError}); stopping the
+ * iteration early stops the generation.
+ */
+export function streamCompletion(
+  m: LoadedModel,
+  prompt: string,
+  opts: CompletionOptions,
+  limits: InferenceLimits = DEFAULT_INFERENCE_LIMITS,
+): Generator<Completion, void, undefined> {
   if (m.task !== 'causal_lm') throw new InferenceError('failed_precondition', `model "${m.name}" is a classification model; use Classify`);
   const n = opts.maxNewTokens === 0 ? limits.defaultNewTokens : opts.maxNewTokens;
   if (!Number.isInteger(n) || n < 0 || n > limits.maxNewTokens)
@@ -100,7 +131,7 @@ export function completePrompt(
     throw new InferenceError('invalid_argument', `temperature must be a finite number >= 0 (0 = greedy), got ${opts.temperature}`);
   // An empty prompt starts from the end-of-text token, as a fresh document would.
   const ids = prompt.length ? tokenizer.encode(prompt) : [tokenizer.eosId];
-  const out = generate(m.model, ids, {
+  const steps = generateTokens(m.model, ids, {
     maxNewTokens: n,
     temperature: opts.temperature,
     // The sampler (mulberry32) takes a 32-bit seed; a uint64 from the wire is folded into it.
@@ -109,7 +140,16 @@ export function completePrompt(
     deltas: m.deltas ? lmDeltas(m.deltas) : undefined,
     inject: m.inject,
   });
-  return { text: tokenizer.decode(out), tokens: out.length };
+  return decodePieces(steps);
+}
+
+function* decodePieces(steps: Generator<number, void, undefined>): Generator<Completion, void, undefined> {
+  const decoder = tokenizer.streamDecoder();
+  let tokens = 0;
+  // A caller that stops early closes this loop, and for-of closes the token generator with it.
+  for (const id of steps) yield { text: decoder.push(id), tokens: ++tokens };
+  const rest = decoder.end();
+  if (rest) yield { text: rest, tokens };
 }
 
 /** The LM head never runs the `score` tap, and the forward pass refuses deltas for it there. */

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import type { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
+import { ColaMetrics } from '@cola/metrics';
 import { ByteTokenizer } from '@cola/data';
 import { disposeDeltas, initBackend, tf } from '@cola/gl';
 import {
@@ -17,7 +19,14 @@ import {
   saveCheckpoint,
   type GptModel,
 } from '@cola/model';
-import { InferenceClient, type ClassifyResponse, type GenerateRequest, type GenerateResponse, type StatusResponse } from '@cola/proto';
+import {
+  InferenceClient,
+  type ClassifyResponse,
+  type GenerateRequest,
+  type GenerateResponse,
+  type GenerateStreamResponse,
+  type StatusResponse,
+} from '@cola/proto';
 import { AuxStateStore, PayloadRepublishStore, TensorStore } from '@cola/store';
 import { useRedis } from '@cola/testing';
 import { JobStore } from '../jobs/job-store';
@@ -59,6 +68,15 @@ describe('the merger service', () => {
   let merger: MergerService;
   let client: InferenceClient;
   let tensorsBefore: number;
+  const registry = new Registry();
+
+  /** GenerateStream calls the merger recorded with this outcome. */
+  async function outcomes(outcome: string): Promise<number> {
+    const m = (await registry.metrics()).match(
+      new RegExp(`^cola_inference_seconds_count\\{[^}]*method="GenerateStream"[^}]*outcome="${outcome}"[^}]*\\} (\\d+)$`, 'm'),
+    );
+    return m ? Number(m[1]) : 0;
+  }
 
   before(async () => {
     await initBackend();
@@ -73,7 +91,13 @@ describe('the merger service', () => {
     publisher = new AuxPublishedPublisher(conn);
     processor = new FitTaskProcessor({ payloads, republish: new PayloadRepublishStore(conn), aux, jobs, publisher });
     tensorsBefore = tf.memory().numTensors;
-    merger = new MergerService({ redisUrl: redis.url, modelDir: join(dir, TEST_BASE_MODEL), grpcPort: 0, grpcHost: '127.0.0.1' });
+    merger = new MergerService({
+      redisUrl: redis.url,
+      modelDir: join(dir, TEST_BASE_MODEL),
+      grpcPort: 0,
+      grpcHost: '127.0.0.1',
+      metrics: ColaMetrics.of(registry),
+    });
     const port = await merger.start();
     client = new InferenceClient(`127.0.0.1:${port}`, credentials.createInsecure());
   });
@@ -233,10 +257,65 @@ describe('the merger service', () => {
         assert.equal(res.text, tok.decode(ids));
         assert.equal(res.completionTokens, ids.length);
         assert.equal(res.version, 2);
+        // GenerateStream: accepted first, then one message per token, spelling the same text.
+        const streamed: GenerateStreamResponse[] = [];
+        const req = { model: modelName(job), prompt: 'Call me', maxNewTokens: 12, temperature, seed };
+        for await (const msg of client.generateStream(req)) streamed.push(msg as GenerateStreamResponse);
+        assert.deepEqual(streamed[0], { model: modelName(job), version: 2, text: '', completionTokens: 0 });
+        assert.deepEqual(
+          streamed.slice(1, 1 + ids.length).map((x) => x.completionTokens),
+          ids.map((_, i) => i + 1),
+        );
+        // A text that ends inside a multi-byte character (a random model's bytes) gets one more message.
+        const rest = streamed.slice(1 + ids.length);
+        assert.ok(rest.length === 0 || (rest.length === 1 && /^\uFFFD+$/.test(rest[0]!.text)), JSON.stringify(rest));
+        assert.equal(streamed.map((x) => x.text).join(''), res.text);
       }
       disposeDeltas(deltas);
       state.adapters.dispose();
       m.dispose();
+    });
+  });
+
+  describe('when the caller of a GenerateStream goes away', () => {
+    it('should stop generating at once and release the model', async () => {
+      const cancelledBefore = await outcomes('cancelled');
+      const stream = client.generateStream({ model: 'base', prompt: 'Call me', maxNewTokens: 500, temperature: 1, seed: 5 });
+      const got: GenerateStreamResponse[] = [];
+      const ended = new Promise<void>((resolve) => {
+        stream.on('data', (msg: GenerateStreamResponse) => {
+          got.push(msg);
+          if (got.length === 4) stream.cancel();
+        });
+        stream.on('error', () => resolve());
+        stream.on('end', () => resolve());
+      });
+      await ended;
+      // The handler notices the cancellation between two tokens and records it.
+      for (let i = 0; i < 100 && (await outcomes('cancelled')) === cancelledBefore; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(await outcomes('cancelled'), cancelledBefore + 1, 'the generation ended as cancelled');
+      assert.ok(got.length >= 4 && got.at(-1)!.completionTokens < 500, `stopped after ${got.at(-1)!.completionTokens} tokens`);
+      // Nothing is left running: the next call is answered as usual.
+      const res = await call<GenerateRequest, GenerateResponse>(client.generate.bind(client), {
+        model: 'base',
+        prompt: 'a',
+        maxNewTokens: 2,
+        temperature: 0,
+        seed: 0,
+      });
+      assert.ok(res.completionTokens >= 1);
+    });
+
+    it('should refuse a bad request with its status before sending anything', async () => {
+      const got: GenerateStreamResponse[] = [];
+      await assert.rejects(
+        (async () => {
+          for await (const m of client.generateStream({ model: 'base', prompt: 'a', maxNewTokens: 100_000, temperature: 0, seed: 0 }))
+            got.push(m as GenerateStreamResponse);
+        })(),
+        (e: ServiceError) => e.code === GrpcStatus.INVALID_ARGUMENT && /max_new_tokens must be from 0/.test(e.details),
+      );
+      assert.deepEqual(got, []);
     });
   });
 

@@ -13,7 +13,9 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -71,6 +73,24 @@ export interface GenerateResponse {
   /** The generated continuation, without the prompt. */
   text: string;
   /** Tokens generated. */
+  completionTokens: number;
+}
+
+/**
+ * One message of a GenerateStream call. The first one (no text, 0 tokens) says the request was
+ * accepted; each later one is one generated token.
+ */
+export interface GenerateStreamResponse {
+  /** The model that answers, as requested. */
+  model: string;
+  /** Aux version of the weights that generate the text (0 for the base model). */
+  version: number;
+  /**
+   * Text decoded since the previous message; empty when the token is the end-of-text token or a
+   * byte in the middle of a multi-byte character (sent with the byte that completes it).
+   */
+  text: string;
+  /** Tokens generated so far, this one included. */
   completionTokens: number;
 }
 
@@ -571,6 +591,97 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
   },
 };
 
+function createBaseGenerateStreamResponse(): GenerateStreamResponse {
+  return { model: "", version: 0, text: "", completionTokens: 0 };
+}
+
+export const GenerateStreamResponse: MessageFns<GenerateStreamResponse> = {
+  encode(message: GenerateStreamResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.model !== "") {
+      writer.uint32(10).string(message.model);
+    }
+    if (message.version !== 0) {
+      writer.uint32(16).uint64(message.version);
+    }
+    if (message.text !== "") {
+      writer.uint32(26).string(message.text);
+    }
+    if (message.completionTokens !== 0) {
+      writer.uint32(32).uint32(message.completionTokens);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GenerateStreamResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGenerateStreamResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.model = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.version = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.completionTokens = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<GenerateStreamResponse>): GenerateStreamResponse {
+    return GenerateStreamResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GenerateStreamResponse>): GenerateStreamResponse {
+    const message = createBaseGenerateStreamResponse();
+    message.model = object.model ?? "";
+    message.version = object.version ?? 0;
+    message.text = object.text ?? "";
+    message.completionTokens = object.completionTokens ?? 0;
+    return message;
+  },
+};
+
 function createBaseStatusRequest(): StatusRequest {
   return {};
 }
@@ -800,7 +911,10 @@ export const InferenceService = {
     responseSerialize: (value: ClassifyResponse): Buffer => Buffer.from(ClassifyResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ClassifyResponse => ClassifyResponse.decode(value),
   },
-  /** Continues a prompt with a causal-LM model. */
+  /**
+   * Continues a prompt with a causal-LM model.
+   * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE GenerateStream takes the same request (see there).
+   */
   generate: {
     path: "/cola.v1.Inference/Generate" as const,
     requestStream: false as const,
@@ -809,6 +923,23 @@ export const InferenceService = {
     requestDeserialize: (value: Buffer): GenerateRequest => GenerateRequest.decode(value),
     responseSerialize: (value: GenerateResponse): Buffer => Buffer.from(GenerateResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GenerateResponse => GenerateResponse.decode(value),
+  },
+  /**
+   * Continues a prompt like Generate (same request, same text for the same seed), sending the text
+   * as it is decoded: a first message once the request is accepted, then one per generated token
+   * (and one more if the text ends inside a character). Cancelling the call stops the generation.
+   * buf:lint:ignore RPC_REQUEST_STANDARD_NAME one request message for both ways of generating, so they cannot drift apart.
+   * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE the same reason: GenerateRequest is shared with Generate.
+   */
+  generateStream: {
+    path: "/cola.v1.Inference/GenerateStream" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: GenerateRequest): Buffer => Buffer.from(GenerateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GenerateRequest => GenerateRequest.decode(value),
+    responseSerialize: (value: GenerateStreamResponse): Buffer =>
+      Buffer.from(GenerateStreamResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GenerateStreamResponse => GenerateStreamResponse.decode(value),
   },
   /** Lists the models the merger serves, with the aux version each one reflects. */
   status: {
@@ -825,8 +956,19 @@ export const InferenceService = {
 export interface InferenceServer extends UntypedServiceImplementation {
   /** Classifies texts with a classification model. */
   classify: handleUnaryCall<ClassifyRequest, ClassifyResponse>;
-  /** Continues a prompt with a causal-LM model. */
+  /**
+   * Continues a prompt with a causal-LM model.
+   * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE GenerateStream takes the same request (see there).
+   */
   generate: handleUnaryCall<GenerateRequest, GenerateResponse>;
+  /**
+   * Continues a prompt like Generate (same request, same text for the same seed), sending the text
+   * as it is decoded: a first message once the request is accepted, then one per generated token
+   * (and one more if the text ends inside a character). Cancelling the call stops the generation.
+   * buf:lint:ignore RPC_REQUEST_STANDARD_NAME one request message for both ways of generating, so they cannot drift apart.
+   * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE the same reason: GenerateRequest is shared with Generate.
+   */
+  generateStream: handleServerStreamingCall<GenerateRequest, GenerateStreamResponse>;
   /** Lists the models the merger serves, with the aux version each one reflects. */
   status: handleUnaryCall<StatusRequest, StatusResponse>;
 }
@@ -848,7 +990,10 @@ export interface InferenceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ClassifyResponse) => void,
   ): ClientUnaryCall;
-  /** Continues a prompt with a causal-LM model. */
+  /**
+   * Continues a prompt with a causal-LM model.
+   * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE GenerateStream takes the same request (see there).
+   */
   generate(
     request: GenerateRequest,
     callback: (error: ServiceError | null, response: GenerateResponse) => void,
@@ -864,6 +1009,22 @@ export interface InferenceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GenerateResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Continues a prompt like Generate (same request, same text for the same seed), sending the text
+   * as it is decoded: a first message once the request is accepted, then one per generated token
+   * (and one more if the text ends inside a character). Cancelling the call stops the generation.
+   * buf:lint:ignore RPC_REQUEST_STANDARD_NAME one request message for both ways of generating, so they cannot drift apart.
+   * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE the same reason: GenerateRequest is shared with Generate.
+   */
+  generateStream(
+    request: GenerateRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<GenerateStreamResponse>;
+  generateStream(
+    request: GenerateRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<GenerateStreamResponse>;
   /** Lists the models the merger serves, with the aux version each one reflects. */
   status(
     request: StatusRequest,
