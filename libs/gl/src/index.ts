@@ -1,5 +1,6 @@
 export * from './tf';
 export * from './backend/select-backend';
+export * from './backend/backend-memory';
 export * from './io/dtype';
 export * from './io/safetensors';
 export * from './adapters/aux-adapter';

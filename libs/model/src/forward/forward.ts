@@ -3,6 +3,7 @@ import type { GptModel } from '../weights/gpt-model';
 import { fastMatMul as matMul, fastMatMulBt as matMulBt } from '@cola/gl';
 import { allTaps, SCORE_TAP, tapShape } from '../taps/taps';
 import { lastTokenIndices, validateTokenBatch, type TokenBatch } from './token-batch';
+import { attentionExpr, geluExpr, layerNormExpr, leanAttention, leanGelu, leanLayerNorm } from './lean-ops';
 
 /** Which head the forward pass ends in. */
 export type GptHead = 'lm' | 'cls';
@@ -42,6 +43,12 @@ export interface ForwardOptions {
   capture?: Map<string, tf.Tensor2D>;
   /** Which taps `capture` records. Default: every tap the forward pass runs through. */
   captureTaps?: readonly string[];
+  /**
+   * The weights are frozen (the host step, evaluation): LayerNorm, GELU and the attention core
+   * run as fused ops that keep only what the backward to the hidden states needs (see
+   * lean-ops.ts). Same forward values; no gradient reaches any weight. Default false.
+   */
+  frozen?: boolean;
 }
 
 /** Per-call state shared by the taps of one forward pass. */
@@ -92,19 +99,31 @@ export function forward(model: GptModel, batch: TokenBatch, opts: ForwardOptions
     const attnMask = tf.tensor4d(attentionMask(batch), [B, 1, T, T]);
     const scale = 1 / Math.sqrt(hd);
     const eps = config.layerNormEpsilon;
+    const layerNorm = opts.frozen ? leanLayerNorm : layerNormExpr;
+    const gelu = opts.frozen ? leanGelu : geluExpr;
+    const attention = opts.frozen ? leanAttention : attentionExpr;
 
     for (let i = 0; i < nLayer; i++) {
       const p = `h.${i}.`;
-      const a = layerNorm(x, model.weight(`${p}ln_1.weight`), model.weight(`${p}ln_1.bias`), eps);
-      const qkv = tap(ctx, `${p}attn.c_attn`, a, model.weight(`${p}attn.c_attn.weight`), model.weight(`${p}attn.c_attn.bias`));
-      const [q, k, v] = tf.split(qkv, 3, 1).map((m) => tf.transpose(tf.reshape(m, [B, T, H, hd]), [0, 2, 1, 3]));
-      const scores = tf.add(tf.mul(matMulBt(q, k), scale), attnMask);
-      const ctxv = matMul(tf.softmax(scores), v);
-      const merged = tf.reshape(tf.transpose(ctxv, [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D;
-      x = tf.add(x, tap(ctx, `${p}attn.c_proj`, merged, model.weight(`${p}attn.c_proj.weight`), model.weight(`${p}attn.c_proj.bias`)));
-      const m = layerNorm(x, model.weight(`${p}ln_2.weight`), model.weight(`${p}ln_2.bias`), eps);
-      const fc = gelu(tap(ctx, `${p}mlp.c_fc`, m, model.weight(`${p}mlp.c_fc.weight`), model.weight(`${p}mlp.c_fc.bias`)));
-      x = tf.add(x, tap(ctx, `${p}mlp.c_proj`, fc, model.weight(`${p}mlp.c_proj.weight`), model.weight(`${p}mlp.c_proj.bias`)));
+      const input = x;
+      const block = (): tf.Tensor2D => {
+        const a = layerNorm(input, model.weight(`${p}ln_1.weight`), model.weight(`${p}ln_1.bias`), eps);
+        const qkv = tap(ctx, `${p}attn.c_attn`, a, model.weight(`${p}attn.c_attn.weight`), model.weight(`${p}attn.c_attn.bias`));
+        const [q, k, v] = tf.split(qkv, 3, 1).map((m) => tf.transpose(tf.reshape(m, [B, T, H, hd]), [0, 2, 1, 3]) as tf.Tensor4D);
+        const ctxv = attention(q, k, v, attnMask, scale);
+        const merged = tf.reshape(tf.transpose(ctxv, [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D;
+        const h: tf.Tensor2D = tf.add(input, tap(ctx, `${p}attn.c_proj`, merged, model.weight(`${p}attn.c_proj.weight`), model.weight(`${p}attn.c_proj.bias`)));
+        const m = layerNorm(h, model.weight(`${p}ln_2.weight`), model.weight(`${p}ln_2.bias`), eps);
+        const fc = gelu(tap(ctx, `${p}mlp.c_fc`, m, model.weight(`${p}mlp.c_fc.weight`), model.weight(`${p}mlp.c_fc.bias`)));
+        return tf.add(h, tap(ctx, `${p}mlp.c_proj`, fc, model.weight(`${p}mlp.c_proj.weight`), model.weight(`${p}mlp.c_proj.bias`))) as tf.Tensor2D;
+      };
+      if (!opts.frozen) x = block();
+      else {
+        // One tidy per block: its intermediates are freed as soon as it ends (what a backward
+        // needs is saved by the ops themselves), so a pass holds one block's temporaries at a time.
+        x = tf.tidy(block);
+        input.dispose();
+      }
     }
     const hN = layerNorm(x, model.weight('ln_f.weight'), model.weight('ln_f.bias'), eps);
 
@@ -152,22 +171,6 @@ function addAuxAndHidden(ctx: TapContext, name: string, x: tf.Tensor2D, h: tf.Te
   const z = ctx.hiddenInputs?.get(name);
   if (z) h = tf.add(h, z);
   return h;
-}
-
-/** LayerNorm over the last axis, written with differentiable primitives. */
-function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor2D {
-  const mean = tf.mean(x, -1, true);
-  const xc = tf.sub(x, mean);
-  const variance = tf.mean(tf.square(xc), -1, true);
-  return tf.add(tf.mul(tf.mul(xc, tf.rsqrt(tf.add(variance, eps))), gamma), beta);
-}
-
-const GELU_C = Math.sqrt(2 / Math.PI);
-
-/** GPT-2's gelu_new: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
-function gelu(x: tf.Tensor2D): tf.Tensor2D {
-  const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), GELU_C);
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
 }
 
 /** Additive [B, 1, T, T] mask: 0 where query i may see key j (j <= i and j is a real token). */

@@ -31,6 +31,16 @@ export class HostMemoryBudget {
     return this.budgetMb * MIB;
   }
 
+  /**
+   * The compute backend's own heap in bytes, where it has one: the wasm backend's linear memory,
+   * which only ever grows, so this is its high-water mark (the figure that must stay clear of the
+   * 4 GiB wasm32 ceiling). Undefined on backends without such a heap.
+   */
+  backendHeapBytes(): number | undefined {
+    const wasm = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm;
+    return wasm?.HEAPU8?.buffer.byteLength;
+  }
+
   /** Peak transient bytes of one row of a host step (measured once per key). */
   async bytesPerRow(head: GptHead, seqLen: number, taps: readonly string[]): Promise<number> {
     const key = `${head}:${seqLen}:${taps.join(',')}`;
