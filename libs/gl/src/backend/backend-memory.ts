@@ -56,6 +56,11 @@ export class BackendMemory {
     this.peak = this.live;
   }
 
+  /** Raises the high-water mark back to at least `peak` (after a {@link resetPeak} to measure one step). */
+  restorePeak(peak: number): void {
+    this.peak = Math.max(this.peak, peak);
+  }
+
   /** The wasm heap's size: it only grows, so this is its own high-water mark (the 4 GiB wasm32 ceiling applies to it). */
   get heapBytes(): number {
     return this.wasm.HEAPU8.buffer.byteLength;
