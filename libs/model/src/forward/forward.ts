@@ -112,10 +112,16 @@ export function forward(model: GptModel, batch: TokenBatch, opts: ForwardOptions
         const [q, k, v] = tf.split(qkv, 3, 1).map((m) => tf.transpose(tf.reshape(m, [B, T, H, hd]), [0, 2, 1, 3]) as tf.Tensor4D);
         const ctxv = attention(q, k, v, attnMask, scale);
         const merged = tf.reshape(tf.transpose(ctxv, [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D;
-        const h: tf.Tensor2D = tf.add(input, tap(ctx, `${p}attn.c_proj`, merged, model.weight(`${p}attn.c_proj.weight`), model.weight(`${p}attn.c_proj.bias`)));
+        const h: tf.Tensor2D = tf.add(
+          input,
+          tap(ctx, `${p}attn.c_proj`, merged, model.weight(`${p}attn.c_proj.weight`), model.weight(`${p}attn.c_proj.bias`)),
+        );
         const m = layerNorm(h, model.weight(`${p}ln_2.weight`), model.weight(`${p}ln_2.bias`), eps);
         const fc = gelu(tap(ctx, `${p}mlp.c_fc`, m, model.weight(`${p}mlp.c_fc.weight`), model.weight(`${p}mlp.c_fc.bias`)));
-        return tf.add(h, tap(ctx, `${p}mlp.c_proj`, fc, model.weight(`${p}mlp.c_proj.weight`), model.weight(`${p}mlp.c_proj.bias`))) as tf.Tensor2D;
+        return tf.add(
+          h,
+          tap(ctx, `${p}mlp.c_proj`, fc, model.weight(`${p}mlp.c_proj.weight`), model.weight(`${p}mlp.c_proj.bias`)),
+        ) as tf.Tensor2D;
       };
       if (!opts.frozen) x = block();
       else {

@@ -87,7 +87,7 @@ export function chunkedHostStep(model: GptModel, batch: LmTokenBatch, opts: Chun
  */
 export function rowChunks(rows: number, maxRows: number, windowOf?: Int32Array): [number, number][] {
   const out: [number, number][] = [];
-  for (let start = 0; start < rows; ) {
+  for (let start = 0; start < rows;) {
     const end = chunkEnd(start, maxRows, rows, windowOf);
     out.push([start, end]);
     start = end;
