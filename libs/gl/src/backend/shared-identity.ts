@@ -5,6 +5,19 @@ interface RefCountingBackend {
   incRef(dataId: object): void;
 }
 
+/** The backend's own (copying) Identity kernel, kept so a bench can measure the path before side by side. */
+let copying: tf.KernelConfig | undefined;
+
+/**
+ * Puts the wasm backend's own copying Identity kernel back: only for benches that measure the
+ * path before the sharing kernel beside it (see {@link shareIdentityData}).
+ */
+export function copyIdentityData(backendName: string): void {
+  if (backendName !== 'wasm' || !copying) return;
+  tf.unregisterKernel('Identity', backendName);
+  tf.registerKernel(copying);
+}
+
 /**
  * Makes the wasm backend's Identity kernel share its input's data (a reference count, as its
  * Reshape and the cpu backend's Identity do) instead of copying it.
@@ -16,6 +29,7 @@ interface RefCountingBackend {
  */
 export function shareIdentityData(backendName: string): void {
   if (backendName !== 'wasm') return;
+  copying ??= tf.getKernel('Identity', backendName);
   tf.unregisterKernel('Identity', backendName);
   tf.registerKernel({
     kernelName: 'Identity',

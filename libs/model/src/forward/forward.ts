@@ -3,7 +3,7 @@ import type { GptModel } from '../weights/gpt-model';
 import { fastMatMul as matMul, fastMatMulBt as matMulBt } from '@cola/gl';
 import { allTaps, SCORE_TAP, tapShape } from '../taps/taps';
 import { lastTokenIndices, validateTokenBatch, type TokenBatch } from './token-batch';
-import { attentionExpr, geluExpr, layerNormExpr, leanAttention, leanGelu, leanLayerNorm } from './lean-ops';
+import { attentionExpr, geluExpr, layerNormExpr, leanAdd, leanAttention, leanGelu, leanLayerNorm, leanLinear } from './lean-ops';
 
 /** Which head the forward pass ends in. */
 export type GptHead = 'lm' | 'cls';
@@ -58,6 +58,8 @@ interface TapContext {
   hiddenInputs?: ReadonlyMap<string, tf.Tensor2D>;
   capture?: Map<string, tf.Tensor2D>;
   captureSet?: ReadonlySet<string>;
+  /** Frozen weights: taps run as one fused op (see ForwardOptions.frozen). */
+  frozen?: boolean;
 }
 
 /** Any additive mask value this negative gives exp() == 0 in float32 after softmax's max shift. */
@@ -85,6 +87,7 @@ export function forward(model: GptModel, batch: TokenBatch, opts: ForwardOptions
     hiddenInputs: opts.hiddenInputs,
     capture: opts.capture,
     captureSet: opts.capture ? new Set(opts.captureTaps ?? allTaps(config)) : undefined,
+    frozen: opts.frozen,
   };
   return tf.tidy(() => {
     const { batch: B, seqLen: T } = batch;
@@ -101,7 +104,12 @@ export function forward(model: GptModel, batch: TokenBatch, opts: ForwardOptions
     const eps = config.layerNormEpsilon;
     const layerNorm = opts.frozen ? leanLayerNorm : layerNormExpr;
     const gelu = opts.frozen ? leanGelu : geluExpr;
-    const attention = opts.frozen ? leanAttention : attentionExpr;
+    const attention = (qkv: tf.Tensor2D): tf.Tensor2D => {
+      if (opts.frozen) return leanAttention(qkv, attnMask, B, T, H, scale);
+      const [q, k, v] = tf.split(qkv, 3, 1).map((m) => tf.transpose(tf.reshape(m, [B, T, H, hd]), [0, 2, 1, 3]) as tf.Tensor4D);
+      return tf.reshape(tf.transpose(attentionExpr(q!, k!, v!, attnMask, scale), [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D;
+    };
+    const residual = opts.frozen ? leanAdd : (a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D => tf.add(a, b);
 
     for (let i = 0; i < nLayer; i++) {
       const p = `h.${i}.`;
@@ -109,19 +117,14 @@ export function forward(model: GptModel, batch: TokenBatch, opts: ForwardOptions
       const block = (): tf.Tensor2D => {
         const a = layerNorm(input, model.weight(`${p}ln_1.weight`), model.weight(`${p}ln_1.bias`), eps);
         const qkv = tap(ctx, `${p}attn.c_attn`, a, model.weight(`${p}attn.c_attn.weight`), model.weight(`${p}attn.c_attn.bias`));
-        const [q, k, v] = tf.split(qkv, 3, 1).map((m) => tf.transpose(tf.reshape(m, [B, T, H, hd]), [0, 2, 1, 3]) as tf.Tensor4D);
-        const ctxv = attention(q, k, v, attnMask, scale);
-        const merged = tf.reshape(tf.transpose(ctxv, [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D;
-        const h: tf.Tensor2D = tf.add(
+        const merged = attention(qkv);
+        const h = residual(
           input,
           tap(ctx, `${p}attn.c_proj`, merged, model.weight(`${p}attn.c_proj.weight`), model.weight(`${p}attn.c_proj.bias`)),
         );
         const m = layerNorm(h, model.weight(`${p}ln_2.weight`), model.weight(`${p}ln_2.bias`), eps);
         const fc = gelu(tap(ctx, `${p}mlp.c_fc`, m, model.weight(`${p}mlp.c_fc.weight`), model.weight(`${p}mlp.c_fc.bias`)));
-        return tf.add(
-          h,
-          tap(ctx, `${p}mlp.c_proj`, fc, model.weight(`${p}mlp.c_proj.weight`), model.weight(`${p}mlp.c_proj.bias`)),
-        ) as tf.Tensor2D;
+        return residual(h, tap(ctx, `${p}mlp.c_proj`, fc, model.weight(`${p}mlp.c_proj.weight`), model.weight(`${p}mlp.c_proj.bias`)));
       };
       if (!opts.frozen) x = block();
       else {
@@ -154,8 +157,23 @@ function tap(ctx: TapContext, name: string, x: tf.Tensor2D, w: tf.Tensor, b: tf.
   const delta = ctx.deltas?.get(name);
   const wEff = delta ? tf.add(w, delta.dW) : w;
   const bEff = delta?.db ? tf.add(b, delta.db) : b;
+  if (ctx.frozen) {
+    const dOut = wEff.shape[1]!;
+    const extras = [auxOutput(ctx, name, x, dOut), ctx.hiddenInputs?.get(name)].filter((t): t is tf.Tensor2D => !!t);
+    return leanLinear(x, wEff, bEff, extras);
+  }
   const h: tf.Tensor2D = tf.add(matMul(x, wEff), bEff);
   return addAuxAndHidden(ctx, name, x, h);
+}
+
+/** The unmerged aux output at a tap, checked against the tap's output shape, or null. */
+function auxOutput(ctx: TapContext, name: string, x: tf.Tensor2D, dOut: number): tf.Tensor2D | null {
+  const a = ctx.inject?.(name, x);
+  if (!a) return null;
+  if (a.shape[0] !== x.shape[0] || a.shape[1] !== dOut) {
+    throw new Error(`inject("${name}") returned shape [${a.shape}], but the tap's output is [${x.shape[0]},${dOut}]`);
+  }
+  return a;
 }
 
 /** The `score` head: its weight is stored [out, in] (HF nn.Linear), its delta [in, out] like every tap. */
@@ -167,13 +185,8 @@ function scoreTap(ctx: TapContext, x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1
 }
 
 function addAuxAndHidden(ctx: TapContext, name: string, x: tf.Tensor2D, h: tf.Tensor2D): tf.Tensor2D {
-  const a = ctx.inject?.(name, x);
-  if (a) {
-    if (a.shape[0] !== h.shape[0] || a.shape[1] !== h.shape[1]) {
-      throw new Error(`inject("${name}") returned shape [${a.shape}], but the tap's output is [${h.shape}]`);
-    }
-    h = tf.add(h, a);
-  }
+  const a = auxOutput(ctx, name, x, h.shape[1]);
+  if (a) h = tf.add(h, a);
   const z = ctx.hiddenInputs?.get(name);
   if (z) h = tf.add(h, z);
   return h;

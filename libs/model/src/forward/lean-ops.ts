@@ -106,28 +106,73 @@ export function attentionExpr(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, ma
 }
 
 /**
- * {@link attentionExpr} as one fused op that saves q, k, v and the probabilities P. Backward:
- * dV = Pᵀ dC, dP = dC Vᵀ, dS = P ∘ (dP - rowsum(dP ∘ P)), dQ = dS K · scale, dK = dSᵀ Q · scale.
+ * Multi-head causal attention from the fused projection to the merged heads, as one op:
+ * qkv [B·T, 3d] → [B·T, d] (split into q, k, v of [B, H, T, hd], {@link attentionExpr}, heads
+ * merged back). It saves q, k, v and the probabilities P; written with primitives, the split,
+ * the five transposes and the score chain each kept their outputs and, in the backward, their
+ * gradients. Backward: dV = Pᵀ dC, dP = dC Vᵀ, dS = P ∘ (dP - rowsum(dP ∘ P)),
+ * dQ = dS K · scale, dK = dSᵀ Q · scale, then the heads are merged back into [B·T, 3d].
  */
-export function leanAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: tf.Tensor4D, scale: number): tf.Tensor4D {
-  const op = fused(([qi, ki, vi], save) => {
-    const p = tf.tidy(() => tf.softmax(tf.add(tf.mul(matMulBt(qi!, ki!), scale), mask)));
-    const value = matMul(p, vi!);
-    save([qi!, ki!, vi!, p]);
-    p.dispose();
+export function leanAttention(qkv: tf.Tensor2D, mask: tf.Tensor4D, B: number, T: number, H: number, scale: number): tf.Tensor2D {
+  const d = qkv.shape[1] / 3;
+  const hd = d / H;
+  const heads = (m: tf.Tensor): tf.Tensor4D => tf.transpose(tf.reshape(m, [B, T, H, hd]), [0, 2, 1, 3]);
+  const merge = (m: tf.Tensor): tf.Tensor2D => tf.reshape(tf.transpose(m, [0, 2, 1, 3]), [B * T, d]);
+  const op = fused(([input], save) => {
+    const [q, k, v, p] = tf.tidy(() => {
+      const [qi, ki, vi] = tf.split(input!, 3, 1).map(heads);
+      return [qi!, ki!, vi!, tf.softmax(tf.add(tf.mul(matMulBt(qi!, ki!), scale), mask))];
+    });
+    const value = tf.tidy(() => merge(matMul(p, v)));
+    save([q, k, v, p]);
+    tf.dispose([q, k, v, p]);
     return {
       value,
-      gradFunc: (dc: tf.Tensor, saved: tf.Tensor[]) =>
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
         tf.tidy(() => {
           const [qs, ks, vs, ps] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+          const dc = heads(dy);
           const dv = matMul(tf.transpose(ps, [0, 1, 3, 2]), dc);
           const dp = matMulBt(dc, vs);
           const ds = tf.mul(tf.mul(ps, tf.sub(dp, tf.sum(tf.mul(dp, ps), -1, true))), scale);
           const dq = matMul(ds, ks);
           const dk = matMul(tf.transpose(ds, [0, 1, 3, 2]), qs);
-          return [dq, dk, dv];
+          return [tf.concat([merge(dq), merge(dk), merge(dv)], 1)];
         }),
     };
   });
-  return op(q, k, v) as tf.Tensor4D;
+  return op(qkv) as tf.Tensor2D;
 }
+
+/**
+ * A linear map with frozen weights, `x w + b` plus any `extras` of the output's shape (an aux
+ * output, a hidden input), as one fused op. tfjs's Add saves both its inputs for its gradient,
+ * so written with primitives every tap kept its pre-bias and pre-extra outputs too; fused it keeps
+ * nothing per token: dx = dy wᵀ, and each extra's gradient is dy.
+ */
+export function leanLinear(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor, extras: tf.Tensor2D[]): tf.Tensor2D {
+  const op = fused(([xi, ...more], save) => {
+    // The weight is saved (shared, not copied): a merged W + dW is a temporary of the forward.
+    save([w]);
+    return {
+      value: tf.tidy(() => {
+        let h = tf.add(matMul(xi as tf.Tensor2D, w), b);
+        for (const e of more) h = tf.add(h, e);
+        return h;
+      }),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.tidy(() => [matMul(dy, tf.transpose(saved[0]!)), ...more.map(() => tf.clone(dy))]),
+    };
+  });
+  return op(x, ...extras) as tf.Tensor2D;
+}
+
+/** `a + b` of equal shapes as a fused op that saves neither input (tfjs's Add saves both). */
+export function leanAdd(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  return addOp(a, b) as tf.Tensor2D;
+}
+
+const addOp = fused(([a, b]) => ({
+  value: tf.add(a!, b!),
+  gradFunc: (dy: tf.Tensor) => [tf.clone(dy), tf.clone(dy)],
+}));
