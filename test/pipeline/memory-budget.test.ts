@@ -24,7 +24,7 @@ const redis = useRedis();
 const CONFIG: GptConfig = { vocabSize: 258, nPositions: 64, nEmbd: 128, nLayer: 4, nHead: 4, layerNormEpsilon: 1e-5 };
 const BUDGET_MB = 64;
 const TENANTS = 8;
-const BATCH = 8;
+const BATCH = 16;
 const MAX_LENGTH = 64;
 
 describe('when eight tenants train at once on a gpu-host with a small memory budget', () => {
