@@ -311,7 +311,9 @@ async function main(): Promise<void> {
       const v = validateJobSpec(jobSpecFor('bench-lora', { staleness: 1, batch: K_BATCH, maxLength: K_LENGTH, train, validation }));
       const data = buildJobTaskData(v, parseJsonl(toJsonl(train)), parseJsonl(toJsonl(validation)));
       const loraModel = await loadCheckpoint(DEFAULT_BASE_MODEL_DIR);
-      const lora = await finetune(loraModel, data, { ...v.options, method: 'lora' }, { quiet: true });
+      // merged and interval are ColA's alone: LoRA takes the rest of the job's options.
+      const { merged: _merged, interval: _interval, ...shared } = v.options;
+      const lora = await finetune(loraModel, data, { ...shared, method: 'lora' }, { quiet: true });
       lora.adapters.dispose();
       loraModel.dispose();
       const loraAcc = lora.after?.value ?? NaN;
