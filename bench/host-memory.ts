@@ -1,11 +1,14 @@
 // bench:host-memory: where the gpu-host's memory and time go, measured side by side in one run.
-//   1. Host-step tensor memory per token (tfjs profile peak) for cola-tiny at 128 tokens per row,
-//      one pass vs row chunks under a budget, next to the analytic size of what the backward needs.
+//   1. Host-step memory per token for cola-tiny at 128 tokens per row: the peak of the wasm
+//      allocator's own byte count (tfjs's profile counts a buffer once per tensor sharing it), for
+//      the path before (primitive ops, the backend's copying Identity for saved tensors) and today's
+//      (fused frozen-weight ops, shared Identity), in one pass and in row chunks, next to the
+//      analytic size of what the backward needs.
 //   2. The physical limit: the backend's 2-D matMul GFLOP/s against the host step's achieved GFLOP/s.
 //   3. GPT-2-small width (seeded random weights): bytes per token (activations vs gram), step time
 //      and peak host memory per token, in row chunks.
 // Absolute times depend on the machine and its load; the ratios are measured in the same run.
-import { fastMatMul, initBackend, tf } from '@cola/gl';
+import { backendMemory, copyIdentityData, fastMatMul, initBackend, shareIdentityData, tf } from '@cola/gl';
 import {
   chunkedHostStep,
   initGptModel,
@@ -16,7 +19,7 @@ import {
   type GptModel,
   type LmTokenBatch,
 } from '@cola/model';
-import { hostStepGflop, matMulPeakGflops } from './physical-limit';
+import { attentionGflops, hostStepGflop, matMulPeakGflops } from './physical-limit';
 
 const COLA_TINY: GptConfig = { vocabSize: 258, nPositions: 128, nEmbd: 128, nLayer: 4, nHead: 4, layerNormEpsilon: 1e-5 };
 
@@ -40,22 +43,54 @@ interface StepMeasure {
   ms: number;
 }
 
-async function measure(model: GptModel, rows: number, T: number, taps: string[], maxRows: number): Promise<StepMeasure> {
+/** The host step's ops: today's fused frozen-weight ops, or the path before (primitives). */
+type Ops = 'fused' | 'primitive';
+
+/** Peak bytes per token of one host step: the wasm allocator's high-water mark (tfjs's profile where there is none). */
+async function measure(
+  model: GptModel,
+  rows: number,
+  T: number,
+  taps: string[],
+  maxRows: number,
+  ops: Ops = 'fused',
+): Promise<StepMeasure> {
   const batch = batchOf(rows, T, model.config.vocabSize);
-  const before = tf.memory().numBytes;
+  const mem = backendMemory();
+  mem?.resetPeak();
+  const before = mem?.liveBytes ?? tf.memory().numBytes;
   const t0 = performance.now();
   const info = await tf.profile(() => {
-    const r = chunkedHostStep(model, batch, { head: 'lm', taps, maxRows });
+    const r = chunkedHostStep(model, batch, { head: 'lm', taps, maxRows, ops });
     for (const { x, g } of r.taps.values()) tf.dispose([x, g]);
   });
   const ms = performance.now() - t0;
-  return { peakBytesPerToken: (info.peakBytes - before) / (rows * T), ms };
+  const peak = mem ? mem.peakBytes : info.peakBytes;
+  return { peakBytesPerToken: (peak - before) / (rows * T), ms };
 }
 
-async function timeStep(model: GptModel, rows: number, T: number, taps: string[], maxRows: number, reps: number): Promise<number> {
+/** {@link measure} on the path before: primitive ops, and saved tensors copied by the backend's own Identity. */
+async function measureBefore(model: GptModel, rows: number, T: number, taps: string[], maxRows: number): Promise<StepMeasure> {
+  copyIdentityData(tf.getBackend());
+  try {
+    return await measure(model, rows, T, taps, maxRows, 'primitive');
+  } finally {
+    shareIdentityData(tf.getBackend());
+  }
+}
+
+async function timeStep(
+  model: GptModel,
+  rows: number,
+  T: number,
+  taps: string[],
+  maxRows: number,
+  reps: number,
+  ops: Ops = 'fused',
+): Promise<number> {
   const batch = batchOf(rows, T, model.config.vocabSize);
   const once = (): void => {
-    const r = chunkedHostStep(model, batch, { head: 'lm', taps, maxRows });
+    const r = chunkedHostStep(model, batch, { head: 'lm', taps, maxRows, ops });
     for (const { x, g } of r.taps.values()) tf.dispose([x, g]);
   };
   once();
@@ -77,26 +112,38 @@ async function main(): Promise<void> {
   const tiny = initGptModel(COLA_TINY, { seed: 1 });
   const taps = resolveTaps(tiny.config, ['c_attn']);
   const rows = Number(process.env.BENCH_ROWS ?? 8);
+  const before = await measureBefore(tiny, rows, T, taps, rows);
+  const beforeChunked = await measureBefore(tiny, rows, T, taps, 2);
   const onePass = await measure(tiny, rows, T, taps, rows);
   const chunked = await measure(tiny, rows, T, taps, 2);
   const analytic = analyticBytesPerToken(COLA_TINY, T);
-  console.log(`cola-tiny, ${rows} x ${T} tokens, host step to c_attn (tensor memory from tfjs's profile):`);
-  console.log('| run | peak bytes/token | vs analytic minimum | ms |');
-  console.log('|---|---|---|---|');
+  console.log(`cola-tiny, ${rows} x ${T} tokens, host step to c_attn (peak of the wasm allocator's byte count, per token of the batch):`);
+  console.log('| run | peak bytes per token of the batch | per token of one pass or chunk | vs analytic minimum | ms (busy machine) |');
+  console.log('|---|---|---|---|---|');
+  const row = (name: string, m: StepMeasure, passRows: number): void => {
+    const perPassToken = (m.peakBytesPerToken * rows) / passRows;
+    console.log(
+      `| ${name} | ${kb(m.peakBytesPerToken)} | ${kb(perPassToken)} | ${(perPassToken / analytic).toFixed(1)}x | ${m.ms.toFixed(0)} |`,
+    );
+  };
+  row('before: primitive ops, copied saved tensors, one pass', before, rows);
+  row('before, chunks of 2 rows', beforeChunked, 2);
+  row('today: fused frozen-weight ops, one pass', onePass, rows);
+  row('today, chunks of 2 rows', chunked, 2);
+  console.log(`| analytic minimum the backward needs | | ${kb(analytic)} | 1.0x | |`);
   console.log(
-    `| one pass | ${kb(onePass.peakBytesPerToken)} | ${(onePass.peakBytesPerToken / analytic).toFixed(1)}x | ${onePass.ms.toFixed(0)} |`,
+    `peak memory per token, today / before: one pass ${(onePass.peakBytesPerToken / before.peakBytesPerToken).toFixed(3)}, ` +
+      `chunks of 2 rows ${(chunked.peakBytesPerToken / beforeChunked.peakBytesPerToken).toFixed(3)}\n`,
   );
-  console.log(
-    `| chunks of 2 rows (per token of the whole batch) | ${kb(chunked.peakBytesPerToken)} | ${(chunked.peakBytesPerToken / analytic).toFixed(1)}x | ${chunked.ms.toFixed(0)} |`,
-  );
-  console.log(`| analytic minimum the backward needs | ${kb(analytic)} | 1.0x | |`);
-  console.log(`peak memory, chunked / one pass: ${(chunked.peakBytesPerToken / onePass.peakBytesPerToken).toFixed(3)}\n`);
 
-  // Time per token, one pass vs chunks (after a warm-up each, so the heap has grown already).
+  // Time per token (after a warm-up each, so the heap has grown already).
   const oneMs = await timeStep(tiny, rows, T, taps, rows, 2);
   const chunkMs = await timeStep(tiny, rows, T, taps, 2, 2);
+  const primitiveMs = await timeStep(tiny, rows, T, taps, rows, 2, 'primitive');
+  const tps = (ms: number): string => ((rows * T * 1000) / ms).toFixed(0);
   console.log(
-    `tokens/s: one pass ${((rows * T * 1000) / oneMs).toFixed(0)}, chunks of 2 rows ${((rows * T * 1000) / chunkMs).toFixed(0)}; ratio chunked / one pass ${(oneMs / chunkMs).toFixed(3)}\n`,
+    `tokens/s (busy machine): primitive ops ${tps(primitiveMs)}, fused one pass ${tps(oneMs)}, fused chunks of 2 rows ${tps(chunkMs)}; ` +
+      `fused / primitive ${(primitiveMs / oneMs).toFixed(3)}, chunked / one pass ${(oneMs / chunkMs).toFixed(3)}\n`,
   );
 
   // 2. Physical limit.
@@ -109,7 +156,16 @@ async function main(): Promise<void> {
   console.log(
     `  2-D matMul peak ${peak.toFixed(1)} GFLOP/s; host step ${achieved.toFixed(1)} GFLOP/s (${stepMs.toFixed(0)} ms for ${rows} x ${T});`,
   );
-  console.log(`  ratio host step / peak: ${(achieved / peak).toFixed(3)}\n`);
+  console.log(`  ratio host step / peak: ${(achieved / peak).toFixed(3)}`);
+  // Attention's share of the rate: its products are batched (rank-3) matMuls.
+  const hd = COLA_TINY.nEmbd / COLA_TINY.nHead;
+  const att = attentionGflops(fastMatMul, 2 * COLA_TINY.nHead, T, hd);
+  console.log(`  attention, ${2 * COLA_TINY.nHead} heads of ${T} x ${hd} (useful FLOPs 2·T²·hd per product and head):`);
+  console.log(
+    `    batched Q·Kᵀ ${att.batchedScores.toFixed(1)} GFLOP/s (${(att.batchedScores / peak).toFixed(3)} of peak), ` +
+      `batched P·V ${att.batchedWeighted.toFixed(1)} (${(att.batchedWeighted / peak).toFixed(3)}), ` +
+      `all heads in one 2-D Q·Kᵀ ${att.stacked2dScores.toFixed(1)} useful (${(att.stacked2dScores / peak).toFixed(3)}; it computes ${2 * COLA_TINY.nHead}x the FLOPs)\n`,
+  );
   tiny.dispose();
 
   // 3. GPT-2-small width.

@@ -13,7 +13,7 @@
  *     final SpamAssassin accuracy, against in-process LoRA on the same rows, and the overhead from
  *     the services' /metrics (encode, write, wait and decode columns);
  *  7. GPT-2-small width (seeded random weights): bytes per token, host step, peak memory per token;
- *  8. the backend's 2-D matMul GFLOP/s against the host step's (FLOP formula in support/flops.ts).
+ *  8. the backend's 2-D matMul GFLOP/s against the host step's (FLOP formula in physical-limit.ts).
  *
  * Flags: --steps N (host batches per measurement, default 8), --batch N (32), --max-length N (96),
  *   --k-steps N (batches of each K run, 24), --k-batch N (16), --k-length N (64), --val N (200),
@@ -22,7 +22,7 @@
 import { cpus } from 'node:os';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { AdapterSet, initBackend, tf, type AdaptationData } from '@cola/gl';
+import { AdapterSet, fastMatMul, initBackend, tf, type AdaptationData } from '@cola/gl';
 import { hostStep, initClassificationHead, loadCheckpoint, resolveTaps, tapShape, type GptModel } from '@cola/model';
 import { keys, QUEUES, queueOptions, TTLS, jobIds } from '@cola/config';
 import { TensorStore, AuxStateStore } from '@cola/store';
@@ -35,7 +35,7 @@ import { buildJobTaskData, decodeAdaptation, validateJobSpec } from '@cola/pipel
 import { parseJsonl } from '@cola/data';
 import { benchCodec } from './support/codec-bench';
 import { jobSpecFor, runDistributed, type DistributedRun } from './support/distributed';
-import { hostStepFlops, matMulGflops } from './support/flops';
+import { hostStepGflop, matMulPeakGflops } from './physical-limit';
 import { measureGpt2Width } from './support/gpt2-width';
 import { n0, table } from './support/table';
 
@@ -293,8 +293,8 @@ async function main(): Promise<void> {
     }
 
     // 8 (first, on a quiet backend): the 2-D matMul rate against the host step's achieved rate.
-    const peakGflops = matMulGflops(1024, 768, 768);
-    const tinyGflops = hostStepFlops(model.config, BATCH, MAX_LENGTH) / (hostStepMs / 1000) / 1e9;
+    const peakGflops = matMulPeakGflops(fastMatMul, 1024, 768, 768);
+    const tinyGflops = hostStepGflop(model.config, BATCH, MAX_LENGTH) / (hostStepMs / 1000);
 
     // 6: bounded staleness on the real services, transfer auto, against in-process LoRA.
     if (!has('skip-k')) {
@@ -311,7 +311,9 @@ async function main(): Promise<void> {
       const v = validateJobSpec(jobSpecFor('bench-lora', { staleness: 1, batch: K_BATCH, maxLength: K_LENGTH, train, validation }));
       const data = buildJobTaskData(v, parseJsonl(toJsonl(train)), parseJsonl(toJsonl(validation)));
       const loraModel = await loadCheckpoint(DEFAULT_BASE_MODEL_DIR);
-      const lora = await finetune(loraModel, data, { ...v.options, method: 'lora' }, { quiet: true });
+      // merged and interval are ColA's alone: LoRA takes the rest of the job's options.
+      const { merged: _merged, interval: _interval, ...shared } = v.options;
+      const lora = await finetune(loraModel, data, { ...shared, method: 'lora' }, { quiet: true });
       lora.adapters.dispose();
       loraModel.dispose();
       const loraAcc = lora.after?.value ?? NaN;
@@ -393,7 +395,9 @@ async function main(): Promise<void> {
       }
     }
 
-    console.log('FLOP/s: host step = 2 x [2 x 12 L d^2 x T + 4 L B S^2 d] (forward + input-gradient backward, T = B x S)');
+    console.log(
+      'FLOP/s (bench/physical-limit.ts): host step = 2 x forward, forward per token 2·L·(12·d² + 2·S·d) + 2·d·V (the four linear maps, QKᵀ and PV, the tied head); the backward to the hidden states costs about one forward again',
+    );
     table(
       ['setup', 'GFLOP/s', '/ 2-D matMul peak'],
       [

@@ -75,10 +75,32 @@ export function jobSpecFor(jobId: string, o: DistributedOptions): JobSpec {
   };
 }
 
-export async function runDistributed(redisUrl: string, jobId: string, o: DistributedOptions): Promise<DistributedRun> {
-  const stack = new PipelineStack({ redisUrl, modelDir: DEFAULT_BASE_MODEL_DIR, quiet: true });
+/** Runs `start`, printing every 15 s how long it has waited and which services answer /healthz. */
+async function withProgress(what: string, stack: PipelineStack, start: () => Promise<void>): Promise<void> {
+  const t0 = performance.now();
+  const timer = setInterval(() => {
+    void Promise.all(
+      [...stack.services.values()].map(async (s) => {
+        const ok = await fetch(s.opts.healthUrl ?? '', { signal: AbortSignal.timeout(1000) }).then(
+          (r) => r.ok,
+          () => false,
+        );
+        return `${s.opts.name} ${ok ? 'healthy' : 'starting'}`;
+      }),
+    ).then((states) => console.log(`  ${what}: ${((performance.now() - t0) / 1000).toFixed(0)} s (${states.join(', ')})`));
+  }, 15_000);
   try {
-    await stack.startAll(o.trainers ?? 2);
+    await start();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export async function runDistributed(redisUrl: string, jobId: string, o: DistributedOptions): Promise<DistributedRun> {
+  // A loaded machine can take minutes to start four tfjs processes: wait long, and say how long.
+  const stack = new PipelineStack({ redisUrl, modelDir: DEFAULT_BASE_MODEL_DIR, quiet: true, startTimeoutMs: 900_000 });
+  try {
+    await withProgress(`starting the services for ${jobId}`, stack, () => stack.startAll(o.trainers ?? 2));
     const urls = [...stack.services.values()].map((s) => (s.opts.healthUrl ?? '').replace(/\/healthz$/, '/metrics'));
     const before = await scrapeStageSeconds(urls);
     await stack.submit(jobSpecFor(jobId, o), { [`${jobId}-train`]: toJsonl(o.train), [`${jobId}-val`]: toJsonl(o.validation) });
@@ -93,7 +115,7 @@ export async function runDistributed(redisUrl: string, jobId: string, o: Distrib
       if (p && p.totalSteps > 0 && p.step >= p.totalSteps) break;
       await new Promise((r) => setTimeout(r, 20));
     }
-    const status = await stack.waitForFinal(jobId);
+    const status = await stack.waitForFinal(jobId, 1_800_000);
     if (status !== 'succeeded') throw new Error(`distributed bench job ${jobId} ended ${status}`);
     const after = await scrapeStageSeconds(urls);
     const result = await stack.jobs.eval(jobId);

@@ -3,13 +3,11 @@
  * scale): d = 768, 12 layers, 12 heads, context 128, byte-level vocabulary (258; the blocks, not
  * the embedding, set the host step's cost). lowrank r = 8 on c_attn + a linear head, as the demo.
  */
-import { AdapterSet, tf, type AdaptationData } from '@cola/gl';
-import { hostStep, initClassificationHead, initGptModel, resolveTaps, tapShape, type GptConfig } from '@cola/model';
+import { AdapterSet, backendMemory, tf, type AdaptationData } from '@cola/gl';
+import { hostStep, initClassificationHead, resolveTaps, seededGpt2Small, tapShape } from '@cola/model';
 import { chooseTransfer, encodeAdaptation, type TransferLayer } from '@cola/pipeline';
 import { spamTask, validateFinetuneOptions } from '@cola/train';
-import { hostStepFlops } from './flops';
-
-export const GPT2_SMALL_WIDTH: GptConfig = { vocabSize: 258, nPositions: 128, nEmbd: 768, nLayer: 12, nHead: 12, layerNormEpsilon: 1e-5 };
+import { hostStepGflop } from '../physical-limit';
 
 /** What the GPT-2-width host step measured. */
 export interface WidthFigures {
@@ -26,7 +24,7 @@ export interface WidthFigures {
 }
 
 export async function measureGpt2Width(batch: number, seqLen: number, reps: number): Promise<WidthFigures> {
-  const model = initGptModel(GPT2_SMALL_WIDTH, { seed: 0 });
+  const model = seededGpt2Small(0, Math.max(128, seqLen));
   initClassificationHead(model, 2, { seed: 0 });
   const o = validateFinetuneOptions({ method: 'cola', task: 'classification', aux: { type: 'lowrank', rank: 8, scale: 1 } });
   const taps = resolveTaps(model.config, o.targetModules);
@@ -42,11 +40,16 @@ export async function measureGpt2Width(batch: number, seqLen: number, reps: numb
       const b = batches[i % batches.length]!;
       return { b, res: hostStep(model, b, { head: 'cls', labels: b.labels, taps: set.taps, inject: set.inject }) };
     };
-    // Peak backend memory of one step (tfjs' profiler tracks every allocation).
-    const { peakBytes: peak } = await tf.profile(() => {
+    // Peak backend memory of one step: the wasm allocator's own count where there is one (tfjs'
+    // profiler counts a buffer shared by several tensors once per tensor).
+    const mem = backendMemory();
+    mem?.resetPeak();
+    const live = mem?.liveBytes ?? tf.memory().numBytes;
+    const profiled = await tf.profile(() => {
       const { res } = run(0);
       for (const { x, g } of res.taps.values()) tf.dispose([x, g]);
     });
+    const peak = (mem ? mem.peakBytes : profiled.peakBytes) - live;
     let ms = 0;
     let tokens = 0;
     let act = 0;
@@ -84,7 +87,7 @@ export async function measureGpt2Width(batch: number, seqLen: number, reps: numb
       autoChoice: `${choice.spec.mode} (${choice.reason})`,
       peakBytesPerToken: peak / (rows * seq),
       rssMb: process.memoryUsage().rss / 1e6,
-      gflops: hostStepFlops(model.config, rows, seq) / (ms / reps / 1000) / 1e9,
+      gflops: hostStepGflop(model.config, rows, seq) / (ms / reps / 1000),
     };
   } finally {
     set.dispose();

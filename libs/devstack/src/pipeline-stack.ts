@@ -34,6 +34,8 @@ export interface PipelineStackOptions {
   supervise?: boolean;
   /** Where supervisor lines (exits, restarts) go. Default: nowhere unless COLA_TEST_VERBOSE is set. */
   supervisorLog?: (line: string) => void;
+  /** How long each service may take to answer /healthz. Default: ServiceProcess's (120 s). */
+  startTimeoutMs?: number;
 }
 
 /**
@@ -72,6 +74,7 @@ export class PipelineStack {
         ...env,
       },
       healthUrl: `http://127.0.0.1:${metricsPort}/healthz`,
+      startTimeoutMs: this.opts.startTimeoutMs,
       log: verbose ? undefined : () => undefined,
     });
     this.services.set(name, service);

@@ -18,6 +18,7 @@ export * from './jobs/job-store';
 export * from './jobs/uploads';
 export * from './jobs/submit-job';
 export * from './host/host-service';
+export { HostMemoryBudget } from './host/host-memory-budget';
 export * from './host/exit-on-backend-abort';
 export * from './host/host-service-options';
 export * from './host/job-task-data';

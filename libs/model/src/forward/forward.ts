@@ -3,6 +3,7 @@ import type { GptModel } from '../weights/gpt-model';
 import { fastMatMul as matMul, fastMatMulBt as matMulBt } from '@cola/gl';
 import { allTaps, SCORE_TAP, tapShape } from '../taps/taps';
 import { lastTokenIndices, validateTokenBatch, type TokenBatch } from './token-batch';
+import { attentionExpr, geluExpr, layerNormExpr, leanAdd, leanAttention, leanGelu, leanLayerNorm, leanLinear } from './lean-ops';
 
 /** Which head the forward pass ends in. */
 export type GptHead = 'lm' | 'cls';
@@ -42,6 +43,12 @@ export interface ForwardOptions {
   capture?: Map<string, tf.Tensor2D>;
   /** Which taps `capture` records. Default: every tap the forward pass runs through. */
   captureTaps?: readonly string[];
+  /**
+   * The weights are frozen (the host step, evaluation): LayerNorm, GELU and the attention core
+   * run as fused ops that keep only what the backward to the hidden states needs (see
+   * lean-ops.ts). Same forward values; no gradient reaches any weight. Default false.
+   */
+  frozen?: boolean;
 }
 
 /** Per-call state shared by the taps of one forward pass. */
@@ -51,6 +58,8 @@ interface TapContext {
   hiddenInputs?: ReadonlyMap<string, tf.Tensor2D>;
   capture?: Map<string, tf.Tensor2D>;
   captureSet?: ReadonlySet<string>;
+  /** Frozen weights: taps run as one fused op (see ForwardOptions.frozen). */
+  frozen?: boolean;
 }
 
 /** Any additive mask value this negative gives exp() == 0 in float32 after softmax's max shift. */
@@ -78,6 +87,7 @@ export function forward(model: GptModel, batch: TokenBatch, opts: ForwardOptions
     hiddenInputs: opts.hiddenInputs,
     capture: opts.capture,
     captureSet: opts.capture ? new Set(opts.captureTaps ?? allTaps(config)) : undefined,
+    frozen: opts.frozen,
   };
   return tf.tidy(() => {
     const { batch: B, seqLen: T } = batch;
@@ -92,19 +102,37 @@ export function forward(model: GptModel, batch: TokenBatch, opts: ForwardOptions
     const attnMask = tf.tensor4d(attentionMask(batch), [B, 1, T, T]);
     const scale = 1 / Math.sqrt(hd);
     const eps = config.layerNormEpsilon;
+    const layerNorm = opts.frozen ? leanLayerNorm : layerNormExpr;
+    const gelu = opts.frozen ? leanGelu : geluExpr;
+    const attention = (qkv: tf.Tensor2D): tf.Tensor2D => {
+      if (opts.frozen) return leanAttention(qkv, attnMask, B, T, H, scale);
+      const [q, k, v] = tf.split(qkv, 3, 1).map((m) => tf.transpose(tf.reshape(m, [B, T, H, hd]), [0, 2, 1, 3]) as tf.Tensor4D);
+      return tf.reshape(tf.transpose(attentionExpr(q!, k!, v!, attnMask, scale), [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D;
+    };
+    const residual = opts.frozen ? leanAdd : (a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D => tf.add(a, b);
 
     for (let i = 0; i < nLayer; i++) {
       const p = `h.${i}.`;
-      const a = layerNorm(x, model.weight(`${p}ln_1.weight`), model.weight(`${p}ln_1.bias`), eps);
-      const qkv = tap(ctx, `${p}attn.c_attn`, a, model.weight(`${p}attn.c_attn.weight`), model.weight(`${p}attn.c_attn.bias`));
-      const [q, k, v] = tf.split(qkv, 3, 1).map((m) => tf.transpose(tf.reshape(m, [B, T, H, hd]), [0, 2, 1, 3]));
-      const scores = tf.add(tf.mul(matMulBt(q, k), scale), attnMask);
-      const ctxv = matMul(tf.softmax(scores), v);
-      const merged = tf.reshape(tf.transpose(ctxv, [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D;
-      x = tf.add(x, tap(ctx, `${p}attn.c_proj`, merged, model.weight(`${p}attn.c_proj.weight`), model.weight(`${p}attn.c_proj.bias`)));
-      const m = layerNorm(x, model.weight(`${p}ln_2.weight`), model.weight(`${p}ln_2.bias`), eps);
-      const fc = gelu(tap(ctx, `${p}mlp.c_fc`, m, model.weight(`${p}mlp.c_fc.weight`), model.weight(`${p}mlp.c_fc.bias`)));
-      x = tf.add(x, tap(ctx, `${p}mlp.c_proj`, fc, model.weight(`${p}mlp.c_proj.weight`), model.weight(`${p}mlp.c_proj.bias`)));
+      const input = x;
+      const block = (): tf.Tensor2D => {
+        const a = layerNorm(input, model.weight(`${p}ln_1.weight`), model.weight(`${p}ln_1.bias`), eps);
+        const qkv = tap(ctx, `${p}attn.c_attn`, a, model.weight(`${p}attn.c_attn.weight`), model.weight(`${p}attn.c_attn.bias`));
+        const merged = attention(qkv);
+        const h = residual(
+          input,
+          tap(ctx, `${p}attn.c_proj`, merged, model.weight(`${p}attn.c_proj.weight`), model.weight(`${p}attn.c_proj.bias`)),
+        );
+        const m = layerNorm(h, model.weight(`${p}ln_2.weight`), model.weight(`${p}ln_2.bias`), eps);
+        const fc = gelu(tap(ctx, `${p}mlp.c_fc`, m, model.weight(`${p}mlp.c_fc.weight`), model.weight(`${p}mlp.c_fc.bias`)));
+        return residual(h, tap(ctx, `${p}mlp.c_proj`, fc, model.weight(`${p}mlp.c_proj.weight`), model.weight(`${p}mlp.c_proj.bias`)));
+      };
+      if (!opts.frozen) x = block();
+      else {
+        // One tidy per block: its intermediates are freed as soon as it ends (what a backward
+        // needs is saved by the ops themselves), so a pass holds one block's temporaries at a time.
+        x = tf.tidy(block);
+        input.dispose();
+      }
     }
     const hN = layerNorm(x, model.weight('ln_f.weight'), model.weight('ln_f.bias'), eps);
 
@@ -129,8 +157,23 @@ function tap(ctx: TapContext, name: string, x: tf.Tensor2D, w: tf.Tensor, b: tf.
   const delta = ctx.deltas?.get(name);
   const wEff = delta ? tf.add(w, delta.dW) : w;
   const bEff = delta?.db ? tf.add(b, delta.db) : b;
+  if (ctx.frozen) {
+    const dOut = wEff.shape[1]!;
+    const extras = [auxOutput(ctx, name, x, dOut), ctx.hiddenInputs?.get(name)].filter((t): t is tf.Tensor2D => !!t);
+    return leanLinear(x, wEff, bEff, extras);
+  }
   const h: tf.Tensor2D = tf.add(matMul(x, wEff), bEff);
   return addAuxAndHidden(ctx, name, x, h);
+}
+
+/** The unmerged aux output at a tap, checked against the tap's output shape, or null. */
+function auxOutput(ctx: TapContext, name: string, x: tf.Tensor2D, dOut: number): tf.Tensor2D | null {
+  const a = ctx.inject?.(name, x);
+  if (!a) return null;
+  if (a.shape[0] !== x.shape[0] || a.shape[1] !== dOut) {
+    throw new Error(`inject("${name}") returned shape [${a.shape}], but the tap's output is [${x.shape[0]},${dOut}]`);
+  }
+  return a;
 }
 
 /** The `score` head: its weight is stored [out, in] (HF nn.Linear), its delta [in, out] like every tap. */
@@ -142,32 +185,11 @@ function scoreTap(ctx: TapContext, x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1
 }
 
 function addAuxAndHidden(ctx: TapContext, name: string, x: tf.Tensor2D, h: tf.Tensor2D): tf.Tensor2D {
-  const a = ctx.inject?.(name, x);
-  if (a) {
-    if (a.shape[0] !== h.shape[0] || a.shape[1] !== h.shape[1]) {
-      throw new Error(`inject("${name}") returned shape [${a.shape}], but the tap's output is [${h.shape}]`);
-    }
-    h = tf.add(h, a);
-  }
+  const a = auxOutput(ctx, name, x, h.shape[1]);
+  if (a) h = tf.add(h, a);
   const z = ctx.hiddenInputs?.get(name);
   if (z) h = tf.add(h, z);
   return h;
-}
-
-/** LayerNorm over the last axis, written with differentiable primitives. */
-function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor2D {
-  const mean = tf.mean(x, -1, true);
-  const xc = tf.sub(x, mean);
-  const variance = tf.mean(tf.square(xc), -1, true);
-  return tf.add(tf.mul(tf.mul(xc, tf.rsqrt(tf.add(variance, eps))), gamma), beta);
-}
-
-const GELU_C = Math.sqrt(2 / Math.PI);
-
-/** GPT-2's gelu_new: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
-function gelu(x: tf.Tensor2D): tf.Tensor2D {
-  const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), GELU_C);
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
 }
 
 /** Additive [B, 1, T, T] mask: 0 where query i may see key j (j <= i and j is a real token). */

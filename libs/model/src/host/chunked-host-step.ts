@@ -7,9 +7,10 @@ import { hostStep, type HostStepOptions, type HostStepResult, type TapAdaptation
 export interface ChunkedHostStepOptions extends Omit<HostStepOptions, 'groups' | 'lossDivisor'> {
   /**
    * Most batch rows (sequences) per chunk, >= 1. The activation memory of a host step grows with
-   * its rows; the gpu-host derives this from its memory budget (see `rowsWithinBudget`).
+   * its rows; the gpu-host derives this from its memory budget. A function is asked again before
+   * each chunk, so the X and G the earlier chunks returned count as used.
    */
-  maxRows: number;
+  maxRows: number | (() => number);
 }
 
 /** Rows [start, end) of a batch as a batch of their own (views, no copy). */
@@ -39,8 +40,13 @@ export function sliceBatch(batch: LmTokenBatch, start: number, end: number): LmT
  * longer inputs), chunks hold whole inputs and the divisor is the number of inputs.
  */
 export function chunkedHostStep(model: GptModel, batch: LmTokenBatch, opts: ChunkedHostStepOptions): HostStepResult {
-  const { maxRows, ...step } = opts;
-  if (!Number.isInteger(maxRows) || maxRows < 1) throw new Error(`chunkedHostStep: maxRows must be an integer >= 1, got ${maxRows}`);
+  const { maxRows: rowsOpt, ...step } = opts;
+  const rowsNow = (): number => {
+    const n = typeof rowsOpt === 'function' ? rowsOpt() : rowsOpt;
+    if (!Number.isInteger(n) || n < 1) throw new Error(`chunkedHostStep: maxRows must be an integer >= 1, got ${n}`);
+    return n;
+  };
+  const maxRows = rowsNow();
   if (batch.batch <= maxRows) return hostStep(model, batch, step);
   const windowOf = step.windowOf;
   // Windows of one input share its pooled loss: a chunk never splits them (they are consecutive).
@@ -52,7 +58,7 @@ export function chunkedHostStep(model: GptModel, batch: LmTokenBatch, opts: Chun
   const timings = { forwardMs: 0, backwardMs: 0 };
   try {
     for (let start = 0; start < batch.batch;) {
-      const end = chunkEnd(start, maxRows, batch.batch, windowOf);
+      const end = chunkEnd(start, start === 0 ? maxRows : rowsNow(), batch.batch, windowOf);
       const first = windowOf ? windowOf[start]! : start;
       const last = windowOf ? windowOf[end - 1]! + 1 : end;
       const labels = step.labels?.subarray(first, last);
@@ -73,6 +79,20 @@ export function chunkedHostStep(model: GptModel, batch: LmTokenBatch, opts: Chun
   } finally {
     for (const p of pieces.values()) tf.dispose([...p.x, ...p.g]);
   }
+}
+
+/**
+ * Row chunks [start, end) of a batch of `rows` rows, at most `maxRows` each, never splitting the
+ * windows of one input (`windowOf`, consecutive); an input with more windows than `maxRows` is one chunk.
+ */
+export function rowChunks(rows: number, maxRows: number, windowOf?: Int32Array): [number, number][] {
+  const out: [number, number][] = [];
+  for (let start = 0; start < rows;) {
+    const end = chunkEnd(start, maxRows, rows, windowOf);
+    out.push([start, end]);
+    start = end;
+  }
+  return out;
 }
 
 /**

@@ -44,6 +44,12 @@ export interface HostStepOptions {
    * logits of an input's windows are mean-pooled before the loss (see `poolWindows`).
    */
   windowOf?: Int32Array;
+  /**
+   * 'fused' (default): the frozen-weight forward (see ForwardOptions.frozen), which keeps only what
+   * the backward to the hidden states needs. 'primitive': every op written with tfjs primitives,
+   * as the training forward; kept to measure the two side by side (bench:host-memory).
+   */
+  ops?: 'fused' | 'primitive';
 }
 
 /** Adaptation data of one tap: its input and the loss gradient at its (adapted) output. */
@@ -111,7 +117,14 @@ export function hostStep(model: GptModel, batch: LmTokenBatch, opts: HostStepOpt
   };
   const lossOfInputs = (z: tf.Tensor[]): tf.Scalar => {
     const hiddenInputs = new Map(opts.taps.map((t, i) => [t, z[i] as tf.Tensor2D]));
-    const common = { inject: opts.inject, deltas: opts.deltas, hiddenInputs, capture, captureTaps: opts.taps };
+    const common = {
+      inject: opts.inject,
+      deltas: opts.deltas,
+      hiddenInputs,
+      capture,
+      captureTaps: opts.taps,
+      frozen: (opts.ops ?? 'fused') === 'fused',
+    };
     if (groups) {
       const grouped =
         opts.head === 'cls'

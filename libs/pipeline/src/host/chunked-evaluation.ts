@@ -1,5 +1,5 @@
 import type { AdapterSet } from '@cola/gl';
-import type { GptModel } from '@cola/model';
+import { rowChunks, sliceBatch, type GptModel } from '@cola/model';
 import { evaluate, type EvalResult, type TaskBatch } from '@cola/train';
 import type { BatchIterable } from '@cola/data';
 
@@ -11,6 +11,31 @@ export interface ChunkedEvaluationOptions {
   merged: boolean;
   /** Batches evaluated before yielding to the event loop. */
   chunk: number;
+  /**
+   * Most rows one forward pass may take (the gpu-host's memory budget): a larger batch is
+   * evaluated in row chunks (whole inputs when rows are windows). Default: whole batches.
+   */
+  maxRows?: number;
+}
+
+/** A batch's rows [start, end) as a batch of its own, with its labels and windows (views). */
+function rowsOf(batch: TaskBatch, start: number, end: number): TaskBatch {
+  const out: TaskBatch = sliceBatch(batch, start, end);
+  if (!batch.labels) return out;
+  const w = batch.windowOf;
+  const first = w ? w[start]! : start;
+  const last = w ? w[end - 1]! + 1 : end;
+  out.labels = batch.labels.subarray(first, last);
+  if (w) out.windowOf = w.slice(start, end).map((e) => e - first);
+  return out;
+}
+
+/** The batches, each cut in row chunks of at most `maxRows`. */
+function* inRowChunks(batches: Iterable<TaskBatch>, maxRows: number | undefined): Generator<TaskBatch> {
+  for (const b of batches) {
+    if (maxRows === undefined || b.batch <= maxRows) yield b;
+    else for (const [start, end] of rowChunks(b.batch, maxRows, b.windowOf)) yield rowsOf(b, start, end);
+  }
 }
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -19,7 +44,8 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
  * `evaluate` of @cola/train (the single-process run's final evaluation) over a job's validation
  * batches, a few batches at a time with a yield in between: evaluation is synchronous compute, and
  * a long block would starve BullMQ's lock renewal and every other job of the host. The chunks'
- * results combine exactly for accuracy and up to float64 rounding for perplexity.
+ * results combine exactly for accuracy and up to float64 rounding for perplexity. A batch larger
+ * than the memory budget allows is evaluated in row chunks, which combine the same way.
  */
 export async function evaluateInChunks(
   model: GptModel,
@@ -43,7 +69,7 @@ export async function evaluateInChunks(
     count += r.count;
     chunk = [];
   };
-  for (const b of batches) {
+  for (const b of inRowChunks(batches, opts.maxRows)) {
     chunk.push(b);
     if (chunk.length >= opts.chunk) {
       flush();

@@ -82,7 +82,7 @@ export class HostRepublishing {
       while (!payload) {
         const batch = replay.takeBatch();
         this.ctx.heads.install(job.headKey);
-        const maxRows = await this.stepping.rowsPerChunk(job, batch);
+        const maxRows = await this.stepping.chunkRowsOf(job, batch);
         let out;
         try {
           out = runHostStep(this.ctx.model, [{ batch, aux: replay.aux, taps: replay.taps, maxRows }])[0]!;

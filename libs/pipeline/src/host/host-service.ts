@@ -107,6 +107,11 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     return this.ctx.fatal;
   }
 
+  /** The host's memory budget and accounting: bytes per row of a step, the backend heap. */
+  get memory(): HostMemoryBudget {
+    return this.ctx.budget;
+  }
+
   /** Host steps run since start. */
   get steps(): number {
     return this.stepping.steps;

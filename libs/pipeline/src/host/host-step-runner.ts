@@ -18,9 +18,10 @@ export interface StepPart {
   headDelta?: { dW: tf.Tensor2D; db: tf.Tensor1D };
   /**
    * Most rows of the tenant's batch one chunk of the step may take (the gpu-host's memory
-   * budget). Default: the whole batch in one pass.
+   * budget), or a function asked before each chunk of the tenant's rows, so that the X and G the
+   * earlier chunks and tenants of a mixed step returned count as used. Default: the whole batch in one pass.
    */
-  maxRows?: number;
+  maxRows?: number | (() => number);
 }
 
 /** What one tenant gets back from a host step. The tensors belong to the caller. */

@@ -8,6 +8,18 @@ import { runHostStep, type StepOutcome, type StepPart } from './host-step-runner
 import { TrainingDivergedError } from '../jobs/job-status';
 import { jobErrorOf } from './job-error';
 import { BackendAbortedError, isBackendAbort } from './backend-abort';
+import { tapShape, type GptModel } from '@cola/model';
+
+/** Bytes of the X and G one host step returns for a job's batch (fp32, every adapted tap). */
+function resultBytes(model: GptModel, job: HostJob): number {
+  const rows = job.options.batchSize * job.options.maxLength;
+  let perRow = 0;
+  for (const t of job.taps) {
+    const { dIn, dOut } = tapShape(model.config, t);
+    perRow += dIn + dOut;
+  }
+  return 4 * rows * perRow;
+}
 
 /**
  * Runs one host step for a group of jobs that share a head and a sequence length (a mixed
@@ -41,7 +53,7 @@ export class HostStepping {
     const { heads, model } = this.ctx;
     const t0 = performance.now();
     const parts: { job: HostJob; batch: TaskBatch }[] = [];
-    for (const job of candidates) {
+    for (const job of this.withinBudget(candidates)) {
       try {
         parts.push({ job, batch: job.takeBatch() });
       } catch (e) {
@@ -54,15 +66,16 @@ export class HostStepping {
     heads.install(installed);
     // The other tenants' own classifier heads ride on their rows as a correction at `score`.
     const stepParts: StepPart[] = [];
-    for (const p of parts)
+    for (const p of parts) {
+      const maxRows = await this.chunkRowsOf(p.job, p.batch);
       stepParts.push({
         batch: p.batch,
         aux: p.job.aux,
         taps: p.job.taps,
         headDelta: heads.correction(p.job.headKey, installed),
-        // Row chunks that fit the memory budget beside the tensors live now.
-        maxRows: await this.rowsPerChunk(p.job, p.batch),
+        maxRows,
       });
+    }
     let outcomes: (StepOutcome | Error)[];
     try {
       outcomes = runHostStep(model, stepParts);
@@ -116,11 +129,41 @@ export class HostStepping {
     }
   }
 
-  /** Rows of one chunk of the job's step: what fits the memory budget, under the configured cap. */
-  async rowsPerChunk(job: HostJob, batch: TaskBatch): Promise<number> {
-    const fit = await this.ctx.budget.rowsPerChunk(batch.labels ? 'cls' : 'lm', batch.seqLen, job.taps);
+  /**
+   * Rows of each chunk of a job's step, asked before each chunk: what fits the memory budget
+   * beside the tensors live then, leaving room to join the tenant's X and G at the end, under the
+   * configured cap.
+   */
+  async chunkRowsOf(job: HostJob, batch: TaskBatch): Promise<() => number> {
+    const perRow = await this.ctx.budget.bytesPerRow(batch.labels ? 'cls' : 'lm', batch.seqLen, job.taps);
+    const reserve = resultBytes(this.ctx.model, job);
+    return () => this.chunkRows(perRow, reserve);
+  }
+
+  private chunkRows(perRow: number, reserve: number): number {
+    const fit = this.ctx.budget.rowsFor(perRow, reserve);
     const cap = this.ctx.opts.maxRowsPerChunk;
     return cap > 0 ? Math.min(cap, fit) : fit;
+  }
+
+  /**
+   * The leader, and the other tenants of the group whose step results fit the budget together:
+   * a mixed step holds every tenant's X and G until it ends (twice over while a tenant's chunks
+   * are joined), so half of what is free bounds their sum. The tenants left out stay ready and
+   * lead or join a later step.
+   */
+  private withinBudget(candidates: HostJob[]): HostJob[] {
+    if (candidates.length <= 1) return candidates;
+    const room = this.ctx.budget.freeBytes() / 2;
+    const out: HostJob[] = [];
+    let used = 0;
+    for (const job of candidates) {
+      const bytes = 2 * resultBytes(this.ctx.model, job);
+      if (out.length > 0 && used + bytes > room) continue;
+      out.push(job);
+      used += bytes;
+    }
+    return out;
   }
 
   /**

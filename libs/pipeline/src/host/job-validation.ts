@@ -1,3 +1,4 @@
+import { SCORE_TAP } from '@cola/model';
 import type { EvalResult } from '@cola/train';
 import { validationInterval } from '../jobs/job-spec';
 import { decodeJobAuxState } from '../state/job-aux-state';
@@ -24,10 +25,15 @@ export class JobValidation {
     const { adapters } = decodeJobAuxState(await this.ctx.conn.auxStore.load(job.jobId, version), { paramsOnly: true });
     try {
       heads.install(job.headKey);
+      // A forward pass takes at most what a host step of as many rows takes: the step's rows per chunk bound it.
+      // (The LM head's row costs at least the classifier's: its logits are per token.)
+      const blockTaps = job.taps.filter((t) => t !== SCORE_TAP);
+      const maxRows = blockTaps.length ? await this.ctx.budget.rowsPerChunk('lm', o.maxLength, blockTaps) : undefined;
       return await evaluateInChunks(model, job.data.evaluation({ batchSize: o.batchSize, maxLength: o.maxLength }), {
         adapters,
         merged: o.merged,
         chunk: opts.evalChunk,
+        maxRows,
       });
     } finally {
       adapters.dispose();

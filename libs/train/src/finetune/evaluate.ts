@@ -20,7 +20,10 @@ export interface EvaluateOptions {
   merged?: boolean;
 }
 
-/** Evaluates the model (with adapters, if given) over every batch. */
+/**
+ * Evaluates the model (with adapters, if given) over every batch. Nothing is differentiated, so
+ * the frozen-weight forward runs: it frees each block's temporaries as it goes.
+ */
 export function evaluate(model: GptModel, batches: BatchIterable<TaskBatch>, opts: EvaluateOptions = {}): EvalResult {
   const deltas = opts.adapters && opts.merged ? opts.adapters.deltas() : undefined;
   const inject = opts.adapters && !opts.merged ? opts.adapters.inject : undefined;
@@ -33,7 +36,7 @@ export function evaluate(model: GptModel, batches: BatchIterable<TaskBatch>, opt
     for (const batch of batches) {
       if (batch.labels) {
         isCls = true;
-        const pred = tf.tidy(() => tf.argMax(classLogits(model, batch, { inject, deltas }), -1));
+        const pred = tf.tidy(() => tf.argMax(classLogits(model, batch, { inject, deltas, frozen: true }), -1));
         const p = pred.dataSync();
         pred.dispose();
         const examples = batch.labels.length;
@@ -41,7 +44,7 @@ export function evaluate(model: GptModel, batches: BatchIterable<TaskBatch>, opt
         seen += examples;
       } else {
         const { sum, count } = tf.tidy(() => {
-          const r = lmNllSum(forward(model, batch, { head: 'lm', inject, deltas }), batch);
+          const r = lmNllSum(forward(model, batch, { head: 'lm', inject, deltas, frozen: true }), batch);
           return { sum: tf.keep(r.sum), count: r.count };
         });
         nll += sum.dataSync()[0]!;
