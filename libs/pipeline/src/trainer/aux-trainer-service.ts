@@ -1,7 +1,16 @@
 import { EventEmitter } from 'node:events';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { ADAPTATION_TRANSFER_LABELS, AUX_RETENTION, BULLMQ_PREFIX, QUEUES, STATE_TRANSFER, TRANSFER_DIRECTIONS, TTLS } from '@cola/config';
+import {
+  ADAPTATION_TRANSFER_LABELS,
+  AUX_RETENTION,
+  BULLMQ_PREFIX,
+  OptionChecks,
+  QUEUES,
+  STATE_TRANSFER,
+  TRANSFER_DIRECTIONS,
+  TTLS,
+} from '@cola/config';
 import { ColaMetrics } from '@cola/metrics';
 import { AuxStateStore, TensorStore } from '@cola/store';
 import { JobStore } from '../jobs/job-store';
@@ -79,23 +88,17 @@ export interface AuxTrainerServiceEvents {
 }
 
 function validateOptions(o: AuxTrainerServiceOptions): void {
-  const problems: string[] = [];
-  if (typeof o.redisUrl !== 'string' || !/^rediss?:\/\//.test(o.redisUrl))
-    problems.push(`redisUrl must start with redis:// or rediss://, got ${JSON.stringify(o.redisUrl)}`);
-  const int = (name: keyof AuxTrainerServiceOptions, min: number): void => {
-    const v = o[name];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
-      problems.push(`${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
-  };
-  int('concurrency', 1);
-  int('cacheJobs', 0);
-  int('keepVersions', 1);
-  int('retryDelayMs', 1);
-  int('maxRetryDelayMs', 1);
-  int('maxOrderWaitMs', 1);
-  int('lockMs', 1000);
-  int('fitDelayMs', 0);
-  if (problems.length) throw new RangeError(`AuxTrainerService options: ${problems.join('; ')}`);
+  new OptionChecks()
+    .redisUrl('redisUrl', o.redisUrl)
+    .int('concurrency', o.concurrency, { min: 1 })
+    .int('cacheJobs', o.cacheJobs, { min: 0 })
+    .int('keepVersions', o.keepVersions, { min: 1 })
+    .int('retryDelayMs', o.retryDelayMs, { min: 1 })
+    .int('maxRetryDelayMs', o.maxRetryDelayMs, { min: 1 })
+    .int('maxOrderWaitMs', o.maxOrderWaitMs, { min: 1 })
+    .int('lockMs', o.lockMs, { min: 1000 })
+    .int('fitDelayMs', o.fitDelayMs, { min: 0 })
+    .throwIfAny((problems) => new RangeError(`AuxTrainerService options: ${problems.join('; ')}`));
 }
 
 /**
