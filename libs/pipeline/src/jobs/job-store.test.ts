@@ -45,6 +45,27 @@ describe('when jobs are recorded in Redis', () => {
     assert.equal(await store.get('missing'), null);
   });
 
+  it('should fail a job with its error and one error event, unless it already ended or a cancel was asked for', async () => {
+    const error = { code: 'fit_task_timeout' as const, message: 'fit task 3 waited 600 s', param: null };
+    for (const [jobId, from] of [
+      ['job-fail-running', 'running'],
+      ['job-fail-cancelling', 'cancelling'],
+    ] as const) {
+      await store.create({ ...spec, jobId });
+      await store.transition(jobId, 'running', 'gpu-host');
+      if (from === 'cancelling') await store.transition(jobId, 'cancelling', 'gateway');
+    }
+    assert.equal(await store.fail('job-fail-running', 'aux-trainer', error, 'Fit task timed out'), 'failed');
+    assert.deepEqual((await store.get('job-fail-running'))?.error, error);
+    assert.equal(await store.fail('job-fail-running', 'gpu-host', error), null, 'a final job stays as it ended');
+    assert.deepEqual(
+      (await store.events('job-fail-running')).map((e) => [e.level, e.message]),
+      [['error', 'Fit task timed out']],
+    );
+    assert.equal(await store.fail('job-fail-cancelling', 'gpu-host', error), 'cancelled', "the tenant's cancel wins");
+    assert.deepEqual(await store.events('job-fail-cancelling'), [], 'no failure event for a cancelled job');
+  });
+
   it('should page events by cursor and keep progress and results', async () => {
     await store.create({ ...spec, jobId: 'job-2' });
     const ids: string[] = [];

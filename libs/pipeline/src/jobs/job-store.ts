@@ -146,6 +146,17 @@ export class JobStore {
     return null;
   }
 
+  /**
+   * Ends a job `failed` by `by` (through {@link finish}, so a cancel already asked for wins) and,
+   * when this call is what ended it, records why as an error event: the tenant reads the reason in
+   * the job's events as well as in its error. Returns the final status reached, or null.
+   */
+  async fail(jobId: string, by: JobActor, error: JobError, event = `Job failed: ${error.message}`): Promise<JobStatus | null> {
+    const ended = await this.finish(jobId, 'failed', by, error);
+    if (ended === 'failed') await this.appendEvent(jobId, { level: 'error', message: event });
+    return ended;
+  }
+
   async setProgress(jobId: string, p: Partial<JobProgress>): Promise<void> {
     const fields = Object.entries(p)
       .filter(([, v]) => v !== undefined)

@@ -220,9 +220,7 @@ export class AuxTrainerService extends EventEmitter<AuxTrainerServiceEvents> {
       const waited = Date.now() - job.timestamp;
       if (waited > this.options.maxOrderWaitMs) {
         const message = `fit task ${task.seq} of job ${task.jobId} waited ${Math.round(waited / 1000)} s for its predecessor: ${e.message}`;
-        const jobs = new JobStore(this.redis);
-        const { changed } = await jobs.transition(task.jobId, 'failed', 'aux-trainer', { code: 'fit_task_timeout', message, param: null });
-        if (changed) await jobs.appendEvent(task.jobId, { level: 'error', message });
+        await new JobStore(this.redis).fail(task.jobId, 'aux-trainer', { code: 'fit_task_timeout', message, param: null }, message);
         throw new FitTaskRejectedError(message, 'fit_task_timeout');
       }
       // Waiting for a predecessor is normal with K > 1 in flight: delay the job instead of
