@@ -64,6 +64,9 @@ describe('the gateway process', () => {
       const doc = (await (await fetch(`http://127.0.0.1:${port}/docs-json`)).json()) as { paths: Record<string, unknown> };
       assert.ok('/v1/fine_tuning/jobs' in doc.paths);
       assert.match(gateway.logs.join('\n'), /"message":"gateway ready".*"port":\d+/);
+      // One line per request, its credentials redacted: the admin key never reaches the log.
+      assert.match(gateway.logs.join('\n'), /"url":"\/v1\/admin\/tenants".*"authorization":"\[redacted\]".*"statusCode":201/);
+      assert.doesNotMatch(gateway.logs.join('\n'), /an-admin-key-of-the-test/);
       const t0 = Date.now();
       await gateway.stop('SIGTERM', 10_000);
       assert.ok(Date.now() - t0 < 5000, `stopped in ${Date.now() - t0} ms`);

@@ -1,6 +1,7 @@
 // The gateway process: validated env → the NestJS app of @cola/gateway → listen. SIGTERM/SIGINT
 // close it gracefully (enableShutdownHooks: stop accepting, end SSE streams, close Redis/gRPC).
 import { EnvConfigError } from '@cola/config';
+import { Logger } from 'nestjs-pino';
 import { createGatewayApp, gatewayOptionsFromEnv, GatewayOptionsError } from '@cola/gateway';
 
 async function main(): Promise<void> {
@@ -9,9 +10,7 @@ async function main(): Promise<void> {
   await app.listen(port, '0.0.0.0');
   const address = app.getHttpServer().address();
   const bound = typeof address === 'object' && address ? address.port : port;
-  process.stdout.write(
-    `${JSON.stringify({ level: 'info', message: 'gateway ready', port: bound, docs: `/docs`, adminRoutes: options.adminKey !== undefined })}\n`,
-  );
+  app.get(Logger).log({ message: 'gateway ready', port: bound, docs: '/docs', adminRoutes: options.adminKey !== undefined });
 }
 
 main().catch((e: unknown) => {
