@@ -6,3 +6,4 @@ export * from './lua-script';
 export * from './tensor-store';
 export * from './aux-state-store';
 export * from './frame-pool';
+export * from './newest-first-index';

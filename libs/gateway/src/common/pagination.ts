@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import type { Redis } from 'ioredis';
+import { pageNewestFirst } from '@cola/store';
 import { ApiError } from '../errors/api-error';
 
 /** Largest page any list returns. */
@@ -67,15 +68,9 @@ export async function pageOfSortedSet(
   after: string | undefined,
   limit: number,
 ): Promise<{ ids: string[]; hasMore: boolean }> {
-  let start = 0;
-  if (after !== undefined) {
-    const rank = await redis.zrevrank(key, after);
-    if (rank === null) throw invalidCursor(after);
-    start = rank + 1;
-  }
-  // One extra item tells whether there is a next page.
-  const ids = await redis.zrevrange(key, start, start + limit);
-  return { ids: ids.slice(0, limit), hasMore: ids.length > limit };
+  const found = await pageNewestFirst(redis, key, after, limit);
+  if (!found) throw invalidCursor(after!);
+  return found;
 }
 
 /** Schema of the list envelope for the OpenAPI document (items are typed per route). */

@@ -72,12 +72,14 @@ export class JobsService {
       layers: this.options.baseModelLayers,
     });
     await submitJob(this.store, this.queue, spec);
-    await this.redis.zadd(keys.tenantJobs(tenantId), Date.now(), jobId);
+    await this.store.byTenant.add(tenantId, jobId);
     return this.get(tenantId, jobId);
   }
 
   async list(tenantId: string, after: string | undefined, limit = DEFAULT_PAGE_SIZE): Promise<Page<JobDto>> {
-    const { ids, hasMore } = await pageOfSortedSet(this.redis, keys.tenantJobs(tenantId), after, limit);
+    const listed = await this.store.byTenant.page(tenantId, after, limit);
+    if (!listed) throw invalidCursor(after!);
+    const { ids, hasMore } = listed;
     const jobs = await Promise.all(ids.map((id) => this.find(tenantId, id)));
     return page(await Promise.all(jobs.filter((r): r is JobRecord => r !== null).map((r) => this.view(r))), hasMore, (j) => j.id);
   }

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { keys, LIMITS } from '@cola/config';
 import { decodeMessage, encodeMessage, JobSpec } from '@cola/proto';
+import { NewestFirstIndex } from '@cola/store';
 import { FINAL_STATUSES, type JobError, type JobStatus } from './job-status';
 import { allowedFrom, INITIAL_STATUSES, isJobStatus, type JobActor } from './job-lifecycle';
 
@@ -84,7 +85,12 @@ return {1, cur}`;
  * writes a job's lifecycle, so the gateway, the gpu-host and the trainers agree on it.
  */
 export class JobStore {
-  constructor(private readonly redis: Redis) {}
+  /** Each tenant's job ids, newest first (`keys.tenantJobs`): what the gateway lists. */
+  readonly byTenant: NewestFirstIndex;
+
+  constructor(private readonly redis: Redis) {
+    this.byTenant = new NewestFirstIndex(redis, keys.tenantJobs);
+  }
 
   /** Creates the record; refuses to overwrite an existing job. */
   async create(spec: JobSpec, status: JobStatus = 'queued'): Promise<void> {
