@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { credentials } from '@grpc/grpc-js';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { QUEUES, queueOptions } from '@cola/config';
-import { flushLogs, JobStore, type JobsQueueData } from '@cola/pipeline';
+import { JobStore, type JobsQueueData } from '@cola/pipeline';
 import { InferenceClient } from '@cola/proto';
 import type { ResolvedGatewayOptions } from './gateway-options';
 import { GATEWAY_OPTIONS, INFERENCE_CLIENT, JOB_STORE, JOBS_QUEUE, JOBS_QUEUE_CONNECTION, METRICS_REGISTRY, REDIS } from './tokens';
@@ -61,8 +61,6 @@ class CoreConnections implements OnApplicationShutdown {
     await atMost(this.queue.close());
     await closeRedis(this.redis);
     logger.log('shut down: HTTP server, event streams, Redis and gRPC connections closed');
-    // Nest ends the process by re-raising the signal, which skips pino's flush at exit.
-    await flushLogs();
   }
 }
 

@@ -22,31 +22,30 @@ export const LOG_REDACT_PATHS: readonly string[] = [
 /** What a redacted value is written as. */
 export const REDACTED = '[redacted]';
 
-let stderr: ReturnType<typeof pino.destination> | undefined;
+const destinations = new Map<boolean, ReturnType<typeof pino.destination>>();
 
 /**
- * The process's one log destination: stderr, written asynchronously (a log line never blocks the
- * step loop on a slow pipe). pino flushes what is pending when the process exits through
- * `process.exit`; a process that dies from a signal should await {@link flushLogs} first.
+ * The process's stderr as pino writes it, one destination per mode. Asynchronous by default: a
+ * log line never blocks the step loop on a slow pipe, and pino writes what is pending when the
+ * process ends through `process.exit`. `sync` is for a process that may end without that hook
+ * (the gateway: Nest stops it by raising the signal again), where a pending line would be lost.
  */
-function stderrDestination(): ReturnType<typeof pino.destination> {
-  stderr ??= pino.destination({ dest: 2, sync: false });
-  return stderr;
-}
-
-/** Resolves when every line logged so far has been written. */
-export function flushLogs(): Promise<void> {
-  const dest = stderr;
-  if (!dest) return Promise.resolve();
-  return new Promise((resolve) => dest.flush(() => resolve()));
+export function stderrDestination(sync = false): ReturnType<typeof pino.destination> {
+  let dest = destinations.get(sync);
+  if (!dest) destinations.set(sync, (dest = pino.destination({ dest: 2, sync })));
+  return dest;
 }
 
 /**
  * The pino logger of a service process, shared by every service (the gateway hands it to
  * nestjs-pino): JSON lines with an ISO `time`, the `level` by name, the `service` and the
- * `message`, with {@link LOG_REDACT_PATHS} redacted. `destination` defaults to stderr.
+ * `message`, with {@link LOG_REDACT_PATHS} redacted.
  */
-export function serviceLogger(service: string, level: LevelWithSilent = 'info', destination?: DestinationStream): Logger {
+export function serviceLogger(
+  service: string,
+  level: LevelWithSilent = 'info',
+  destination: DestinationStream = stderrDestination(),
+): Logger {
   return pino(
     {
       level,
@@ -56,7 +55,7 @@ export function serviceLogger(service: string, level: LevelWithSilent = 'info', 
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: [...LOG_REDACT_PATHS], censor: REDACTED },
     },
-    destination ?? stderrDestination(),
+    destination,
   );
 }
 
