@@ -2,7 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ENV } from '@cola/config';
 import { initBackend } from '@cola/gl';
-import { assertEnvRefused, freePort, saveTinyBaseCheckpoint, ServiceProcess, useRedis, type TinyBaseCheckpoint } from '@cola/testing';
+import { assertEnvRefused, freePort, ServiceProcess, useRedis } from '@cola/testing';
+import { saveTinyBaseCheckpoint, type TinyBaseCheckpoint } from '@cola/devstack';
 
 // One top-level suite: node 20 runs file-level hooks once per top-level test, not once per file.
 describe('the gpu-host process', () => {

@@ -5,7 +5,8 @@ import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { ENV } from '@cola/config';
 import { initBackend } from '@cola/gl';
 import { InferenceClient, type GenerateRequest, type GenerateResponse, type StatusResponse } from '@cola/proto';
-import { freePort, runUntilExit, saveTinyBaseCheckpoint, ServiceProcess, useRedis, type TinyBaseCheckpoint } from '@cola/testing';
+import { freePort, runUntilExit, ServiceProcess, useRedis } from '@cola/testing';
+import { saveTinyBaseCheckpoint, type TinyBaseCheckpoint } from '@cola/devstack';
 
 function call<Req, Res>(fn: (req: Req, cb: (err: ServiceError | null, res: Res) => void) => unknown, req: Req): Promise<Res> {
   return new Promise((resolve, reject) => fn(req, (err, res) => (err ? reject(err) : resolve(res))));

@@ -1,3 +1,4 @@
 export * from './pipeline-stack';
 export * from './local-stack';
 export * from './supervisor';
+export * from './tiny-base-checkpoint';

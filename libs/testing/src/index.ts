@@ -5,4 +5,3 @@ export * from './redis-db-lease';
 export * from './use-redis';
 export * from './stack/service-process';
 export * from './stack/refused-start';
-export * from './stack/tiny-base-checkpoint';

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { initGptModel, saveCheckpoint } from '@cola/model';
 
 /** A base checkpoint saved for a test, and how to remove it. */
 export interface TinyBaseCheckpoint {
@@ -18,8 +19,6 @@ export interface TinyBaseCheckpoint {
  * backend first.
  */
 export async function saveTinyBaseCheckpoint(prefix: string): Promise<TinyBaseCheckpoint> {
-  // Loaded here, not at import: most users of @cola/testing never touch a model.
-  const { initGptModel, saveCheckpoint } = await import('@cola/model');
   const dir = await mkdtemp(join(tmpdir(), prefix));
   const modelDir = join(dir, 'tiny-base');
   const base = initGptModel({ vocabSize: 258, nPositions: 16, nEmbd: 16, nLayer: 2, nHead: 2, layerNormEpsilon: 1e-5 }, { seed: 1 });
