@@ -1,7 +1,6 @@
 // The gateway process: validated env → the NestJS app of @cola/gateway → listen. SIGTERM/SIGINT
 // close it gracefully (enableShutdownHooks: stop accepting, end SSE streams, close Redis/gRPC).
 import { EnvConfigError } from '@cola/config';
-import { Logger } from 'nestjs-pino';
 import { createGatewayApp, gatewayOptionsFromEnv, GatewayOptionsError } from '@cola/gateway';
 
 async function main(): Promise<void> {
@@ -10,7 +9,10 @@ async function main(): Promise<void> {
   await app.listen(port, '0.0.0.0');
   const address = app.getHttpServer().address();
   const bound = typeof address === 'object' && address ? address.port : port;
-  app.get(Logger).log({ message: 'gateway ready', port: bound, docs: '/docs', adminRoutes: options.adminKey !== undefined });
+  // Printed whatever LOG_LEVEL says (npm start runs at warn): the one line saying where the gateway listens.
+  process.stdout.write(
+    `${JSON.stringify({ level: 'info', service: 'gateway', message: 'gateway ready', port: bound, docs: `/docs`, adminRoutes: options.adminKey !== undefined })}\n`,
+  );
 }
 
 main().catch((e: unknown) => {
