@@ -7,30 +7,15 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadMobyDick, toJsonl } from '@cola/data';
+import { toJsonl } from '@cola/data';
 import { LocalStack, removeDir, writeTinyCheckpoint } from '@cola/devstack';
 import { initBackend } from '@cola/gl';
 import { driveJobTo, JobStore } from '@cola/pipeline';
 import { useRedis } from '@cola/testing';
 import { launchChromium } from './support/chromium';
+import { questionRows } from '../support/question-rows';
 
 const ADMIN_KEY = 'status-page-admin-key-0123456789';
-
-/** Short Moby Dick sentences labelled question/statement: a small classification file. */
-function rows(n: number): { text: string; label: string }[] {
-  const s = loadMobyDick()
-    .map((c) => c.text)
-    .join(' ')
-    .split(/(?<=[.!?])\s+/)
-    .map((x) => x.replace(/\s+/g, ' ').trim())
-    .filter((x) => x.length >= 12 && x.length <= 32);
-  const q = s.filter((x) => x.endsWith('?'));
-  const st = s.filter((x) => x.endsWith('.'));
-  return Array.from({ length: n / 2 }, (_, i) => [
-    { text: q[i]!, label: 'question' },
-    { text: st[i]!, label: 'statement' },
-  ]).flat();
-}
 
 async function api<T>(url: string, key: string, init: { method?: string; json?: unknown; form?: FormData } = {}): Promise<T> {
   const res = await fetch(url, {
@@ -89,7 +74,7 @@ describe('when a tenant opens the status page while a job trains', () => {
     const { key } = await api<{ key: string }>(`${base}/v1/admin/tenants/viewer/api_keys`, ADMIN_KEY, { json: {} });
     const form = new FormData();
     form.append('purpose', 'fine-tune');
-    form.append('file', new Blob([toJsonl(rows(64))]), 'q.jsonl');
+    form.append('file', new Blob([toJsonl(questionRows(64))]), 'q.jsonl');
     const file = await api<{ id: string }>(`${base}/v1/files`, key, { form });
     // Enough epochs that the job is still running while the page watches it.
     const job = await api<{ id: string }>(`${base}/v1/fine_tuning/jobs`, key, {

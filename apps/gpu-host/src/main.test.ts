@@ -1,24 +1,25 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { dirname } from 'node:path';
 import { ENV } from '@cola/config';
 import { initBackend } from '@cola/gl';
 import { assertEnvRefused, freePort, ServiceProcess, useRedis } from '@cola/testing';
-import { saveTinyBaseCheckpoint, type TinyBaseCheckpoint } from '@cola/devstack';
+import { removeDir, writeTinyCheckpoint } from '@cola/devstack';
 
 // One top-level suite: node 20 runs file-level hooks once per top-level test, not once per file.
 describe('the gpu-host process', () => {
   const redis = useRedis();
-  let base: TinyBaseCheckpoint;
+  let modelDir: string;
   let host: ServiceProcess | undefined;
 
   before(async () => {
     await initBackend({ log: null });
-    base = await saveTinyBaseCheckpoint('cola-gpu-host-app-');
+    modelDir = await writeTinyCheckpoint(1, 'tiny-base');
   });
 
   after(async () => {
     await host?.kill();
-    await base.remove();
+    removeDir(dirname(modelDir));
   });
 
   describe('when its environment is invalid', () => {
@@ -37,7 +38,7 @@ describe('the gpu-host process', () => {
         app: 'gpu-host',
         env: {
           [ENV.REDIS_URL]: redis.url,
-          [ENV.COLA_BASE_MODEL_DIR]: base.modelDir,
+          [ENV.COLA_BASE_MODEL_DIR]: modelDir,
           [ENV.METRICS_PORT]: String(port),
           [ENV.COLA_MAX_ACTIVE_JOBS]: '2',
           [ENV.LOG_LEVEL]: 'warn',

@@ -1,12 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { ENV } from '@cola/config';
 import { initBackend } from '@cola/gl';
 import { InferenceClient, type GenerateRequest, type GenerateResponse, type StatusResponse } from '@cola/proto';
 import { freePort, runUntilExit, ServiceProcess, useRedis } from '@cola/testing';
-import { saveTinyBaseCheckpoint, type TinyBaseCheckpoint } from '@cola/devstack';
+import { removeDir, writeTinyCheckpoint } from '@cola/devstack';
 
 function call<Req, Res>(fn: (req: Req, cb: (err: ServiceError | null, res: Res) => void) => unknown, req: Req): Promise<Res> {
   return new Promise((resolve, reject) => fn(req, (err, res) => (err ? reject(err) : resolve(res))));
@@ -15,24 +15,24 @@ function call<Req, Res>(fn: (req: Req, cb: (err: ServiceError | null, res: Res) 
 // One top-level suite: node 20 runs file-level hooks once per top-level test, not once per file.
 describe('the merger process', () => {
   const redis = useRedis();
-  let base: TinyBaseCheckpoint;
+  let modelDir: string;
   let merger: ServiceProcess | undefined;
 
   before(async () => {
     await initBackend({ log: null });
-    base = await saveTinyBaseCheckpoint('cola-merger-app-');
+    modelDir = await writeTinyCheckpoint(1, 'tiny-base');
   });
 
   after(async () => {
     await merger?.kill();
-    await base.remove();
+    removeDir(dirname(modelDir));
   });
 
   describe('when its base checkpoint is missing', () => {
     it('should exit 1 saying which directory it looked in', async () => {
       const { code, output } = await runUntilExit('merger', {
         [ENV.REDIS_URL]: redis.url,
-        [ENV.COLA_BASE_MODEL_DIR]: join(base.dir, 'nope'),
+        [ENV.COLA_BASE_MODEL_DIR]: join(dirname(modelDir), 'nope'),
         [ENV.MERGER_GRPC_PORT]: '0',
         [ENV.METRICS_PORT]: '0',
       });
@@ -49,7 +49,7 @@ describe('the merger process', () => {
         app: 'merger',
         env: {
           [ENV.REDIS_URL]: redis.url,
-          [ENV.COLA_BASE_MODEL_DIR]: base.modelDir,
+          [ENV.COLA_BASE_MODEL_DIR]: modelDir,
           [ENV.MERGER_GRPC_PORT]: String(grpcPort),
           [ENV.METRICS_PORT]: String(metricsPort),
           [ENV.LOG_LEVEL]: 'warn',

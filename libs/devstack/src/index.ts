@@ -1,4 +1,3 @@
 export * from './pipeline-stack';
 export * from './local-stack';
 export * from './supervisor';
-export * from './tiny-base-checkpoint';
