@@ -20,6 +20,7 @@ function collect(dir) {
   return out;
 }
 
+const RELIABILITY = join('test', 'reliability');
 const roots = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const passthrough = process.argv.slice(2).filter((a) => a.startsWith('--'));
 const files = (roots.length ? roots : ['libs', 'apps', 'test'])
@@ -31,8 +32,9 @@ const files = (roots.length ? roots : ['libs', 'apps', 'test'])
     }
   })
   .map((f) => relative(process.cwd(), f))
-  // The reliability suite (minutes of injected faults) runs on its own: npm run test:reliability.
-  .filter((f) => roots.length > 0 || !f.startsWith(join('test', 'reliability')))
+  // The reliability suite (minutes of injected faults) runs on its own, only when named:
+  // npm run test:reliability, or nx run integration:test-reliability.
+  .filter((f) => !f.startsWith(RELIABILITY) || roots.some((r) => relative(process.cwd(), r).startsWith(RELIABILITY)))
   .sort();
 
 if (files.length === 0) {

@@ -10,10 +10,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ENV } from '@cola/config';
-import { loadMobyDick, toJsonl } from '@cola/data';
+import { toJsonl } from '@cola/data';
 import { LocalStack, removeDir, writeTinyCheckpoint } from '@cola/devstack';
 import { initBackend } from '@cola/gl';
 import { useRedis } from '@cola/testing';
+import { questionRows } from '../support/question-rows';
 
 const ADMIN_KEY = 'cli-test-admin-key-0123456789abc';
 
@@ -21,22 +22,6 @@ interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
-}
-
-/** Short Moby Dick sentences labelled question/statement. */
-function rows(n: number): { text: string; label: string }[] {
-  const s = loadMobyDick()
-    .map((c) => c.text)
-    .join(' ')
-    .split(/(?<=[.!?])\s+/)
-    .map((x) => x.replace(/\s+/g, ' ').trim())
-    .filter((x) => x.length >= 12 && x.length <= 32);
-  const q = s.filter((x) => x.endsWith('?'));
-  const st = s.filter((x) => x.endsWith('.'));
-  return Array.from({ length: n / 2 }, (_, i) => [
-    { text: q[i]!, label: 'question' },
-    { text: st[i]!, label: 'statement' },
-  ]).flat();
 }
 
 describe('when a user drives a job through the cola CLI', () => {
@@ -107,7 +92,7 @@ describe('when a user drives a job through the cola CLI', () => {
     assert.ok(key, tenant.stdout);
 
     const path = join(dir, 'questions.jsonl');
-    writeFileSync(path, toJsonl(rows(64)));
+    writeFileSync(path, toJsonl(questionRows(64)));
     const upload = await cola(['files', 'upload', path]);
     assert.equal(upload.code, 0, upload.stderr);
     const fileId = /^(file-\S+)\s+questions\.jsonl\s+64 rows/.exec(upload.stdout)?.[1];
@@ -170,7 +155,7 @@ describe('when a user drives a job through the cola CLI', () => {
 
   it('should cancel a running job', { timeout: 120_000 }, async () => {
     const path = join(dir, 'long.jsonl');
-    writeFileSync(path, toJsonl(rows(64)));
+    writeFileSync(path, toJsonl(questionRows(64)));
     const fileId = /^(file-\S+)/.exec((await cola(['files', 'upload', path])).stdout)![1]!;
     const jobId = /^(ftjob-\S+)/.exec(
       (await cola(['jobs', 'create', '--training-file', fileId, '--epochs', '200', '--batch-size', '8', '--max-length', '32'])).stdout,

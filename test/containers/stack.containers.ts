@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { BULLMQ_PREFIX, PORTS, QUEUES } from '@cola/config';
-import { loadMobyDick, toJsonl } from '@cola/data';
+import { toJsonl } from '@cola/data';
 import { buildAllImages, engineReachable, formatReport, IMAGES } from '@cola/deploy';
 import { renderKustomization, type RenderedDoc } from '../deploy/kustomize-render';
 import { REPO_ROOT } from '../deploy/manifest-loader';
@@ -25,6 +25,7 @@ import { at, stringMap } from '../deploy/yaml-access';
 import { Api } from './support/api';
 import { dashboardExprs, metricNamesIn } from '../observability/support/observability-files';
 import { ContainerStack, type Container } from './support/container-stack';
+import { questionRows } from '../support/question-rows';
 
 const REASON = engineReachable() ? false : 'no Docker engine answers (set DOCKER_HOST or start one; see deploy/README.md)';
 const TENANT = 'acme';
@@ -63,21 +64,6 @@ async function ok(url: string): Promise<true | undefined> {
   } finally {
     clearTimeout(timer);
   }
-}
-
-function questionRows(n: number): { text: string; label: string }[] {
-  const sentences = loadMobyDick()
-    .map((c) => c.text)
-    .join(' ')
-    .split(/(?<=[.!?])\s+/)
-    .map((s) => s.replace(/\s+/g, ' ').trim())
-    .filter((s) => s.length >= 12 && s.length <= MAX_LENGTH);
-  const q = sentences.filter((s) => s.endsWith('?'));
-  const st = sentences.filter((s) => s.endsWith('.'));
-  return Array.from({ length: n / 2 }, (_, i) => [
-    { text: q[i]!, label: 'question' },
-    { text: st[i]!, label: 'statement' },
-  ]).flat();
 }
 
 interface JobView {

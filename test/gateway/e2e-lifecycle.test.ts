@@ -6,7 +6,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ENV, keys } from '@cola/config';
-import { loadMobyDick } from '@cola/data';
 import { PipelineStack, removeDir, writeTinyCheckpoint } from '@cola/devstack';
 import { initBackend } from '@cola/gl';
 import { loadCheckpoint } from '@cola/model';
@@ -15,6 +14,7 @@ import { AuxStateStore } from '@cola/store';
 import { freePort, ServiceProcess, useRedis } from '@cola/testing';
 import { GatewayClient, type ErrorShape } from '../../libs/gateway/test/support/gateway-client';
 import { ADMIN_KEY } from '../../libs/gateway/test/support/gateway-fixture';
+import { questionRows, type QuestionRow } from '../support/question-rows';
 
 /** Tokens per example: the tiny model's context (TINY_CONFIG.nPositions). */
 const MAX_LENGTH = 32;
@@ -26,24 +26,8 @@ const MAX_LENGTH = 32;
  * untrained model scores anywhere from 0.2 to 0.8; SpamAssassin e-mails cut to 32 bytes gave
  * 0.5-0.55 on the same budget, too close to chance to tell a gain from noise.
  */
-function questionData(
-  train: number,
-  heldOut: number,
-): { train: { text: string; label: string }[]; heldOut: { text: string; label: string }[] } {
-  const sentences = loadMobyDick()
-    .map((c) => c.text)
-    .join(' ')
-    .split(/(?<=[.!?])\s+/)
-    .map((s) => s.replace(/\s+/g, ' ').trim())
-    .filter((s) => s.length >= 12 && s.length <= MAX_LENGTH);
-  const questions = sentences.filter((s) => s.endsWith('?'));
-  const statements = sentences.filter((s) => s.endsWith('.'));
-  const rows = (from: number, n: number) =>
-    Array.from({ length: n }, (_, i) => [
-      { text: questions[from + i]!, label: 'question' },
-      { text: statements[from + i]!, label: 'statement' },
-    ]).flat();
-  return { train: rows(0, train / 2), heldOut: rows(train / 2, heldOut / 2) };
+function questionData(train: number, heldOut: number): { train: QuestionRow[]; heldOut: QuestionRow[] } {
+  return { train: questionRows(train), heldOut: questionRows(heldOut, train / 2) };
 }
 
 /** Job settings shared by the API request and the reference run of the base model. */

@@ -8,30 +8,15 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadMobyDick, toJsonl } from '@cola/data';
+import { toJsonl } from '@cola/data';
 import { LocalStack, removeDir, writeTinyCheckpoint } from '@cola/devstack';
 import { initBackend } from '@cola/gl';
 import { driveJobTo, JobStore } from '@cola/pipeline';
 import { useRedis } from '@cola/testing';
 import { launchChromium } from './support/chromium';
+import { questionRows } from '../support/question-rows';
 
 const ADMIN_KEY = 'status-page-admin-key-0123456789';
-
-/** Short Moby Dick sentences labelled question/statement: a small classification file. */
-function rows(n: number): { text: string; label: string }[] {
-  const s = loadMobyDick()
-    .map((c) => c.text)
-    .join(' ')
-    .split(/(?<=[.!?])\s+/)
-    .map((x) => x.replace(/\s+/g, ' ').trim())
-    .filter((x) => x.length >= 12 && x.length <= 32);
-  const q = s.filter((x) => x.endsWith('?'));
-  const st = s.filter((x) => x.endsWith('.'));
-  return Array.from({ length: n / 2 }, (_, i) => [
-    { text: q[i]!, label: 'question' },
-    { text: st[i]!, label: 'statement' },
-  ]).flat();
-}
 
 async function api<T>(url: string, key: string, init: { method?: string; json?: unknown; form?: FormData } = {}): Promise<T> {
   const res = await fetch(url, {
@@ -98,7 +83,7 @@ describe('when a tenant opens the status page while a job trains', () => {
       return api<{ id: string }>(`${base}/v1/files`, key, { form });
     };
     // Training rows first, held-out rows after them for the validation file.
-    const all = rows(96);
+    const all = questionRows(96);
     const file = await upload('q.jsonl', toJsonl(all.slice(0, 64)));
     const validation = await upload('q-validation.jsonl', toJsonl(all.slice(64)));
     // Enough epochs that the job is still running while the page watches it, and a validation

@@ -6,7 +6,7 @@ import { BULLMQ_PREFIX, ENV, jobIds, keys, QUEUES, queueOptions, TTLS } from '@c
 import { AdapterSet, initBackend, tf, type AdaptationData } from '@cola/gl';
 import { JobSpec } from '@cola/proto';
 import { AuxStateStore, TensorStore } from '@cola/store';
-import { freePort, ServiceProcess, useRedis } from '@cola/testing';
+import { assertEnvRefused, freePort, ServiceProcess, useRedis } from '@cola/testing';
 import { encodeAdaptation, encodeJobAuxState, JobStore, type AdaptTaskData, type FitTaskOutcome } from '@cola/pipeline';
 
 // One top-level suite: node 20 runs file-level hooks once per top-level test, not once per file.
@@ -16,20 +16,11 @@ describe('the aux-trainer process', () => {
   before(() => initBackend({ log: null }));
 
   describe('when its environment is invalid', () => {
-    it('should exit 1 and list every problem with its fix', async () => {
-      const p = new ServiceProcess({
-        name: 'aux-trainer-bad-env',
-        app: 'aux-trainer',
-        env: { [ENV.REDIS_URL]: 'http://localhost', [ENV.AUX_TRAINER_CONCURRENCY]: '0' },
-        log: () => undefined,
-      });
-      await p.start();
-      assert.equal(await p.exited(), 1);
-      const out = p.logs.join('\n');
-      assert.match(out, /2 problems/);
-      assert.match(out, /REDIS_URL="http:\/\/localhost" is invalid: use a URL starting with redis:\/\//);
-      assert.match(out, /AUX_TRAINER_CONCURRENCY="0" is invalid: use an integer between 1 and 64/);
-    });
+    it('should exit 1 and list every problem with its fix', () =>
+      assertEnvRefused('aux-trainer', { [ENV.REDIS_URL]: 'http://localhost', [ENV.AUX_TRAINER_CONCURRENCY]: '0' }, [
+        /REDIS_URL="http:\/\/localhost" is invalid: use a URL starting with redis:\/\//,
+        /AUX_TRAINER_CONCURRENCY="0" is invalid: use an integer between 1 and 64/,
+      ]));
   });
 
   describe('when it runs and gets SIGTERM', () => {

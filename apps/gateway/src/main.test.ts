@@ -1,38 +1,31 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ENV } from '@cola/config';
-import { freePort, ServiceProcess, useRedis } from '@cola/testing';
+import { assertEnvRefused, freePort, runUntilExit, ServiceProcess, useRedis } from '@cola/testing';
 
 // One top-level suite: node 20 runs file-level hooks once per top-level test, not once per file.
 describe('the gateway process', () => {
   const redis = useRedis();
 
   describe('when its environment is invalid', () => {
-    it('should exit 1 and list every problem with its fix', async () => {
-      const p = new ServiceProcess({
-        name: 'gateway-bad-env',
-        app: 'gateway',
-        env: { [ENV.REDIS_URL]: 'http://localhost', [ENV.GATEWAY_RATE_LIMIT]: '0', [ENV.GATEWAY_ADMIN_KEY]: 'short' },
-        log: () => undefined,
-      });
-      await p.start();
-      assert.equal(await p.exited(), 1);
-      const out = p.logs.join('\n');
-      assert.match(out, /2 problems/);
-      assert.match(out, /REDIS_URL="http:\/\/localhost" is invalid: use a URL starting with redis:\/\//);
-      assert.match(out, /GATEWAY_RATE_LIMIT="0" is invalid: use an integer >= 1/);
-    });
+    it('should exit 1 and list every problem with its fix', () =>
+      assertEnvRefused(
+        'gateway',
+        { [ENV.REDIS_URL]: 'http://localhost', [ENV.GATEWAY_RATE_LIMIT]: '0', [ENV.GATEWAY_ADMIN_KEY]: 'short' },
+        [
+          /REDIS_URL="http:\/\/localhost" is invalid: use a URL starting with redis:\/\//,
+          /GATEWAY_RATE_LIMIT="0" is invalid: use an integer >= 1/,
+        ],
+      ));
 
     it('should refuse an admin key too short to be safe', async () => {
-      const p = new ServiceProcess({
-        name: 'gateway-short-key',
-        app: 'gateway',
-        env: { [ENV.REDIS_URL]: redis.url, [ENV.GATEWAY_PORT]: '0', [ENV.GATEWAY_ADMIN_KEY]: 'short' },
-        log: () => undefined,
+      const { code, output } = await runUntilExit('gateway', {
+        [ENV.REDIS_URL]: redis.url,
+        [ENV.GATEWAY_PORT]: '0',
+        [ENV.GATEWAY_ADMIN_KEY]: 'short',
       });
-      await p.start();
-      assert.equal(await p.exited(), 1);
-      assert.match(p.logs.join('\n'), /adminKey must be at least 16 characters/);
+      assert.equal(code, 1);
+      assert.match(output, /adminKey must be at least 16 characters/);
     });
   });
 
@@ -63,11 +56,14 @@ describe('the gateway process', () => {
       assert.equal(tenant.status, 201);
       const doc = (await (await fetch(`http://127.0.0.1:${port}/docs-json`)).json()) as { paths: Record<string, unknown> };
       assert.ok('/v1/fine_tuning/jobs' in doc.paths);
-      assert.match(gateway.logs.join('\n'), /"message":"gateway ready".*"port":\d+/);
       const t0 = Date.now();
       await gateway.stop('SIGTERM', 10_000);
       assert.ok(Date.now() - t0 < 5000, `stopped in ${Date.now() - t0} ms`);
       assert.match(gateway.logs.join('\n'), /shut down: HTTP server, event streams, Redis and gRPC connections closed/);
+      assert.match(gateway.logs.join('\n'), /"message":"gateway ready".*"port":\d+/);
+      // Every line is written by now. One line per request, its credentials redacted: the admin key never reaches the log.
+      assert.match(gateway.logs.join('\n'), /"url":"\/v1\/admin\/tenants".*"authorization":"\[redacted\]".*"statusCode":201/);
+      assert.doesNotMatch(gateway.logs.join('\n'), /an-admin-key-of-the-test/);
     });
   });
 });

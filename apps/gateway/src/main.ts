@@ -9,8 +9,9 @@ async function main(): Promise<void> {
   await app.listen(port, '0.0.0.0');
   const address = app.getHttpServer().address();
   const bound = typeof address === 'object' && address ? address.port : port;
+  // Printed whatever LOG_LEVEL says (npm start runs at warn): the one line saying where the gateway listens.
   process.stdout.write(
-    `${JSON.stringify({ level: 'info', message: 'gateway ready', port: bound, docs: `/docs`, adminRoutes: options.adminKey !== undefined })}\n`,
+    `${JSON.stringify({ level: 'info', service: 'gateway', message: 'gateway ready', port: bound, docs: `/docs`, adminRoutes: options.adminKey !== undefined })}\n`,
   );
 }
 

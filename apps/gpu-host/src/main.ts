@@ -1,19 +1,14 @@
 // The gpu-host process: validated env → base model → HostService → /healthz; SIGTERM/SIGINT
 // hand the active jobs back to the queue and exit. All logic lives in @cola/pipeline.
-import { initBackend } from '@cola/gl';
 import { loadCheckpoint } from '@cola/model';
-import { ColaMetrics, createServiceRegistry, TenantLabels } from '@cola/metrics';
 import { baseModelDirOf, gpuHostConfig } from '@cola/config';
-import { exitOnBackendAbort, HostService, jsonLogger, runService, startHealthServer, startHeartbeat } from '@cola/pipeline';
+import { exitOnBackendAbort, HostService, runService, startHealthServer, startWorkerProcess } from '@cola/pipeline';
 
 runService(async () => {
   const env = gpuHostConfig.load();
-  const log = jsonLogger(env.LOG_LEVEL);
-  await initBackend({ log: (line) => log('info', line) });
+  const { log, registry, metrics, startHeartbeat } = await startWorkerProcess('gpu-host', env);
   const modelDir = baseModelDirOf(env);
   const model = await loadCheckpoint(modelDir);
-  const registry = createServiceRegistry('gpu-host');
-  const metrics = ColaMetrics.of(registry, new TenantLabels(env.COLA_METRICS_TENANTS));
   const host = new HostService({
     redisUrl: env.REDIS_URL,
     model,
@@ -35,8 +30,7 @@ runService(async () => {
   );
   log('info', 'gpu-host ready', { modelDir, metricsPort: health.port, parameters: model.parameterCount() });
 
-  // The gateway's readiness counts live instances by these beats.
-  const heartbeat = await startHeartbeat(env.REDIS_URL, 'gpu-host', (e) => log('warn', `heartbeat: ${e.message}`));
+  const heartbeat = await startHeartbeat();
   // A wasm abort wedges the backend for good: hand the jobs back and exit non-zero to be restarted.
   exitOnBackendAbort(host, log, async () => {
     await heartbeat.stop();

@@ -1,14 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { ENV } from '@cola/config';
 import { initBackend } from '@cola/gl';
-import { initGptModel, saveCheckpoint } from '@cola/model';
 import { InferenceClient, type GenerateRequest, type GenerateResponse, type StatusResponse } from '@cola/proto';
-import { freePort, ServiceProcess, useRedis } from '@cola/testing';
+import { freePort, runUntilExit, ServiceProcess, useRedis } from '@cola/testing';
+import { removeDir, writeTinyCheckpoint } from '@cola/devstack';
 
 function call<Req, Res>(fn: (req: Req, cb: (err: ServiceError | null, res: Res) => void) => unknown, req: Req): Promise<Res> {
   return new Promise((resolve, reject) => fn(req, (err, res) => (err ? reject(err) : resolve(res))));
@@ -17,38 +15,29 @@ function call<Req, Res>(fn: (req: Req, cb: (err: ServiceError | null, res: Res) 
 // One top-level suite: node 20 runs file-level hooks once per top-level test, not once per file.
 describe('the merger process', () => {
   const redis = useRedis();
-  let dir: string;
+  let modelDir: string;
   let merger: ServiceProcess | undefined;
 
   before(async () => {
     await initBackend({ log: null });
-    dir = await mkdtemp(join(tmpdir(), 'cola-merger-app-'));
-    const base = initGptModel({ vocabSize: 258, nPositions: 16, nEmbd: 16, nLayer: 2, nHead: 2, layerNormEpsilon: 1e-5 }, { seed: 1 });
-    await saveCheckpoint(join(dir, 'tiny-base'), base);
-    base.dispose();
+    modelDir = await writeTinyCheckpoint(1, 'tiny-base');
   });
 
   after(async () => {
     await merger?.kill();
-    await rm(dir, { recursive: true, force: true });
+    removeDir(dirname(modelDir));
   });
 
   describe('when its base checkpoint is missing', () => {
     it('should exit 1 saying which directory it looked in', async () => {
-      const p = new ServiceProcess({
-        name: 'merger-no-model',
-        app: 'merger',
-        env: {
-          [ENV.REDIS_URL]: redis.url,
-          [ENV.COLA_BASE_MODEL_DIR]: join(dir, 'nope'),
-          [ENV.MERGER_GRPC_PORT]: '0',
-          [ENV.METRICS_PORT]: '0',
-        },
-        log: () => undefined,
+      const { code, output } = await runUntilExit('merger', {
+        [ENV.REDIS_URL]: redis.url,
+        [ENV.COLA_BASE_MODEL_DIR]: join(dirname(modelDir), 'nope'),
+        [ENV.MERGER_GRPC_PORT]: '0',
+        [ENV.METRICS_PORT]: '0',
       });
-      await p.start();
-      assert.equal(await p.exited(), 1);
-      assert.match(p.logs.join('\n'), /No config\.json in .*nope/);
+      assert.equal(code, 1);
+      assert.match(output, /No config\.json in .*nope/);
     });
   });
 
@@ -60,7 +49,7 @@ describe('the merger process', () => {
         app: 'merger',
         env: {
           [ENV.REDIS_URL]: redis.url,
-          [ENV.COLA_BASE_MODEL_DIR]: join(dir, 'tiny-base'),
+          [ENV.COLA_BASE_MODEL_DIR]: modelDir,
           [ENV.MERGER_GRPC_PORT]: String(grpcPort),
           [ENV.METRICS_PORT]: String(metricsPort),
           [ENV.LOG_LEVEL]: 'warn',

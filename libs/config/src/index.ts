@@ -7,3 +7,4 @@ export * from './env';
 export * from './env-vars';
 export * from './metric-names';
 export * from './env-docs';
+export * from './option-checks';

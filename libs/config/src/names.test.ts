@@ -29,6 +29,7 @@ function allKeysFor(id: string): string[] {
     keys.tenant(id),
     keys.tenantJobs(id),
     keys.tenantUploads(id),
+    keys.tenantRateLimit(id),
     keys.upload(id),
     keys.uploadMeta(id),
   ];

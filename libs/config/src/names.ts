@@ -140,6 +140,8 @@ export const keys = {
   tenantJobs: (tenantId: string): string => `${tenant(tenantId)}:jobs`,
   /** Sorted set of a tenant's upload file ids by creation time (ms). */
   tenantUploads: (tenantId: string): string => `${tenant(tenantId)}:uploads`,
+  /** Counter of a tenant's requests in the current rate-limit window; expires with the window. */
+  tenantRateLimit: (tenantId: string): string => `${tenant(tenantId)}:ratelimit`,
   /** String: tenant id owning the API key whose SHA-256 (hex) is given; keys are never stored. */
   apiKey: (sha256Hex: string): string => {
     if (!/^[0-9a-f]{64}$/.test(sha256Hex)) {

@@ -1,5 +1,5 @@
 // Public API of @cola/data: plain typed arrays and strings only, no TensorFlow, no services.
-export { mulberry32, mixSeed, randomInt, shuffleInPlace, permutation, type Rng } from './rng';
+export { fmix32, mulberry32, mixSeed, randomInt, shuffleInPlace, permutation, type Rng } from './rng';
 export type { Tokenizer } from './tokenizer/tokenizer';
 export { ByteTokenizer, type ByteStreamDecoder, type ByteTokenizerJson } from './tokenizer/byte-tokenizer';
 export { emailBody, collapseWhitespace } from './corpora/email-body';

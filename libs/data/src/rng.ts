@@ -29,7 +29,11 @@ export function mulberry32(seed: number): Rng {
  * that epoch 1 of seed 7 is not epoch 0 of seed 8. Uses the murmur3 finaliser to spread the bits.
  */
 export function mixSeed(seed: number, stream: number): number {
-  let h = (seed >>> 0) ^ Math.imul((stream >>> 0) + 0x9e3779b9, 0x85ebca6b);
+  return fmix32((seed >>> 0) ^ Math.imul((stream >>> 0) + 0x9e3779b9, 0x85ebca6b));
+}
+
+/** murmur3's 32-bit finaliser: every input bit reaches every output bit, so near seeds draw unrelated streams. */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -13,9 +13,14 @@ import type { JobSpec } from '@cola/proto';
 /** The tiny base model of the pipeline tests: seconds per job on two cores. */
 export const TINY_CONFIG: GptConfig = { vocabSize: 258, nPositions: 32, nEmbd: 16, nLayer: 2, nHead: 2, layerNormEpsilon: 1e-5 };
 
-/** Writes a seeded tiny base checkpoint to a fresh temp dir; returns the dir. */
-export async function writeTinyCheckpoint(seed = 1): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'cola-base-'));
+/**
+ * Writes a seeded tiny base checkpoint to a fresh temp dir, or to `name` inside one (a base model
+ * is named after its directory); returns the checkpoint's dir. {@link removeDir} removes it (its
+ * parent, when named).
+ */
+export async function writeTinyCheckpoint(seed = 1, name?: string): Promise<string> {
+  const tmp = mkdtempSync(join(tmpdir(), 'cola-base-'));
+  const dir = name ? join(tmp, name) : tmp;
   const model = initGptModel(TINY_CONFIG, { seed });
   await saveCheckpoint(dir, model);
   model.dispose();

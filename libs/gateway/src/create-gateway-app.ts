@@ -1,7 +1,8 @@
 import 'reflect-metadata';
-import { ConsoleLogger, ValidationPipe } from '@nestjs/common';
+import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
 import { json } from 'express';
 import type { Registry } from 'prom-client';
 import { requestIdMiddleware } from './common/request-id';
@@ -23,16 +24,14 @@ import { httpMetricsMiddleware } from './metrics/http-metrics';
  */
 export async function createGatewayApp(input: GatewayOptions): Promise<NestExpressApplication> {
   const options = resolveGatewayOptions(input);
-  const logger =
-    options.logLevels === false
-      ? false
-      : new ConsoleLogger({ prefix: 'gateway', json: options.jsonLogs, logLevels: [...options.logLevels] });
   // bodyParser off: ours below has the configured limit and answers errors in the API's shape.
+  // Logs wait in a buffer until the app's pino logger (gateway-logging.ts) takes them.
   const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(options), {
     bodyParser: false,
-    logger,
+    bufferLogs: true,
     abortOnError: false,
   });
+  app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
   answerClientErrorsAsJson(app.getHttpServer());
   app.use(requestIdMiddleware);

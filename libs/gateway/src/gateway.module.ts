@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuthGuard } from './auth/auth.guard';
 import { CoreModule } from './core/core.module';
+import { gatewayLoggerModule } from './core/gateway-logging';
 import type { ResolvedGatewayOptions } from './core/gateway-options';
 import { FilesModule } from './files/files.module';
 import { HealthModule } from './health/health.module';
@@ -22,6 +23,7 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [
+        gatewayLoggerModule(options.logLevel),
         CoreModule.forRoot(options),
         TenantsModule,
         FilesModule,

@@ -37,4 +37,5 @@ export * from './merger/inference';
 export * from './merger/inference-handlers';
 export * from './merger/merger-service';
 export * from './service/run-service';
+export * from './service/worker-process';
 export * from './service/heartbeat';

@@ -8,3 +8,4 @@ export * from './aux-state-store';
 export * from './frame-pool';
 export * from './checkpoint-store';
 export * from './payload-republish-store';
+export * from './newest-first-index';

@@ -4,3 +4,4 @@ export * from './start-redis';
 export * from './redis-db-lease';
 export * from './use-redis';
 export * from './stack/service-process';
+export * from './stack/refused-start';

@@ -1,7 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import type { Redis } from 'ioredis';
 import { ApiError } from '../errors/api-error';
 
 /** Largest page any list returns. */
@@ -54,28 +53,6 @@ export function invalidCursor(after: string): ApiError {
     `after=${JSON.stringify(after)} is not an id in this list; pass the last_id of a previous page, or omit it to start at the beginning`,
     'after',
   );
-}
-
-/**
- * One page of a sorted set, newest (highest score) first, after the member `after`. Ranks are
- * looked up at read time, so items added meanwhile neither repeat nor get skipped. A cursor that
- * is not in the set (unknown, deleted, or another tenant's id) is a 400, never a leak.
- */
-export async function pageOfSortedSet(
-  redis: Redis,
-  key: string,
-  after: string | undefined,
-  limit: number,
-): Promise<{ ids: string[]; hasMore: boolean }> {
-  let start = 0;
-  if (after !== undefined) {
-    const rank = await redis.zrevrank(key, after);
-    if (rank === null) throw invalidCursor(after);
-    start = rank + 1;
-  }
-  // One extra item tells whether there is a next page.
-  const ids = await redis.zrevrange(key, start, start + limit);
-  return { ids: ids.slice(0, limit), hasMore: ids.length > limit };
 }
 
 /** Schema of the list envelope for the OpenAPI document (items are typed per route). */

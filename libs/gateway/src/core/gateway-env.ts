@@ -6,14 +6,6 @@ import type { GatewayOptions } from './gateway-options';
 /** The gateway's validated environment (libs/config `gatewayConfig`). */
 export type GatewayEnv = EnvValues<typeof gatewayConfig.spec>;
 
-/** Nest log levels for each LOG_LEVEL: Nest's `log` is our `info`. */
-const NEST_LEVELS = {
-  debug: ['debug', 'log', 'warn', 'error', 'fatal'],
-  info: ['log', 'warn', 'error', 'fatal'],
-  warn: ['warn', 'error', 'fatal'],
-  error: ['error', 'fatal'],
-} as const;
-
 /**
  * Gateway options from the environment: the config namespace of the gateway, validated at once
  * by `gatewayConfig.load` (every bad variable is reported with its fix). Returns the HTTP port
@@ -35,8 +27,7 @@ export function gatewayOptionsFromEnv(source: Record<string, string | undefined>
       bodyMaxBytes: env.GATEWAY_BODY_MAX_BYTES,
       rateLimit: { limit: env.GATEWAY_RATE_LIMIT, windowSeconds: env.GATEWAY_RATE_WINDOW_SECONDS },
       inferenceTimeoutMs: env.GATEWAY_INFERENCE_TIMEOUT_MS,
-      logLevels: NEST_LEVELS[env.LOG_LEVEL],
-      jsonLogs: true,
+      logLevel: env.LOG_LEVEL,
     },
   };
 }

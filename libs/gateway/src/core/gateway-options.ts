@@ -1,4 +1,5 @@
-import { LIMITS } from '@cola/config';
+import { LIMITS, OptionChecks } from '@cola/config';
+import type { HostLogLevel } from '@cola/pipeline';
 
 /** How the gateway runs. Every field but `redisUrl` has a default. */
 export interface GatewayOptions {
@@ -39,10 +40,11 @@ export interface GatewayOptions {
   eventsPollMs?: number;
   /** Interval of SSE heartbeat comments, which keep proxies from closing idle streams, in ms. Default 15 000. */
   heartbeatMs?: number;
-  /** Nest log levels, or false for none. Default: log, warn, error, fatal. */
-  logLevels?: false | readonly ('verbose' | 'debug' | 'log' | 'warn' | 'error' | 'fatal')[];
-  /** Log as one JSON object per line (what log collectors want). Default false. */
-  jsonLogs?: boolean;
+  /**
+   * The lowest level logged (JSON lines on stderr: Nest's own logs and one line per request, with
+   * credentials redacted), or `silent` for none. Default `info`.
+   */
+  logLevel?: HostLogLevel | 'silent';
 }
 
 /** {@link GatewayOptions} with the defaults merged in and every value checked (same fields, same docs). */
@@ -69,8 +71,7 @@ const DEFAULTS = {
   readinessTimeoutMs: 2000,
   eventsPollMs: 250,
   heartbeatMs: 15_000,
-  logLevels: ['log', 'warn', 'error', 'fatal'],
-  jsonLogs: false,
+  logLevel: 'info',
 } as const;
 
 const positiveInt = (v: number): boolean => Number.isSafeInteger(v) && v > 0;
@@ -90,35 +91,37 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     readinessTimeoutMs: o.readinessTimeoutMs ?? DEFAULTS.readinessTimeoutMs,
     eventsPollMs: o.eventsPollMs ?? DEFAULTS.eventsPollMs,
     heartbeatMs: o.heartbeatMs ?? DEFAULTS.heartbeatMs,
-    logLevels: o.logLevels ?? DEFAULTS.logLevels,
-    jsonLogs: o.jsonLogs ?? DEFAULTS.jsonLogs,
+    logLevel: o.logLevel ?? DEFAULTS.logLevel,
   };
-  const problems: string[] = [];
-  if (!/^rediss?:\/\//.test(r.redisUrl ?? ''))
-    problems.push(`redisUrl ${JSON.stringify(r.redisUrl)} must start with redis:// or rediss://, e.g. redis://127.0.0.1:6379`);
-  if (!/^[^\s:]+:\d{1,5}$/.test(r.mergerAddress))
-    problems.push(`mergerAddress ${JSON.stringify(r.mergerAddress)} must be host:port, e.g. 127.0.0.1:50051`);
-  if (r.adminKey !== undefined && r.adminKey.length < 16)
-    problems.push('adminKey must be at least 16 characters (use e.g. `openssl rand -hex 24`), or unset it to disable the admin routes');
-  if (r.baseModelLayers !== null && !positiveInt(r.baseModelLayers))
-    problems.push(`baseModelLayers must be a positive integer (the base model's n_layer) or null, got ${r.baseModelLayers}`);
-  if (r.baseModels.length === 0) problems.push('baseModels must name at least one base model, e.g. ["cola-tiny"]');
+  const checks = new OptionChecks()
+    .redisUrl('redisUrl', r.redisUrl)
+    .check(
+      /^[^\s:]+:\d{1,5}$/.test(r.mergerAddress),
+      () => `mergerAddress ${JSON.stringify(r.mergerAddress)} must be host:port, e.g. 127.0.0.1:50051`,
+    )
+    .check(
+      r.adminKey === undefined || r.adminKey.length >= 16,
+      'adminKey must be at least 16 characters (use e.g. `openssl rand -hex 24`), or unset it to disable the admin routes',
+    )
+    .check(
+      r.baseModelLayers === null || positiveInt(r.baseModelLayers),
+      () => `baseModelLayers must be a positive integer (the base model's n_layer) or null, got ${r.baseModelLayers}`,
+    )
+    .check(r.baseModels.length > 0, 'baseModels must name at least one base model, e.g. ["cola-tiny"]');
   for (const m of r.baseModels)
-    if (!BASE_MODEL_PATTERN.test(m) || m === 'base')
-      problems.push(
-        `base model name ${JSON.stringify(m)} is invalid: use letters, digits, '_', '-' and '.', and not the reserved name "base"`,
-      );
-  if (!positiveInt(r.uploadMaxBytes) || r.uploadMaxBytes > LIMITS.uploadMaxBytes)
-    problems.push(
-      `uploadMaxBytes must be an integer from 1 to ${LIMITS.uploadMaxBytes} (what the pipeline reads back), got ${r.uploadMaxBytes}`,
+    checks.check(
+      BASE_MODEL_PATTERN.test(m) && m !== 'base',
+      () => `base model name ${JSON.stringify(m)} is invalid: use letters, digits, '_', '-' and '.', and not the reserved name "base"`,
     );
-  if (!positiveInt(r.bodyMaxBytes)) problems.push(`bodyMaxBytes must be a positive integer, got ${r.bodyMaxBytes}`);
-  if (r.rateLimit !== false && (!positiveInt(r.rateLimit.limit) || !positiveInt(r.rateLimit.windowSeconds)))
-    problems.push(
-      `rateLimit needs a positive integer limit and windowSeconds, got ${JSON.stringify(r.rateLimit)}; or pass false to turn it off`,
+  checks
+    .int('uploadMaxBytes', r.uploadMaxBytes, { min: 1, max: LIMITS.uploadMaxBytes, unit: '(what the pipeline reads back)' })
+    .int('bodyMaxBytes', r.bodyMaxBytes, { min: 1 })
+    .check(
+      r.rateLimit === false || (positiveInt(r.rateLimit.limit) && positiveInt(r.rateLimit.windowSeconds)),
+      () => `rateLimit needs a positive integer limit and windowSeconds, got ${JSON.stringify(r.rateLimit)}; or pass false to turn it off`,
     );
   for (const k of ['inferenceTimeoutMs', 'readinessTimeoutMs', 'eventsPollMs', 'heartbeatMs'] as const)
-    if (!positiveInt(r[k])) problems.push(`${k} must be a positive integer of milliseconds, got ${r[k]}`);
-  if (problems.length) throw new GatewayOptionsError(problems);
+    checks.int(k, r[k], { min: 1, unit: 'of milliseconds' });
+  checks.throwIfAny((problems) => new GatewayOptionsError(problems));
   return r;
 }

@@ -1,27 +1,15 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { keys } from '@cola/config';
 import { JsonlError } from '@cola/data';
-import { putUpload } from '@cola/pipeline';
+import { UploadStore } from '@cola/pipeline';
 import { isUsableId, newId, unixSeconds } from '../common/ids';
-import { DEFAULT_PAGE_SIZE, page, pageOfSortedSet, type Page } from '../common/pagination';
+import { DEFAULT_PAGE_SIZE, invalidCursor, page, type Page } from '../common/pagination';
 import { ApiError, notFound } from '../errors/api-error';
 import type { ResolvedGatewayOptions } from '../core/gateway-options';
 import { GATEWAY_OPTIONS, REDIS } from '../core/tokens';
 import type { DeletedFileDto, FileDto, FilePurpose } from './dto/file.dto';
 import { UPLOAD_FIELD, type UploadedJsonl } from './upload.interceptor';
-
-/** Meta fields the gateway adds to `keys.uploadMeta` (putUpload adds bytes, rows, kind). */
-interface UploadMeta {
-  tenant_id: string;
-  filename: string;
-  purpose: FilePurpose;
-  created_at: string;
-  sha256: string;
-  /** JSON list of the distinct labels (classification files). */
-  labels: string;
-}
 
 /** A stored file as the jobs module needs it. */
 export interface StoredFile {
@@ -32,15 +20,19 @@ export interface StoredFile {
 }
 
 /**
- * Tenant uploads: JSONL checked by the pipeline's `putUpload` (the libs/data rules, so a stored
+ * Tenant uploads: JSONL checked by the pipeline's `UploadStore` (the libs/data rules, so a stored
  * file always parses when the gpu-host reads it), owned by one tenant, listed newest first.
  */
 @Injectable()
 export class FilesService {
+  private readonly uploads: UploadStore;
+
   constructor(
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) redis: Redis,
     @Inject(GATEWAY_OPTIONS) private readonly options: ResolvedGatewayOptions,
-  ) {}
+  ) {
+    this.uploads = new UploadStore(redis);
+  }
 
   async upload(tenantId: string, file: UploadedJsonl | undefined, purpose: FilePurpose): Promise<FileDto> {
     if (!file)
@@ -58,21 +50,16 @@ export class FilesService {
         UPLOAD_FIELD,
       );
     const id = newId.file();
-    const now = Date.now();
     const body = new Uint8Array(file.buffer.buffer, file.buffer.byteOffset, file.buffer.byteLength);
     try {
-      // putUpload parses first and writes nothing for a file that does not parse.
-      const meta: UploadMeta = {
-        tenant_id: tenantId,
+      // The store parses first and writes nothing for a file that does not parse.
+      await this.uploads.put(id, body, {
+        tenantId,
         filename: file.originalname || 'upload.jsonl',
         purpose,
-        created_at: String(now),
+        createdAt: Date.now(),
         sha256: createHash('sha256').update(body).digest('hex'),
-        labels: '[]',
-      };
-      const dataset = await putUpload(this.redis, id, body, { ...meta });
-      if (dataset.kind === 'classification')
-        await this.redis.hset(keys.uploadMeta(id), 'labels', JSON.stringify(dataset.labels.map(String)));
+      });
     } catch (e) {
       if (e instanceof JsonlError) {
         if (e.code === 'too_large') throw new ApiError(413, 'file_too_large', e.message, UPLOAD_FIELD);
@@ -80,7 +67,6 @@ export class FilesService {
       }
       throw e;
     }
-    await this.redis.zadd(keys.tenantUploads(tenantId), now, id);
     return this.get(tenantId, id);
   }
 
@@ -89,7 +75,9 @@ export class FilesService {
    * purpose `fine-tune` today, so pages stay full).
    */
   async list(tenantId: string, after: string | undefined, limit = DEFAULT_PAGE_SIZE, purpose?: FilePurpose): Promise<Page<FileDto>> {
-    const { ids, hasMore } = await pageOfSortedSet(this.redis, keys.tenantUploads(tenantId), after, limit);
+    const listed = await this.uploads.byTenant.page(tenantId, after, limit);
+    if (!listed) throw invalidCursor(after!);
+    const { ids, hasMore } = listed;
     const files = (await Promise.all(ids.map((id) => this.find(tenantId, id)))).filter(
       (f): f is FileDto => f !== null && (purpose === undefined || f.purpose === purpose),
     );
@@ -117,33 +105,33 @@ export class FilesService {
 
   async content(tenantId: string, fileId: string): Promise<Buffer> {
     await this.get(tenantId, fileId);
-    const body = await this.redis.getBuffer(keys.upload(fileId));
+    const body = await this.uploads.bytes(fileId);
     if (!body) throw notFound('file', fileId);
     return body;
   }
 
   async delete(tenantId: string, fileId: string): Promise<DeletedFileDto> {
     await this.get(tenantId, fileId);
-    await this.redis.multi().del(keys.upload(fileId), keys.uploadMeta(fileId)).zrem(keys.tenantUploads(tenantId), fileId).exec();
+    await this.uploads.delete(tenantId, fileId);
     return { id: fileId, object: 'file', deleted: true };
   }
 
   /** The file if it exists and belongs to the tenant, else null (the two are indistinguishable). */
   private async find(tenantId: string, fileId: string): Promise<FileDto | null> {
     if (!isUsableId(fileId)) return null;
-    const m = await this.redis.hgetall(keys.uploadMeta(fileId));
-    if (m.tenant_id !== tenantId) return null;
+    const r = await this.uploads.record(fileId);
+    if (r?.tenantId !== tenantId) return null;
     return {
       id: fileId,
       object: 'file',
-      bytes: Number(m.bytes),
-      created_at: unixSeconds(Number(m.created_at)),
-      filename: m.filename ?? '',
-      purpose: (m.purpose ?? 'fine-tune') as FilePurpose,
+      bytes: r.bytes,
+      created_at: unixSeconds(r.createdAt),
+      filename: r.filename,
+      purpose: r.purpose as FilePurpose,
       status: 'processed',
-      rows: Number(m.rows),
-      kind: m.kind === 'completion' ? 'completion' : 'classification',
-      labels: m.kind === 'classification' ? (JSON.parse(m.labels ?? '[]') as string[]) : null,
+      rows: r.rows,
+      kind: r.kind,
+      labels: r.kind === 'classification' ? r.labels : null,
     };
   }
 }

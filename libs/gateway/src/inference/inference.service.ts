@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import { ID_PATTERN, keys } from '@cola/config';
+import { ID_PATTERN } from '@cola/config';
 import { ByteTokenizer, ChatAnswerStream, chatPrompt, type ChatMessage } from '@cola/data';
 import { JobStore } from '@cola/pipeline';
 import type { GenerateRequest } from '@cola/proto';
@@ -8,7 +7,7 @@ import { newId, unixSeconds } from '../common/ids';
 import { page, type Page } from '../common/pagination';
 import { ApiError } from '../errors/api-error';
 import { BASE_MODEL_PATTERN, type ResolvedGatewayOptions } from '../core/gateway-options';
-import { GATEWAY_OPTIONS, JOB_STORE, REDIS } from '../core/tokens';
+import { GATEWAY_OPTIONS, JOB_STORE } from '../core/tokens';
 import { fineTunedModelName } from '../jobs/job-view';
 import type { ChatCompletionDto, ChatMessageDto } from './dto/chat.dto';
 import type { UsageDto } from './dto/sampling.dto';
@@ -61,7 +60,6 @@ interface ResolvedModel {
 @Injectable()
 export class InferenceService {
   constructor(
-    @Inject(REDIS) private readonly redis: Redis,
     @Inject(JOB_STORE) private readonly store: JobStore,
     @Inject(MergerClient) private readonly merger: MergerClient,
     @Inject(GATEWAY_OPTIONS) private readonly options: ResolvedGatewayOptions,
@@ -77,7 +75,7 @@ export class InferenceService {
       created: this.baseCreated,
       owned_by: 'system',
     }));
-    const ids = await this.redis.zrevrange(keys.tenantJobs(tenantId), 0, MAX_LISTED_JOBS - 1);
+    const ids = await this.store.byTenant.newest(tenantId, MAX_LISTED_JOBS);
     const tuned: ModelDto[] = [];
     for (const id of ids) {
       const rec = await this.store.get(id);

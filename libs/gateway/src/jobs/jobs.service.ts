@@ -2,11 +2,11 @@ import { randomInt } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { jobIds, keys } from '@cola/config';
+import { jobIds } from '@cola/config';
 import { FINAL_STATUSES, JobStore, submitJob, validateJobSpec, type JobRecord, type JobsQueueData } from '@cola/pipeline';
 import { AuxStateStore, CheckpointStore } from '@cola/store';
 import { isUsableId, newId } from '../common/ids';
-import { DEFAULT_PAGE_SIZE, invalidCursor, page, pageOfSortedSet, type Page } from '../common/pagination';
+import { DEFAULT_PAGE_SIZE, invalidCursor, page, type Page } from '../common/pagination';
 import { ApiError, notFound } from '../errors/api-error';
 import type { ResolvedGatewayOptions } from '../core/gateway-options';
 import { GATEWAY_OPTIONS, JOB_STORE, JOBS_QUEUE, REDIS } from '../core/tokens';
@@ -29,7 +29,7 @@ export class JobsService {
   private readonly checkpointStore: CheckpointStore;
 
   constructor(
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) redis: Redis,
     @Inject(JOB_STORE) private readonly store: JobStore,
     @Inject(JOBS_QUEUE) private readonly queue: Queue<JobsQueueData>,
     @Inject(FilesService) private readonly files: FilesService,
@@ -74,12 +74,14 @@ export class JobsService {
       layers: this.options.baseModelLayers,
     });
     await submitJob(this.store, this.queue, spec);
-    await this.redis.zadd(keys.tenantJobs(tenantId), Date.now(), jobId);
+    await this.store.byTenant.add(tenantId, jobId);
     return this.get(tenantId, jobId);
   }
 
   async list(tenantId: string, after: string | undefined, limit = DEFAULT_PAGE_SIZE): Promise<Page<JobDto>> {
-    const { ids, hasMore } = await pageOfSortedSet(this.redis, keys.tenantJobs(tenantId), after, limit);
+    const listed = await this.store.byTenant.page(tenantId, after, limit);
+    if (!listed) throw invalidCursor(after!);
+    const { ids, hasMore } = listed;
     const jobs = await Promise.all(ids.map((id) => this.find(tenantId, id)));
     return page(await Promise.all(jobs.filter((r): r is JobRecord => r !== null).map((r) => this.view(r))), hasMore, (j) => j.id);
   }

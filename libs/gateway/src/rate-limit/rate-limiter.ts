@@ -24,11 +24,6 @@ export interface RateLimitDecision {
   resetMs: number;
 }
 
-/** Redis key of a tenant's counter: under the tenant's key family (see `keys.tenant`). */
-export function rateLimitKey(tenantId: string): string {
-  return `${keys.tenant(tenantId)}:ratelimit`;
-}
-
 /** Per-tenant request counting in Redis (fixed window). */
 export class RateLimiter {
   constructor(
@@ -39,7 +34,10 @@ export class RateLimiter {
 
   /** Counts one request of `tenantId` and says whether it is within the limit. */
   async hit(tenantId: string): Promise<RateLimitDecision> {
-    const [count, ttl] = (await HIT.run(this.redis, [rateLimitKey(tenantId)], [String(this.windowSeconds * 1000)])) as [number, number];
+    const [count, ttl] = (await HIT.run(this.redis, [keys.tenantRateLimit(tenantId)], [String(this.windowSeconds * 1000)])) as [
+      number,
+      number,
+    ];
     return { allowed: count <= this.limit, limit: this.limit, remaining: Math.max(0, this.limit - count), resetMs: ttl };
   }
 }

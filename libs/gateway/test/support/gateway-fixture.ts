@@ -25,7 +25,7 @@ export async function startTestGateway(redis: RedisFixture, over: Partial<Gatewa
     redisUrl: redis.url,
     mergerAddress: `127.0.0.1:${await freePort()}`,
     adminKey: ADMIN_KEY,
-    logLevels: process.env.COLA_TEST_VERBOSE ? ['log', 'warn', 'error', 'fatal'] : false,
+    logLevel: process.env.COLA_TEST_VERBOSE ? 'info' : 'silent',
     rateLimit: { limit: 100_000, windowSeconds: 60 },
     eventsPollMs: 50,
     readinessTimeoutMs: 1000,

@@ -3,7 +3,7 @@
  * seed gives bit-identical weights on wasm, cpu or a native backend, which the ColA == LoRA test
  * and reproducible tenant jobs both rely on.
  */
-import { mulberry32 } from '@cola/data';
+import { fmix32, mulberry32 } from '@cola/data';
 
 /**
  * Derives one parameter's seed from the adapter seed and the parameter name (FNV-1a, then a
@@ -15,12 +15,7 @@ export function deriveSeed(seed: number, salt: string): number {
     h ^= salt.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(h);
 }
 
 /** `count` values drawn uniformly from [-bound, bound). */

@@ -1,4 +1,4 @@
-import { HOST_MEMORY_BUDGET_MB, QUEUE_RETENTION, TTLS } from '@cola/config';
+import { HOST_MEMORY_BUDGET_MB, OptionChecks, QUEUE_RETENTION, TTLS } from '@cola/config';
 import type { GptModel } from '@cola/model';
 import type { ColaMetrics } from '@cola/metrics';
 import type { HostAuxStore, HostPayloadStore } from './stores';
@@ -81,26 +81,20 @@ export const HOST_SERVICE_DEFAULTS = {
 /** Merges the defaults and checks every option at once, naming each bad one and how to fix it. */
 export function resolveHostServiceOptions(raw: HostServiceOptions): ResolvedHostServiceOptions {
   const o = { ...HOST_SERVICE_DEFAULTS, log: jsonLogger(), ...stripUndefined(raw) } as ResolvedHostServiceOptions;
-  const problems: string[] = [];
-  if (typeof o.redisUrl !== 'string' || !/^rediss?:\/\//.test(o.redisUrl))
-    problems.push(`redisUrl must be a redis:// or rediss:// URL, got ${JSON.stringify(o.redisUrl)}`);
-  if (!o.model || typeof o.model.weight !== 'function') problems.push('model must be a loaded GptModel (e.g. from loadCheckpoint)');
-  const int = (name: keyof typeof HOST_SERVICE_DEFAULTS, min: number, max: number): void => {
-    const v = o[name];
-    if (!Number.isInteger(v) || v < min || v > max)
-      problems.push(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
-  };
-  int('maxActiveJobs', 1, 1024);
-  int('maxTenantsPerBatch', 1, 1024);
-  int('payloadTtlSeconds', 1, 30 * 24 * 3600);
-  int('pollMs', 10, 60_000);
-  int('mixWindowMs', 0, 60_000);
-  int('eventEvery', 1, 1_000_000);
-  int('evalChunk', 1, 10_000);
-  int('maxRowsPerChunk', 0, 1_000_000);
-  int('queueRetentionSeconds', 1, 30 * 24 * 3600);
-  int('memoryBudgetMb', HOST_MEMORY_BUDGET_MB.min, HOST_MEMORY_BUDGET_MB.max);
-  if (problems.length) throw new RangeError(`Invalid HostService options: ${problems.join('; ')}`);
+  new OptionChecks()
+    .redisUrl('redisUrl', o.redisUrl)
+    .check(!!o.model && typeof o.model.weight === 'function', 'model must be a loaded GptModel (e.g. from loadCheckpoint)')
+    .int('maxActiveJobs', o.maxActiveJobs, { min: 1, max: 1024 })
+    .int('maxTenantsPerBatch', o.maxTenantsPerBatch, { min: 1, max: 1024 })
+    .int('payloadTtlSeconds', o.payloadTtlSeconds, { min: 1, max: 30 * 24 * 3600 })
+    .int('pollMs', o.pollMs, { min: 10, max: 60_000 })
+    .int('mixWindowMs', o.mixWindowMs, { min: 0, max: 60_000 })
+    .int('eventEvery', o.eventEvery, { min: 1, max: 1_000_000 })
+    .int('evalChunk', o.evalChunk, { min: 1, max: 10_000 })
+    .int('maxRowsPerChunk', o.maxRowsPerChunk, { min: 0, max: 1_000_000 })
+    .int('queueRetentionSeconds', o.queueRetentionSeconds, { min: 1, max: 30 * 24 * 3600 })
+    .int('memoryBudgetMb', o.memoryBudgetMb, HOST_MEMORY_BUDGET_MB)
+    .throwIfAny((problems) => new RangeError(`Invalid HostService options: ${problems.join('; ')}`));
   return o;
 }
 

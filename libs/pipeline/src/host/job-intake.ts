@@ -83,8 +83,7 @@ export class JobIntake {
         jobId,
         code: error.code,
       });
-      const ended = await jobStore.finish(jobId, 'failed', 'gpu-host', error);
-      if (ended === 'failed') await this.lifecycle.event(jobId, 'error', `Job failed: ${error.message}`);
+      const ended = await jobStore.fail(jobId, 'gpu-host', error);
       if (ended === 'cancelled') await this.lifecycle.event(jobId, 'info', 'Job cancelled before it started');
       const status: JobStatus = ended ?? (await jobStore.status(jobId)) ?? 'failed';
       ctx.events.emit('ended', status === 'failed' ? { jobId, status, error } : { jobId, status: status as JobEnd });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { useRedis } from '@cola/testing';
 import { Task, type JobSpec } from '@cola/proto';
 import { JobStore } from './job-store';
-import { putUpload, readUpload } from './uploads';
+import { putUpload, readUpload, UploadStore } from './uploads';
 
 const redis = useRedis();
 let store: JobStore;
@@ -43,6 +43,27 @@ describe('when jobs are recorded in Redis', () => {
     assert.deepEqual(after?.error, { code: 'invalid_payload', message: 'truncated', param: null });
     assert.ok(after?.finishedAt);
     assert.equal(await store.get('missing'), null);
+  });
+
+  it('should fail a job with its error and one error event, unless it already ended or a cancel was asked for', async () => {
+    const error = { code: 'fit_task_timeout' as const, message: 'fit task 3 waited 600 s', param: null };
+    for (const [jobId, from] of [
+      ['job-fail-running', 'running'],
+      ['job-fail-cancelling', 'cancelling'],
+    ] as const) {
+      await store.create({ ...spec, jobId });
+      await store.transition(jobId, 'running', 'gpu-host');
+      if (from === 'cancelling') await store.transition(jobId, 'cancelling', 'gateway');
+    }
+    assert.equal(await store.fail('job-fail-running', 'aux-trainer', error, 'Fit task timed out'), 'failed');
+    assert.deepEqual((await store.get('job-fail-running'))?.error, error);
+    assert.equal(await store.fail('job-fail-running', 'gpu-host', error), null, 'a final job stays as it ended');
+    assert.deepEqual(
+      (await store.events('job-fail-running')).map((e) => [e.level, e.message]),
+      [['error', 'Fit task timed out']],
+    );
+    assert.equal(await store.fail('job-fail-cancelling', 'gpu-host', error), 'cancelled', "the tenant's cancel wins");
+    assert.deepEqual(await store.events('job-fail-cancelling'), [], 'no failure event for a cancelled job');
   });
 
   it('should page events by cursor and keep progress and results', async () => {
@@ -86,5 +107,34 @@ describe('when jobs are recorded in Redis', () => {
     assert.equal(ds.rows.length, 2);
     await assert.rejects(putUpload(redis.client(), 'file-2', new TextEncoder().encode('{"text":1}\n')), /line 1/);
     await assert.rejects(readUpload(redis.client(), 'file-2'), /does not exist/);
+  });
+
+  it("should keep each tenant's uploads with their record, list them newest first, and delete them", async () => {
+    const uploads = new UploadStore(redis.client());
+    const owner = { tenantId: 'acme', filename: 'a.jsonl', purpose: 'fine-tune', sha256: 'ab' };
+    const classification = new TextEncoder().encode('{"text":"hi","label":"b"}\n{"text":"yo","label":"a"}\n');
+    const completion = new TextEncoder().encode('{"prompt":"p","completion":"c"}\n');
+    await uploads.put('file-u1', classification, { ...owner, createdAt: 1000 });
+    await uploads.put('file-u2', completion, { ...owner, createdAt: 2000 });
+    await uploads.put('file-u3', completion, { ...owner, tenantId: 'other', createdAt: 3000 });
+    await assert.rejects(uploads.put('file-u4', new TextEncoder().encode('nope\n'), { ...owner, createdAt: 4000 }), /line 1/);
+    assert.deepEqual(await uploads.record('file-u1'), {
+      ...owner,
+      createdAt: 1000,
+      bytes: classification.byteLength,
+      rows: 2,
+      kind: 'classification',
+      labels: ['a', 'b'],
+    });
+    assert.deepEqual((await uploads.record('file-u2'))?.labels, []);
+    assert.equal(await uploads.record('file-u4'), null, 'a file that does not parse is not stored');
+    assert.deepEqual(await uploads.byTenant.page('acme', undefined, 1), { ids: ['file-u2'], hasMore: true });
+    assert.deepEqual(await uploads.byTenant.page('acme', 'file-u2', 1), { ids: ['file-u1'], hasMore: false });
+    assert.equal(await uploads.byTenant.page('acme', 'file-u3', 1), null, "another tenant's id is no cursor");
+    assert.deepEqual(Buffer.from((await uploads.bytes('file-u1'))!), Buffer.from(classification));
+    await uploads.delete('acme', 'file-u1');
+    assert.equal(await uploads.record('file-u1'), null);
+    assert.equal(await uploads.bytes('file-u1'), null);
+    assert.deepEqual(await uploads.byTenant.newest('acme', 10), ['file-u2']);
   });
 });

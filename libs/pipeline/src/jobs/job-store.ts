@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { keys, LIMITS } from '@cola/config';
 import { decodeMessage, encodeMessage, JobSpec } from '@cola/proto';
+import { NewestFirstIndex } from '@cola/store';
 import { FINAL_STATUSES, type JobError, type JobStatus } from './job-status';
 import { allowedFrom, INITIAL_STATUSES, isJobStatus, type JobActor } from './job-lifecycle';
 
@@ -84,7 +85,12 @@ return {1, cur}`;
  * writes a job's lifecycle, so the gateway, the gpu-host and the trainers agree on it.
  */
 export class JobStore {
-  constructor(private readonly redis: Redis) {}
+  /** Each tenant's job ids, newest first (`keys.tenantJobs`): what the gateway lists. */
+  readonly byTenant: NewestFirstIndex;
+
+  constructor(private readonly redis: Redis) {
+    this.byTenant = new NewestFirstIndex(redis, keys.tenantJobs);
+  }
 
   /** Creates the record; refuses to overwrite an existing job. */
   async create(spec: JobSpec, status: JobStatus = 'queued'): Promise<void> {
@@ -144,6 +150,17 @@ export class JobStore {
     if (first.changed) return to;
     if (first.from === 'cancelling' && by === 'gpu-host' && (await this.transition(jobId, 'cancelled', by)).changed) return 'cancelled';
     return null;
+  }
+
+  /**
+   * Ends a job `failed` by `by` (through {@link finish}, so a cancel already asked for wins) and,
+   * when this call is what ended it, records why as an error event: the tenant reads the reason in
+   * the job's events as well as in its error. Returns the final status reached, or null.
+   */
+  async fail(jobId: string, by: JobActor, error: JobError, event = `Job failed: ${error.message}`): Promise<JobStatus | null> {
+    const ended = await this.finish(jobId, 'failed', by, error);
+    if (ended === 'failed') await this.appendEvent(jobId, { level: 'error', message: event });
+    return ended;
   }
 
   async setProgress(jobId: string, p: Partial<JobProgress>): Promise<void> {

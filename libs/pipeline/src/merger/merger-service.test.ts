@@ -27,25 +27,15 @@ import {
   type GenerateStreamResponse,
   type StatusResponse,
 } from '@cola/proto';
-import { AuxStateStore, PayloadRepublishStore, TensorStore } from '@cola/store';
+import type { AuxStateStore } from '@cola/store';
 import { useRedis } from '@cola/testing';
-import { JobStore } from '../jobs/job-store';
+import type { JobStore } from '../jobs/job-store';
 import { decodeJobAuxState } from '../state/job-aux-state';
 import { AuxPublishedPublisher } from '../trainer/aux-published-publisher';
-import { FitTaskProcessor } from '../trainer/fit-task-processor';
-import {
-  disposeFitData,
-  encodeFitTask,
-  fitData,
-  initJob,
-  putFitTask,
-  TEST_BASE_MODEL,
-  TINY_D,
-  tinyJob,
-  type TinyJob,
-} from '../trainer/test-fixtures';
+import { initJob, TEST_BASE_MODEL, TINY_D, tinyJob, type TinyJob } from '../trainer/test-fixtures';
 import { MergerService } from './merger-service';
 import type { ServedUpdate } from './served-deltas-updater';
+import { trainerRig, type TrainerRig } from './test-rig';
 
 /** The tiny base: byte vocabulary (256 + pad + eos), 2 layers of width 16. */
 const TINY_GPT = { vocabSize: 258, nPositions: 32, nEmbd: TINY_D, nLayer: 2, nHead: 2, layerNormEpsilon: 1e-5 };
@@ -61,10 +51,9 @@ describe('the merger service', () => {
   let dir: string;
   let conn: Redis;
   let aux: AuxStateStore;
-  let payloads: TensorStore;
   let jobs: JobStore;
   let publisher: AuxPublishedPublisher;
-  let processor: FitTaskProcessor;
+  let rig: TrainerRig;
   let merger: MergerService;
   let client: InferenceClient;
   let tensorsBefore: number;
@@ -85,11 +74,9 @@ describe('the merger service', () => {
     await saveCheckpoint(join(dir, TEST_BASE_MODEL), base);
     base.dispose();
     conn = redis.client();
-    aux = new AuxStateStore(conn);
-    payloads = new TensorStore(conn);
-    jobs = new JobStore(conn);
     publisher = new AuxPublishedPublisher(conn);
-    processor = new FitTaskProcessor({ payloads, republish: new PayloadRepublishStore(conn), aux, jobs, publisher });
+    rig = trainerRig(conn, publisher);
+    ({ aux, jobs } = rig);
     tensorsBefore = tf.memory().numTensors;
     merger = new MergerService({
       redisUrl: redis.url,
@@ -105,7 +92,7 @@ describe('the merger service', () => {
   after(async () => {
     client.close();
     await merger.close();
-    processor.close();
+    rig.processor.close();
     await publisher.close();
     await rm(dir, { recursive: true, force: true });
   });
@@ -123,12 +110,7 @@ describe('the merger service', () => {
       };
       merger.on('updated', on);
     });
-    for (let seq = 0; seq < n; seq++) {
-      const data = fitData(job, seq);
-      const task = await putFitTask(job, seq, encodeFitTask(job, seq, data), payloads);
-      disposeFitData(data);
-      await processor.process(task);
-    }
+    await rig.train(job, 0, n);
     await served;
   }
 
@@ -410,7 +392,7 @@ describe('the merger service', () => {
       // Runs last: the service is closed here (after() closing it again is a no-op). The trainer
       // side of this file caches job states too; free those to count the merger's alone.
       await merger.close();
-      processor.close();
+      rig.processor.close();
       assert.equal(merger.running, false);
       assert.equal(tf.memory().numTensors, tensorsBefore);
     });

@@ -3,7 +3,7 @@ import { basename, resolve } from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { BULLMQ_PREFIX, PORTS, QUEUES, STATE_TRANSFER, TRANSFER_DIRECTIONS } from '@cola/config';
+import { BULLMQ_PREFIX, OptionChecks, PORTS, QUEUES, STATE_TRANSFER, TRANSFER_DIRECTIONS } from '@cola/config';
 import { ColaMetrics } from '@cola/metrics';
 import { loadCheckpoint, type GptModel } from '@cola/model';
 import { InferenceService } from '@cola/proto';
@@ -64,21 +64,18 @@ export interface MergerServiceEvents {
 }
 
 function validateOptions(o: MergerServiceOptions): void {
-  const problems: string[] = [];
-  if (typeof o.redisUrl !== 'string' || !/^rediss?:\/\//.test(o.redisUrl))
-    problems.push(`redisUrl must start with redis:// or rediss://, got ${JSON.stringify(o.redisUrl)}`);
-  if (typeof o.modelDir !== 'string' || o.modelDir === '')
-    problems.push('modelDir must name the base checkpoint directory, e.g. models/cola-tiny');
-  if (!Number.isInteger(o.grpcPort) || o.grpcPort < 0 || o.grpcPort > 65535)
-    problems.push(`grpcPort must be a TCP port 0-65535 (0 = any free port), got ${JSON.stringify(o.grpcPort)}`);
-  for (const k of ['concurrency', 'maxModels'] as const)
-    if (!Number.isInteger(o[k]) || o[k] < 1) problems.push(`${k} must be an integer >= 1, got ${JSON.stringify(o[k])}`);
   const l = o.limits;
-  for (const k of ['maxTexts', 'maxNewTokens', 'batchSize'] as const)
-    if (!Number.isInteger(l[k]) || l[k] < 1) problems.push(`limits.${k} must be an integer >= 1, got ${JSON.stringify(l[k])}`);
-  if (!Number.isInteger(l.defaultNewTokens) || l.defaultNewTokens < 1 || l.defaultNewTokens > l.maxNewTokens)
-    problems.push(`limits.defaultNewTokens must be from 1 to limits.maxNewTokens, got ${JSON.stringify(l.defaultNewTokens)}`);
-  if (problems.length) throw new RangeError(`MergerService options: ${problems.join('; ')}`);
+  new OptionChecks()
+    .redisUrl('redisUrl', o.redisUrl)
+    .check(typeof o.modelDir === 'string' && o.modelDir !== '', 'modelDir must name the base checkpoint directory, e.g. models/cola-tiny')
+    .port('grpcPort', o.grpcPort)
+    .int('concurrency', o.concurrency, { min: 1 })
+    .int('maxModels', o.maxModels, { min: 1 })
+    .int('limits.maxTexts', l.maxTexts, { min: 1 })
+    .int('limits.maxNewTokens', l.maxNewTokens, { min: 1 })
+    .int('limits.batchSize', l.batchSize, { min: 1 })
+    .int('limits.defaultNewTokens', l.defaultNewTokens, { min: 1, max: l.maxNewTokens, unit: '(limits.maxNewTokens)' })
+    .throwIfAny((problems) => new RangeError(`MergerService options: ${problems.join('; ')}`));
 }
 
 /**

@@ -3,64 +3,45 @@ import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
 import { keys } from '@cola/config';
 import { disposeDeltas, initBackend, tf } from '@cola/gl';
-import { AuxStateStore, PayloadRepublishStore, TensorStore } from '@cola/store';
+import type { AuxStateStore } from '@cola/store';
 import { useRedis } from '@cola/testing';
-import { JobStore } from '../jobs/job-store';
+import type { JobStore } from '../jobs/job-store';
 import { decodeJobAuxState } from '../state/job-aux-state';
 import type { AuxPublishedData } from '../queues/aux-published-data';
-import { FitTaskProcessor } from '../trainer/fit-task-processor';
-import { disposeFitData, encodeFitTask, fitData, initJob, putFitTask, tinyJob, type TinyJob } from '../trainer/test-fixtures';
+import { initJob, tinyJob, type TinyJob } from '../trainer/test-fixtures';
 import { decodeServedRecord } from './served-deltas';
 import { ServedDeltasUpdater } from './served-deltas-updater';
 import { ServedStore } from './served-store';
+import { trainerRig, type TrainerRig } from './test-rig';
 
 // One top-level suite: node 20 runs file-level hooks once per top-level test, not once per file.
 describe('the served deltas updater', () => {
   const redis = useRedis();
   let conn: Redis;
+  let rig: TrainerRig;
   let aux: AuxStateStore;
-  let payloads: TensorStore;
   let jobs: JobStore;
   let served: ServedStore;
   let updater: ServedDeltasUpdater;
-  let processor: FitTaskProcessor;
-  /** What the trainer announced, in order (the queue itself is tested with the trainer). */
-  const announced: AuxPublishedData[] = [];
 
   before(async () => {
     await initBackend();
     conn = redis.client();
-    aux = new AuxStateStore(conn);
-    payloads = new TensorStore(conn);
-    jobs = new JobStore(conn);
+    rig = trainerRig(conn);
+    ({ aux, jobs } = rig);
     served = new ServedStore(conn);
     updater = new ServedDeltasUpdater({ aux, served, jobs });
-    processor = new FitTaskProcessor({
-      payloads,
-      republish: new PayloadRepublishStore(conn),
-      aux,
-      jobs,
-      publisher: { publish: async (d) => void announced.push(d) },
-    });
   });
 
-  after(() => void processor.close());
+  after(() => void rig.processor.close());
 
   beforeEach(async () => {
-    announced.length = 0;
+    rig.announced.length = 0;
     await redis.flush();
   });
 
-  /** Trains `n` fit tasks of the job with the real processor; returns the announcements. */
-  async function train(job: TinyJob, n: number, from = 0): Promise<AuxPublishedData[]> {
-    for (let seq = from; seq < from + n; seq++) {
-      const data = fitData(job, seq);
-      const task = await putFitTask(job, seq, encodeFitTask(job, seq, data), payloads);
-      disposeFitData(data);
-      await processor.process(task);
-    }
-    return announced.splice(0);
-  }
+  /** Trains `n` fit tasks of the job with the real processor; returns what it announced (the queue itself is tested with the trainer). */
+  const train = (job: TinyJob, n: number, from = 0): Promise<AuxPublishedData[]> => rig.train(job, from, n);
 
   describe('when a mergeable version is published', () => {
     it('should store deltas equal to deltaWeights of that version, bit for bit, with its version', async () => {

@@ -1,64 +1,41 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Redis } from 'ioredis';
 import { initBackend, tf } from '@cola/gl';
 import { initGptModel, type GptModel } from '@cola/model';
-import { AuxStateStore, PayloadRepublishStore, TensorStore } from '@cola/store';
+import type { AuxStateStore } from '@cola/store';
 import { useRedis } from '@cola/testing';
-import { JobStore } from '../jobs/job-store';
-import type { AuxPublishedData } from '../queues/aux-published-data';
-import { FitTaskProcessor } from '../trainer/fit-task-processor';
-import {
-  disposeFitData,
-  encodeFitTask,
-  fitData,
-  initJob,
-  putFitTask,
-  TEST_BASE_MODEL,
-  TINY_D,
-  tinyJob,
-  type TinyJob,
-} from '../trainer/test-fixtures';
+import type { JobStore } from '../jobs/job-store';
+import { initJob, TEST_BASE_MODEL, TINY_D, tinyJob, type TinyJob } from '../trainer/test-fixtures';
 import { classifyTexts } from './inference';
 import { ServedDeltasUpdater } from './served-deltas-updater';
 import { ServedModels } from './served-models';
 import { ServedStore } from './served-store';
+import { trainerRig, type TrainerRig } from './test-rig';
 
 // One top-level suite: node 20 runs file-level hooks once per top-level test, not once per file.
 describe('the served model cache', () => {
   const redis = useRedis();
-  let conn: Redis;
   let base: GptModel;
   let models: ServedModels;
-  let processor: FitTaskProcessor;
+  let rig: TrainerRig;
   let updater: ServedDeltasUpdater;
   let aux: AuxStateStore;
-  let payloads: TensorStore;
   let jobs: JobStore;
-  const announced: AuxPublishedData[] = [];
 
   before(async () => {
     await initBackend();
-    conn = redis.client();
-    aux = new AuxStateStore(conn);
-    payloads = new TensorStore(conn);
-    jobs = new JobStore(conn);
+    const conn = redis.client();
+    rig = trainerRig(conn);
+    ({ aux, jobs } = rig);
     const served = new ServedStore(conn);
     base = initGptModel({ vocabSize: 258, nPositions: 16, nEmbd: TINY_D, nLayer: 2, nHead: 2, layerNormEpsilon: 1e-5 }, { seed: 5 });
-    processor = new FitTaskProcessor({
-      payloads,
-      republish: new PayloadRepublishStore(conn),
-      aux,
-      jobs,
-      publisher: { publish: async (d) => void announced.push(d) },
-    });
     updater = new ServedDeltasUpdater({ aux, served, jobs });
     models = new ServedModels({ base, served, aux, jobs }, { baseModelName: TEST_BASE_MODEL, maxModels: 2 });
   });
 
   after(() => {
     models.clear();
-    processor.close();
+    rig.processor.close();
     base.dispose();
   });
 
@@ -66,13 +43,7 @@ describe('the served model cache', () => {
 
   /** Trains and serves fit tasks [from, from + n). */
   async function trainAndServe(job: TinyJob, from: number, n: number): Promise<void> {
-    for (let seq = from; seq < from + n; seq++) {
-      const data = fitData(job, seq);
-      const task = await putFitTask(job, seq, encodeFitTask(job, seq, data), payloads);
-      disposeFitData(data);
-      await processor.process(task);
-    }
-    for (const e of announced.splice(0)) await updater.apply(e);
+    for (const e of await rig.train(job, from, n)) await updater.apply(e);
   }
 
   const nameOf = (job: TinyJob): string => `ft:${TEST_BASE_MODEL}:${job.tenantId}:${job.jobId}`;

@@ -1,7 +1,16 @@
 import { EventEmitter } from 'node:events';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { ADAPTATION_TRANSFER_LABELS, AUX_RETENTION, BULLMQ_PREFIX, QUEUES, STATE_TRANSFER, TRANSFER_DIRECTIONS, TTLS } from '@cola/config';
+import {
+  ADAPTATION_TRANSFER_LABELS,
+  AUX_RETENTION,
+  BULLMQ_PREFIX,
+  OptionChecks,
+  QUEUES,
+  STATE_TRANSFER,
+  TRANSFER_DIRECTIONS,
+  TTLS,
+} from '@cola/config';
 import { ColaMetrics } from '@cola/metrics';
 import { AuxStateStore, PayloadRepublishStore, TensorStore } from '@cola/store';
 import { JobStore } from '../jobs/job-store';
@@ -79,23 +88,17 @@ export interface AuxTrainerServiceEvents {
 }
 
 function validateOptions(o: AuxTrainerServiceOptions): void {
-  const problems: string[] = [];
-  if (typeof o.redisUrl !== 'string' || !/^rediss?:\/\//.test(o.redisUrl))
-    problems.push(`redisUrl must start with redis:// or rediss://, got ${JSON.stringify(o.redisUrl)}`);
-  const int = (name: keyof AuxTrainerServiceOptions, min: number): void => {
-    const v = o[name];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
-      problems.push(`${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
-  };
-  int('concurrency', 1);
-  int('cacheJobs', 0);
-  int('keepVersions', 1);
-  int('retryDelayMs', 1);
-  int('maxRetryDelayMs', 1);
-  int('maxOrderWaitMs', 1);
-  int('lockMs', 1000);
-  int('fitDelayMs', 0);
-  if (problems.length) throw new RangeError(`AuxTrainerService options: ${problems.join('; ')}`);
+  new OptionChecks()
+    .redisUrl('redisUrl', o.redisUrl)
+    .int('concurrency', o.concurrency, { min: 1 })
+    .int('cacheJobs', o.cacheJobs, { min: 0 })
+    .int('keepVersions', o.keepVersions, { min: 1 })
+    .int('retryDelayMs', o.retryDelayMs, { min: 1 })
+    .int('maxRetryDelayMs', o.maxRetryDelayMs, { min: 1 })
+    .int('maxOrderWaitMs', o.maxOrderWaitMs, { min: 1 })
+    .int('lockMs', o.lockMs, { min: 1000 })
+    .int('fitDelayMs', o.fitDelayMs, { min: 0 })
+    .throwIfAny((problems) => new RangeError(`AuxTrainerService options: ${problems.join('; ')}`));
 }
 
 /**
@@ -219,9 +222,7 @@ export class AuxTrainerService extends EventEmitter<AuxTrainerServiceEvents> {
       if (waited > this.options.maxOrderWaitMs) {
         const what = e.reason === 'payload-missing' ? 'for its payload to be published again' : 'for its predecessor';
         const message = `fit task ${task.seq} of job ${task.jobId} waited ${Math.round(waited / 1000)} s ${what}: ${e.message}`;
-        const jobs = new JobStore(this.redis);
-        const { changed } = await jobs.transition(task.jobId, 'failed', 'aux-trainer', { code: 'fit_task_timeout', message, param: null });
-        if (changed) await jobs.appendEvent(task.jobId, { level: 'error', message });
+        await new JobStore(this.redis).fail(task.jobId, 'aux-trainer', { code: 'fit_task_timeout', message, param: null }, message);
         throw new FitTaskRejectedError(message, 'fit_task_timeout');
       }
       // Waiting for a predecessor is normal with K > 1 in flight: delay the job instead of

@@ -57,7 +57,7 @@ export interface FitTaskProcessorDeps {
   /** Where the aux versions are. */
   aux: AuxVersionStore;
   /** The job records: a rejected payload fails its training job here, with an event. */
-  jobs: Pick<JobStore, 'transition' | 'appendEvent'>;
+  jobs: Pick<JobStore, 'fail'>;
   /** Announces committed versions. */
   publisher: AuxPublisher;
 }
@@ -337,8 +337,7 @@ export class FitTaskProcessor extends EventEmitter<FitTaskProcessorEvents> {
   private async reject(task: AdaptTaskData, message: string, code: JobErrorCode): Promise<never> {
     const error = new FitTaskRejectedError(message, code);
     // Refused when the job is no longer running (e.g. cancelling): the tenant's cancel stands.
-    const { changed } = await this.deps.jobs.transition(task.jobId, 'failed', 'aux-trainer', { code, message, param: null });
-    if (changed) await this.deps.jobs.appendEvent(task.jobId, { level: 'error', message });
+    await this.deps.jobs.fail(task.jobId, 'aux-trainer', { code, message, param: null }, message);
     this.emit('rejected', task, error);
     throw error;
   }

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { capacity, DEFAULT_SCENARIO, MEASURED, meanQueueLength, measuredFromBench, payloadBytes, taskSeconds, WIDTHS } from '@cola/deploy';
+import { measuredFromBench } from './bench-output';
+import { capacity, DEFAULT_SCENARIO, MEASURED, meanQueueLength, payloadBytes, taskSeconds, WIDTHS } from './model';
 
 const tiny = WIDTHS[0]!;
 const benchScenario = { ...DEFAULT_SCENARIO, jobsPerHost: 1, tokensPerStep: 3072 };
