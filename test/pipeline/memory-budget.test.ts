@@ -7,10 +7,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ENV } from '@cola/config';
+import { ENV, METRICS } from '@cola/config';
 import { initBackend, tf } from '@cola/gl';
 import { initGptModel, loadCheckpoint, resolveTaps, saveCheckpoint, type GptConfig, type GptModel } from '@cola/model';
 import { HostService } from '@cola/pipeline';
+import { ColaMetrics } from '@cola/metrics';
+import { Registry } from 'prom-client';
 import { useRedis, freePort } from '@cola/testing';
 import { PipelineStack, removeDir } from '@cola/devstack';
 import { mkdtempSync } from 'node:fs';
@@ -32,6 +34,7 @@ describe('when eight tenants train at once on a gpu-host with a small memory bud
   let modelDir: string;
   let model: GptModel;
   let host: HostService;
+  const registry = new Registry();
 
   before(async () => {
     await redis.whenReady();
@@ -56,6 +59,7 @@ describe('when eight tenants train at once on a gpu-host with a small memory bud
       maxTenantsPerBatch: TENANTS,
       pollMs: 100,
       log: () => undefined,
+      metrics: ColaMetrics.of(registry),
     });
     await host.start();
   });
@@ -100,5 +104,8 @@ describe('when eight tenants train at once on a gpu-host with a small memory bud
     );
     assert.ok(tensors <= budgetBytes, `tensor buffers peaked at ${mib(tensors)}, over the ${BUDGET_MB} MiB budget`);
     assert.ok(heap <= budgetBytes, `backend heap ${mib(heap)} over the ${BUDGET_MB} MiB budget`);
+    // What Prometheus scrapes is the same heap.
+    const scraped = (await registry.getSingleMetric(METRICS.hostBackendBytes.name)!.get()).values;
+    assert.equal(scraped.find((v) => v.labels.kind === 'heap')?.value, heap);
   });
 });

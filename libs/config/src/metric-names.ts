@@ -257,6 +257,13 @@ export const METRICS = {
     labels: [],
     services: HOST,
   },
+  hostBackendBytes: {
+    name: 'cola_host_backend_bytes',
+    type: 'gauge',
+    help: "gpu-host: the compute backend's memory at scrape time, by kind: heap (the wasm heap, which only grows: its high-water mark, held clear of the 4 GiB wasm32 ceiling by the memory budget), live (tensor buffers now) and peak (the most tensor buffers at once).",
+    labels: ['kind'],
+    services: HOST,
+  },
   queueJobs: {
     name: 'cola_queue_jobs',
     type: 'gauge',

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
 import { Queue, Worker } from 'bullmq';
 import { ADAPTATION_TRANSFER_LABELS, BULLMQ_PREFIX, OTHER_TENANT, QUEUES, queueOptions, TRANSFER_DIRECTIONS } from '@cola/config';
+import { backendMemory } from '@cola/gl';
 import { ColaMetrics, collectQueueDepth } from '@cola/metrics';
 import { AuxStateStore, CheckpointStore, PayloadRepublishStore, TensorStore } from '@cola/store';
 import { JobStore } from '../jobs/job-store';
@@ -72,6 +73,14 @@ export class HostService extends EventEmitter<HostServiceEvents> {
       new HostMemoryBudget(opts.model, opts.memoryBudgetMb),
       this,
     );
+    // Read at scrape time, so the heap's growth toward the wasm32 ceiling is visible in Prometheus.
+    metrics.gauge('hostBackendBytes', async (gauge) => {
+      const mem = backendMemory();
+      if (!mem) return;
+      gauge.set({ kind: 'heap' }, mem.heapBytes);
+      gauge.set({ kind: 'live' }, mem.liveBytes);
+      gauge.set({ kind: 'peak' }, mem.peakBytes);
+    });
     this.lifecycle = new HostLifecycle(this.ctx);
     this.stepping = new HostStepping(this.ctx, this.lifecycle, new HostPublishing(this.ctx, this.lifecycle));
     this.lifecycle.onEnd = (jobId) => this.stepping.forget(jobId);
