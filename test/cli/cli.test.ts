@@ -61,6 +61,7 @@ describe('when a user drives a job through the cola CLI', () => {
     modelDir = await writeTinyCheckpoint(4);
     dir = mkdtempSync(join(tmpdir(), 'cola-cli-'));
     stack = new LocalStack({
+      defaultPorts: false,
       redisUrl: redis.url,
       modelDir,
       adminKey: ADMIN_KEY,

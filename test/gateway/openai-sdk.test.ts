@@ -67,6 +67,7 @@ describe('when a tenant uses the official openai SDK against the running stack',
   before(async () => {
     await redis.whenReady();
     stack = new LocalStack({
+      defaultPorts: false,
       redisUrl: redis.url,
       adminKey: ADMIN_KEY,
       trainers: 1,

@@ -56,6 +56,7 @@ describe('when a tenant opens the status page while a job trains', () => {
     await initBackend({ log: null });
     modelDir = await writeTinyCheckpoint(2);
     stack = new LocalStack({
+      defaultPorts: false,
       redisUrl: redis.url,
       modelDir,
       adminKey: ADMIN_KEY,

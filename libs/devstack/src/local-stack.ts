@@ -33,6 +33,12 @@ export interface LocalStackOptions {
   redisDir?: string;
   /** Restart a service that exits unexpectedly (and our Redis), with backoff. Default true. */
   supervise?: boolean;
+  /**
+   * Take the documented default ports when they are free (nicer URLs for a newcomer). Default true.
+   * Tests pass false: two stacks starting at once could both see a default port free, and the one
+   * that loses the bind would then find the other's service answering its health check.
+   */
+  defaultPorts?: boolean;
 }
 
 /** One running service as `npm start` prints it. */
@@ -54,7 +60,7 @@ const COLORS = ['\x1b[36m', '\x1b[35m', '\x1b[33m', '\x1b[32m', '\x1b[34m', '\x1
 const RESET = '\x1b[0m';
 
 /** The default port when it is free (nicer URLs for a newcomer), else any free port. */
-async function preferredPort(port: number): Promise<number> {
+async function defaultPortIfFree(port: number): Promise<number> {
   const free = await new Promise<boolean>((resolve) => {
     const s = createServer();
     s.once('error', () => resolve(false));
@@ -103,7 +109,7 @@ export class LocalStack {
   async start(): Promise<void> {
     try {
       this.redisUrl = this.opts.redisUrl ?? (this.opts.env ?? process.env)[ENV.REDIS_URL] ?? (await this.startRedis());
-      const grpcPort = await preferredPort(PORTS.mergerGrpc);
+      const grpcPort = await this.port(PORTS.mergerGrpc);
       // Warnings and errors only unless LOG_LEVEL asks for more: info lines would interleave with
       // the demo's progress bars.
       const logLevel = (this.opts.env ?? process.env)[ENV.LOG_LEVEL] ?? 'warn';
@@ -122,7 +128,7 @@ export class LocalStack {
       ];
       // One after another: two cores, and each first start compiles the tfjs wasm module.
       for (const [name, app, port, env] of workers) {
-        const metricsPort = await preferredPort(port);
+        const metricsPort = await this.port(port);
         await this.startService(
           name,
           app,
@@ -130,7 +136,7 @@ export class LocalStack {
           `http://127.0.0.1:${metricsPort}`,
         );
       }
-      const gatewayPort = await preferredPort(PORTS.gatewayHttp);
+      const gatewayPort = await this.port(PORTS.gatewayHttp);
       this.apiUrl = `http://127.0.0.1:${gatewayPort}`;
       await this.startService(
         'gateway',
@@ -151,6 +157,11 @@ export class LocalStack {
       await this.stop();
       throw e;
     }
+  }
+
+  /** A port for a service whose documented default is `port` (see {@link LocalStackOptions.defaultPorts}). */
+  private port(port: number): Promise<number> {
+    return (this.opts.defaultPorts ?? true) ? defaultPortIfFree(port) : freePort();
   }
 
   private async startService(name: string, app: string, env: Record<string, string>, base: string, healthPath = '/healthz'): Promise<void> {
@@ -177,7 +188,7 @@ export class LocalStack {
    */
   private async startRedis(): Promise<string> {
     // Next to the default port: a developer's own Redis often holds 6379.
-    this.redisPort = await preferredPort(PORTS.redis + 1);
+    this.redisPort = await this.port(PORTS.redis + 1);
     const given = this.opts.redisDir ?? (this.opts.env ?? process.env)[ENV.COLA_REDIS_DIR];
     if (given) mkdirSync(given, { recursive: true });
     this.ownRedisDir = !given;
