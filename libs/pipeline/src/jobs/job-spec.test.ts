@@ -77,6 +77,7 @@ describe('when a job spec is validated', () => {
           warmupFraction: 0,
           maxSteps: 0,
           validationEvery: 0,
+          maxWindows: 0,
         },
       }),
       'hyperparameters.batch_size',
@@ -91,6 +92,7 @@ describe('when a job spec is validated', () => {
         warmupFraction: 0,
         maxSteps: 0,
         validationEvery: 0,
+        maxWindows: 0,
       },
     });
     expectParam(lr, 'hyperparameters.optimizer.lr', /lr/);
@@ -101,7 +103,16 @@ describe('when a job spec is validated', () => {
 });
 
 describe('when a job leaves values at auto or bounds its steps', () => {
-  const hp = { epochs: 0, batchSize: 0, maxLength: 0, optimizer: undefined, warmupFraction: 0, maxSteps: 0, validationEvery: 0 };
+  const hp = {
+    epochs: 0,
+    batchSize: 0,
+    maxLength: 0,
+    optimizer: undefined,
+    warmupFraction: 0,
+    maxSteps: 0,
+    validationEvery: 0,
+    maxWindows: 0,
+  };
 
   it('should mark every zero value as auto and keep given ones, max_steps and validation_every included', () => {
     const auto = validateJobSpec(spec({ hyperparameters: hp }));
