@@ -1,4 +1,5 @@
 import { ByteTokenizer, windowCoverage, type JsonlDataset } from '@cola/data';
+import { SCORE_TAP } from '@cola/model';
 import { chooseAutoHyperparameters, describeAutoChoices, type FinetuneOptions } from '@cola/train';
 import type { JobResolved } from '../jobs/job-store';
 import type { ValidatedJobSpec } from '../jobs/job-spec';
@@ -32,7 +33,12 @@ export async function hostInputTokenCap(
   context: number,
   taps: readonly string[],
 ): Promise<number> {
-  const perRow = await budget.bytesPerRow('lm', context, taps);
+  // The score tap runs only under the classifier head; the block taps dominate the bytes.
+  const perRow = await budget.bytesPerRow(
+    'lm',
+    context,
+    taps.filter((t) => t !== SCORE_TAP),
+  );
   return Math.max(1, Math.floor(budget.bytes / perRow)) * context;
 }
 

@@ -116,11 +116,17 @@ describe('when a job leaves values at auto or bounds its steps', () => {
 
   it('should mark every zero value as auto and keep given ones, max_steps and validation_every included', () => {
     const auto = validateJobSpec(spec({ hyperparameters: hp }));
-    assert.deepEqual(auto.given, { lr: undefined, epochs: undefined, batchSize: undefined, maxLength: undefined });
+    assert.deepEqual(auto.given, { lr: undefined, epochs: undefined, batchSize: undefined, maxLength: undefined, maxWindows: undefined });
     assert.equal(auto.options.maxSteps, undefined);
     assert.equal(auto.validationEvery, undefined);
-    const bounded = validateJobSpec(spec({ hyperparameters: { ...hp, epochs: 3, batchSize: 8, maxSteps: 5, validationEvery: 2 } }));
-    assert.deepEqual(bounded.given, { lr: undefined, epochs: 3, batchSize: 8, maxLength: undefined });
+    const bounded = validateJobSpec(
+      spec({ hyperparameters: { ...hp, epochs: 3, batchSize: 8, maxSteps: 5, validationEvery: 2, maxWindows: 4 } }),
+    );
+    assert.deepEqual(bounded.given, { lr: undefined, epochs: 3, batchSize: 8, maxLength: undefined, maxWindows: 4 });
+    assert.throws(
+      () => validateJobSpec(spec({ hyperparameters: { ...hp, maxWindows: 65 } })),
+      (e: Error & { param?: string }) => e.param === 'hyperparameters.max_windows' && /from 1 to 64/.test(e.message),
+    );
     assert.equal(bounded.options.maxSteps, 5);
     assert.equal(bounded.validationEvery, 2);
   });

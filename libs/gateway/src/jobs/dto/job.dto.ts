@@ -1,11 +1,12 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, type ApiPropertyOptions } from '@nestjs/swagger';
 import { IsIn, IsOptional, Matches } from 'class-validator';
 import { JOB_STATUSES } from '@cola/pipeline';
 import { ListEnvelopeDto, ListQueryDto } from '../../common/pagination';
 import { ApiErrorDetailDto } from '../../errors/api-error-responses.decorator';
 
 /** A value the gpu-host chooses from the data: `auto` until it opened the job, then the value the job runs with. */
-const resolvedLater = (description: string) => ({
+const resolvedLater = (description: string): ApiPropertyOptions => ({
+  type: 'string',
   oneOf: [{ type: 'number' }, { type: 'string', enum: ['auto'] }],
   description: `${description} \`auto\` until the gpu-host opens the job and chooses it from the data (docs/auto.md).`,
 });
