@@ -222,7 +222,7 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
     host.on('published', (e) => published.push(e.seq));
     const done = ended(host, 'job-exact');
     await submitJob(jobStore, jobsQueue, s);
-    assert.equal((await done).status, 'succeeded');
+    assert.equal((await done).status, 'succeeded', JSON.stringify((await jobStore.get('job-exact'))?.error));
     await host.close();
     await trainer.close();
     model.dispose();

@@ -1,5 +1,5 @@
 import { ByteTokenizer, windowCoverage, type JsonlDataset } from '@cola/data';
-import { SCORE_TAP } from '@cola/model';
+import { resolveTaps, SCORE_TAP, type GptConfig } from '@cola/model';
 import { chooseAutoHyperparameters, describeAutoChoices, type FinetuneOptions } from '@cola/train';
 import type { JobResolved } from '../jobs/job-store';
 import type { ValidatedJobSpec } from '../jobs/job-spec';
@@ -30,16 +30,14 @@ function texts(f: JsonlDataset): string[] {
  */
 export async function hostInputTokenCap(
   budget: Pick<HostMemoryBudget, 'bytes' | 'bytesPerRow'>,
-  context: number,
-  taps: readonly string[],
+  config: GptConfig,
+  targetModules: readonly string[],
 ): Promise<number> {
-  // The score tap runs only under the classifier head; the block taps dominate the bytes.
-  const perRow = await budget.bytesPerRow(
-    'lm',
-    context,
-    taps.filter((t) => t !== SCORE_TAP),
-  );
-  return Math.max(1, Math.floor(budget.bytes / perRow)) * context;
+  // The score tap exists once a classifier head is installed (not yet when a job opens); the block taps dominate the bytes.
+  const blocks = targetModules.filter((t) => t !== SCORE_TAP);
+  const taps = blocks.length ? resolveTaps(config, blocks) : [];
+  const perRow = await budget.bytesPerRow('lm', config.nPositions, taps);
+  return Math.max(1, Math.floor(budget.bytes / perRow)) * config.nPositions;
 }
 
 /**

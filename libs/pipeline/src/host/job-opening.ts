@@ -41,16 +41,16 @@ export class JobOpening {
           throw new JobDataError('validation_file', (e as Error).message);
         })
       : null;
-    // Same taps and order as createRunAdapters, with the job's head on the model.
-    const taps = resolveTaps(model.config, v.options.targetModules);
     // `auto` values are chosen from the training file and the host's memory, the same way on every (re)start.
     const context = model.config.nPositions;
-    const auto = resolveJobAuto(v, train, context, await hostInputTokenCap(this.ctx.budget, context, taps));
+    const auto = resolveJobAuto(v, train, context, await hostInputTokenCap(this.ctx.budget, model.config, v.options.targetModules));
     const o = auto.options;
     const data = buildJobTaskData(v, train, validation, auto.maxWindows);
     await jobStore.setResolved(jobId, auto.resolved);
     const headKey = v.task === 'classification' ? heads.acquire(data.labels.length, o.seed) : LM_HEAD;
     try {
+      // Same taps and order as createRunAdapters, with the job's head on the model.
+      const taps = resolveTaps(model.config, o.targetModules);
       const perEpoch = data.train({ batchSize: o.batchSize, maxLength: o.maxLength, seed: o.seed, epoch: 0 }).numBatches;
       const totalBatches = Math.min(perEpoch * o.epochs, o.maxSteps ?? Infinity);
       const numTasks = Math.floor(totalBatches / o.interval);
