@@ -70,6 +70,8 @@ export function jobSpecFor(jobId: string, o: DistributedOptions): JobSpec {
       warmupFraction: 0,
       maxSteps: 0,
       validationEvery: 0,
+      // One window per e-mail: the bench measures the transfer of plain max_length batches.
+      maxWindows: 1,
     },
     seed: o.seed ?? 0,
   };

@@ -40,6 +40,7 @@ function spec(jobId: string): JobSpec {
       warmupFraction: 0.1,
       maxSteps: 0,
       validationEvery: 0,
+      maxWindows: 1,
     },
     seed: 5,
   };

@@ -16,7 +16,16 @@ export interface Job {
   training_file: string;
   validation_file: string | null;
   method: { aux: { type: string; rank?: number }; interval: number; staleness: number };
-  hyperparameters: { n_epochs: number; batch_size: number; learning_rate: number; max_length: number };
+  /** Values chosen from the data read `auto` until the gpu-host opens the job, then the values it runs with. */
+  hyperparameters: {
+    n_epochs: number | 'auto';
+    batch_size: number | 'auto';
+    learning_rate: number | 'auto';
+    max_length: number | 'auto';
+    max_windows: number | 'auto';
+  };
+  /** Share of the training file's tokens the windows leave out; null until the gpu-host opens the job. */
+  dropped_token_share: number | null;
   error: { code: string; message: string; param: string | null } | null;
   progress: {
     step: number;

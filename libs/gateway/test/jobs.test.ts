@@ -20,14 +20,16 @@ interface JobBody {
   organization_id: string;
   labels: string[] | null;
   hyperparameters: {
-    n_epochs: number;
-    batch_size: number;
+    n_epochs: number | 'auto';
+    batch_size: number | 'auto';
     learning_rate: number;
     optimizer: string;
     weight_decay: number;
-    max_length: number;
+    max_length: number | 'auto';
+    max_windows: number | 'auto';
     warmup_fraction: number;
   };
+  dropped_token_share: number | null;
   method: {
     aux: Record<string, unknown>;
     target_modules: string[];
@@ -105,18 +107,34 @@ describe('when fine-tuning jobs are created and followed (no gpu-host running)',
       ['fine_tuning.job', 'queued', 'cola-tiny', 'classification', 42, null, 'acme'],
     );
     assert.deepEqual(j.labels, ['ham', 'spam']);
-    // The resolved values are the pipeline's own defaults for this spec.
+    // Values chosen from the data stay `auto` until the gpu-host opens the job; the rest are the pipeline's defaults.
     const rec = await store.get(j.id);
     const v = validateJobSpec(rec!.spec);
     assert.deepEqual(j.hyperparameters, {
-      n_epochs: v.options.epochs,
-      batch_size: v.options.batchSize,
-      learning_rate: v.options.optimizer.lr,
+      n_epochs: 'auto',
+      batch_size: 'auto',
+      learning_rate: 'auto',
       optimizer: 'adamw',
       weight_decay: v.options.optimizer.weightDecay,
-      max_length: v.options.maxLength,
+      max_length: 'auto',
+      max_windows: 'auto',
       warmup_fraction: v.options.warmupFraction,
     });
+    assert.equal(j.dropped_token_share, null);
+    // What the gpu-host records when it opens the job (host-service tests cover its side) is what the API shows.
+    await store.setResolved(j.id, { lr: 0.01, epochs: 6, batchSize: 16, maxLength: 112, maxWindows: 3, droppedShare: 0.042 });
+    const opened = (await gw.api.get<JobBody>(`/v1/fine_tuning/jobs/${j.id}`, key)).body;
+    assert.deepEqual(
+      [
+        opened.hyperparameters.n_epochs,
+        opened.hyperparameters.batch_size,
+        opened.hyperparameters.learning_rate,
+        opened.hyperparameters.max_length,
+        opened.hyperparameters.max_windows,
+        opened.dropped_token_share,
+      ],
+      [6, 16, 0.01, 112, 3, 0.042],
+    );
     assert.deepEqual(
       [j.method.aux.type, j.method.target_modules, j.method.interval, j.method.staleness, j.method.transfer.mode],
       // Transfer `auto` stays auto until the gpu-host picks the smaller encoding from the layer shapes.

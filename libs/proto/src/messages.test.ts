@@ -167,6 +167,7 @@ describe('when every cola.v1 message is encoded and decoded', () => {
         warmupFraction: 0.05,
         maxSteps: 40,
         validationEvery: 10,
+        maxWindows: 4,
       },
       seed: 42,
     };

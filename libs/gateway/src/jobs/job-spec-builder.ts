@@ -169,6 +169,7 @@ export function buildJobSpec(dto: CreateJobDto, ctx: JobSpecContext): { spec: Jo
       warmupFraction: given(h?.warmup_fraction) ?? 0,
       maxSteps: given(h?.max_steps) ?? 0,
       validationEvery: given(h?.validation_every) ?? 0,
+      maxWindows: given(h?.max_windows) ?? 0,
     },
     seed: ctx.seed,
   };

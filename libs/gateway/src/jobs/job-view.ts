@@ -31,13 +31,17 @@ export function checkpointStepOf(checkpointId: string): number | undefined {
 }
 
 /**
- * A job record as the API shows it, with every `auto` resolved to the value the job runs with
- * (the pipeline's validation of the stored spec is the single source of those defaults).
+ * A job record as the API shows it. Values chosen from the data (epochs, batch size, learning
+ * rate, max_length, max_windows) read `auto` until the gpu-host opens the job and resolves them,
+ * then the values the job runs with; the others are resolved by the pipeline's validation of the
+ * stored spec, the single source of those defaults.
  */
 export function jobView(rec: JobRecord, progress: JobProgress | null, result: JobEval | null): JobDto {
   const spec = rec.spec;
   const v = validateJobSpec(spec);
   const o = v.options;
+  const r = rec.resolved;
+  const pick = (resolved: number | undefined, given: number | undefined): number | 'auto' => resolved ?? given ?? 'auto';
   return {
     object: 'fine_tuning.job',
     id: rec.jobId,
@@ -53,14 +57,16 @@ export function jobView(rec: JobRecord, progress: JobProgress | null, result: Jo
     labels: v.task === 'classification' ? [...spec.labels] : null,
     seed: o.seed,
     hyperparameters: {
-      n_epochs: o.epochs,
-      batch_size: o.batchSize,
-      learning_rate: o.optimizer.lr,
+      n_epochs: pick(r?.epochs, v.given.epochs),
+      batch_size: pick(r?.batchSize, v.given.batchSize),
+      learning_rate: pick(r?.lr, v.given.lr),
       optimizer: o.optimizer.type,
       weight_decay: o.optimizer.weightDecay,
-      max_length: o.maxLength,
+      max_length: pick(r?.maxLength, v.given.maxLength),
+      max_windows: v.task === 'classification' ? pick(r?.maxWindows, v.given.maxWindows) : 1,
       warmup_fraction: o.warmupFraction,
     },
+    dropped_token_share: r ? r.droppedShare : null,
     method: {
       type: 'cola',
       aux: { ...o.aux },

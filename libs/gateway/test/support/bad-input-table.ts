@@ -167,6 +167,7 @@ function numberFields(t: TableInputs): NumberField[] {
     { param: 'hyperparameters.weight_decay', request: hp('weight_decay'), min: 0, max: 1, auto: true, createsJob: true },
     { param: 'hyperparameters.momentum', request: sgd('momentum'), min: 0, max: 1, exclusiveMax: true, auto: true, createsJob: true },
     { param: 'hyperparameters.max_length', request: hp('max_length'), min: 1, max: 4096, integer: true, auto: true, createsJob: true },
+    { param: 'hyperparameters.max_windows', request: hp('max_windows'), min: 1, max: 64, integer: true, auto: true, createsJob: true },
     {
       param: 'hyperparameters.warmup_fraction',
       request: hp('warmup_fraction'),

@@ -5,7 +5,16 @@ import { Queue } from 'bullmq';
 import { jobIds, keys, QUEUES, queueOptions } from '@cola/config';
 import { initBackend, tf } from '@cola/gl';
 import { initGptModel, type GptModel } from '@cola/model';
-import { loadMobyDick, loadSpamAssassin, parseJsonl, toJsonl, type ClassificationRow, type CompletionRow } from '@cola/data';
+import {
+  ByteTokenizer,
+  loadMobyDick,
+  loadSpamAssassin,
+  parseJsonl,
+  toJsonl,
+  windowCoverage,
+  type ClassificationRow,
+  type CompletionRow,
+} from '@cola/data';
 import { DType, Task, TransferMode, type AuxConfig, type JobSpec } from '@cola/proto';
 import { AuxStateStore, CheckpointStore } from '@cola/store';
 import { useRedis } from '@cola/testing';
@@ -50,6 +59,9 @@ interface SpecOptions {
   labels?: string[];
   seed?: number;
   gram?: boolean;
+  /** 0 = auto; default 1. */
+  maxWindows?: number;
+  maxSteps?: number;
 }
 
 function spec(jobId: string, o: SpecOptions = {}): JobSpec {
@@ -80,8 +92,10 @@ function spec(jobId: string, o: SpecOptions = {}): JobSpec {
       maxLength: 24,
       optimizer: { kind: { $case: 'adamw', value: { lr: 5e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 5e-4 } } },
       warmupFraction: 0.1,
-      maxSteps: 0,
+      maxSteps: o.maxSteps ?? 0,
       validationEvery: 0,
+      // Inputs cut at max_length unless a test asks for windows (the reference below builds the same).
+      maxWindows: o.maxWindows ?? 1,
     },
     seed: o.seed ?? 11,
   };
@@ -96,9 +110,10 @@ async function reference(
   s: JobSpec,
   train: readonly (ClassificationRow | CompletionRow)[],
   val: readonly (ClassificationRow | CompletionRow)[],
+  maxWindows = 1,
 ) {
   const v = validateJobSpec(s);
-  const data = buildJobTaskData(v, parseJsonl(toJsonl(train)), parseJsonl(toJsonl(val)));
+  const data = buildJobTaskData(v, parseJsonl(toJsonl(train)), parseJsonl(toJsonl(val)), maxWindows);
   const model = baseModel();
   const run = await finetune(model, data, v.options, { quiet: true, evaluateBefore: true });
   const values = await run.adapters.values();
@@ -206,7 +221,7 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
     host.on('published', (e) => published.push(e.seq));
     const done = ended(host, 'job-exact');
     await submitJob(jobStore, jobsQueue, s);
-    assert.equal((await done).status, 'succeeded');
+    assert.equal((await done).status, 'succeeded', JSON.stringify((await jobStore.get('job-exact'))?.error));
     await host.close();
     await trainer.close();
     model.dispose();
@@ -265,6 +280,52 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
       `chunked host step (3 rows per chunk) vs single-process ColA after ${ref.steps} steps: relative error ${err.toExponential(2)}`,
     );
     assert.ok(err <= 1e-5, `relative error ${err}`);
+  });
+
+  it('should window long inputs (max_windows auto) in row chunks, record the resolved settings, and end with the windowed single-process run', async () => {
+    const model = baseModel();
+    // Chunks of 12 rows: an 8-row batch of e-mails in 8 windows each spans several chunks, never splitting an input.
+    const host = new HostService({ redisUrl: redis.url, model, pollMs: 50, maxRowsPerChunk: 12, log: quiet });
+    const trainer = await startTrainer();
+    await host.start();
+    const s = spec('job-windows', { maxWindows: 0, maxSteps: 2 });
+    const done = ended(host, 'job-windows');
+    await submitJob(jobStore, jobsQueue, s);
+    assert.equal((await done).status, 'succeeded');
+    await host.close();
+    await trainer.close();
+    model.dispose();
+    const rec = await jobStore.get('job-windows');
+    const cover = windowCoverage(
+      spamTrain.map((r) => r.text),
+      new ByteTokenizer(),
+      24,
+      8,
+    );
+    // E-mails run to thousands of bytes: auto asks for the most windows (8) of the given max_length 24.
+    assert.deepEqual(rec?.resolved, { lr: 5e-3, epochs: 1, batchSize: 8, maxLength: 24, maxWindows: 8, droppedShare: cover.droppedShare });
+    assert.ok(
+      cover.droppedShare > 0 &&
+        cover.droppedShare <
+          windowCoverage(
+            spamTrain.map((r) => r.text),
+            new ByteTokenizer(),
+            24,
+            1,
+          ).droppedShare,
+    );
+    const events = await jobStore.events('job-windows');
+    assert.match(
+      events.find((e) => /Auto settings/.test(e.message))!.message,
+      /max_windows=8 .*truncation: \d+\.\d% of the training tokens are beyond 8 window\(s\) of 24 tokens/,
+    );
+    const ref = await reference(s, spamTrain, spamVal, 8);
+    assert.equal(ref.steps, 2);
+    const err = relativeError(await storedValues('job-windows'), ref.values);
+    assert.ok(err <= 1e-4, `relative error ${err}`);
+    const stored = await jobStore.eval('job-windows');
+    assert.ok(Math.abs(stored!.value! - ref.after.value) < 1e-9, `windowed accuracy ${stored?.value} vs ${ref.after.value}`);
+    assert.ok(Math.abs(stored!.before! - ref.before.value) < 1e-9, `windowed before ${stored?.before} vs ${ref.before.value}`);
   });
 
   it('should ship gram payloads (summed over I = 2 batches) and still end with the single-process weights', async () => {

@@ -1,20 +1,21 @@
 import { ByteTokenizer, windowCoverage, type JsonlDataset } from '@cola/data';
+import { resolveTaps, SCORE_TAP, type GptConfig } from '@cola/model';
 import { chooseAutoHyperparameters, describeAutoChoices, type FinetuneOptions } from '@cola/train';
+import type { JobResolved } from '../jobs/job-store';
 import type { ValidatedJobSpec } from '../jobs/job-spec';
-
-/**
- * Most tokens one host batch may hold when the host names no memory budget: the paper's batch
- * (32 x 128), which the activation memory of the committed base model was measured at.
- */
-export const DEFAULT_HOST_TOKEN_CAP = 32 * 128;
+import type { HostMemoryBudget } from './host-memory-budget';
 
 /** The job's options with every `auto` value chosen from its data, and what to tell the user. */
 export interface JobAutoResult {
   options: FinetuneOptions;
+  /** Windows per classification input (1 for causal LM). */
+  maxWindows: number;
   /** The event message: the chosen values and why, and the share of training tokens cut. */
   message: string;
-  /** Share of the training file's tokens beyond max_length (dropped). */
+  /** Share of the training file's tokens beyond max_length x max_windows (dropped). */
   droppedShare: number;
+  /** What the job record shows as the values the job runs with. */
+  resolved: JobResolved;
 }
 
 function texts(f: JsonlDataset): string[] {
@@ -22,23 +23,37 @@ function texts(f: JsonlDataset): string[] {
 }
 
 /**
- * Applies the `auto` rules of @cola/train to the values the request left at `auto`. The gpu-host
- * runs classification inputs as one window (max_windows 1): what does not fit max_length is cut,
- * and the event says how much.
+ * Most tokens one input may take on this host: the rows of a host-step chunk that fit the whole
+ * memory budget, times the context. A step runs in row chunks, but an input's windows stay in one
+ * chunk (their outputs are pooled), so this bounds max_length x max_windows. Measured with the LM
+ * head, whose logits are the larger of the two heads', so the bound errs on the safe side.
  */
-export function resolveJobAuto(
-  v: ValidatedJobSpec,
-  train: JsonlDataset,
-  context: number,
-  tokenCap = DEFAULT_HOST_TOKEN_CAP,
-): JobAutoResult {
+export async function hostInputTokenCap(
+  budget: Pick<HostMemoryBudget, 'bytes' | 'bytesPerRow'>,
+  config: GptConfig,
+  targetModules: readonly string[],
+): Promise<number> {
+  // The score tap exists once a classifier head is installed (not yet when a job opens); the block taps dominate the bytes.
+  const blocks = targetModules.filter((t) => t !== SCORE_TAP);
+  const taps = blocks.length ? resolveTaps(config, blocks) : [];
+  const perRow = await budget.bytesPerRow('lm', config.nPositions, taps);
+  return Math.max(1, Math.floor(budget.bytes / perRow)) * config.nPositions;
+}
+
+/**
+ * Applies the `auto` rules of @cola/train to the values the request left at `auto`: a
+ * classification input longer than max_length is split into windows (max_windows) whose outputs
+ * are pooled, as many as the data needs and the host's memory holds; what the windows still leave
+ * out is reported as the share of training tokens dropped.
+ */
+export function resolveJobAuto(v: ValidatedJobSpec, train: JsonlDataset, context: number, tokenCap: number): JobAutoResult {
   const tok = new ByteTokenizer();
   const rows = texts(train);
-  const rowTokens =
-    v.task === 'classification' ? rows.map((t) => tok.encode(t).length) : [rows.reduce((n, t) => n + tok.encode(t).length, 0)];
+  const isCls = v.task === 'classification';
+  const rowTokens = isCls ? rows.map((t) => tok.encode(t).length) : [rows.reduce((n, t) => n + tok.encode(t).length, 0)];
   const a = chooseAutoHyperparameters(
     { task: v.task, aux: v.options.aux, trainRows: rows.length, rowTokens, context, tokenCap },
-    { ...v.given, maxWindows: 1 },
+    isCls ? v.given : { ...v.given, maxWindows: 1 },
   );
   const options: FinetuneOptions = {
     ...v.options,
@@ -47,11 +62,24 @@ export function resolveJobAuto(
     maxLength: a.maxLength,
     optimizer: { ...v.options.optimizer, lr: a.lr },
   };
-  const cut = v.task === 'classification' ? windowCoverage(rows, tok, a.maxLength, 1) : { droppedShare: 0, dropped: 0, tokens: 0 };
+  const maxWindows = isCls ? a.maxWindows : 1;
+  const cut = isCls ? windowCoverage(rows, tok, a.maxLength, maxWindows) : { droppedShare: 0 };
   const chosen = a.choices.length ? `Auto settings: ${describeAutoChoices(a.choices)}` : 'No auto settings: every value was given';
-  const truncation =
-    v.task === 'classification'
-      ? `; truncation: ${(100 * cut.droppedShare).toFixed(1)}% of the training tokens are beyond max_length ${a.maxLength} and dropped`
-      : '';
-  return { options, message: chosen + truncation, droppedShare: cut.droppedShare };
+  const truncation = isCls
+    ? `; truncation: ${(100 * cut.droppedShare).toFixed(1)}% of the training tokens are beyond ${maxWindows} window(s) of ${a.maxLength} tokens and dropped`
+    : '';
+  return {
+    options,
+    maxWindows,
+    message: chosen + truncation,
+    droppedShare: cut.droppedShare,
+    resolved: {
+      lr: a.lr,
+      epochs: a.epochs,
+      batchSize: a.batchSize,
+      maxLength: a.maxLength,
+      maxWindows,
+      droppedShare: cut.droppedShare,
+    },
+  };
 }

@@ -14,7 +14,7 @@ import type { HostLifecycle } from './host-lifecycle';
 import { JobAux } from './job-aux';
 import { resolveJobTransfer } from '../transfer/job-transfer';
 import { buildJobTaskData, JobDataError } from './job-task-data';
-import { resolveJobAuto } from './job-auto';
+import { hostInputTokenCap, resolveJobAuto } from './job-auto';
 
 /**
  * Opens a job on the gpu-host, fresh or resumed: reads its spec and files, sets up its data,
@@ -41,10 +41,12 @@ export class JobOpening {
           throw new JobDataError('validation_file', (e as Error).message);
         })
       : null;
-    // `auto` values are chosen from the training file, the same way on every (re)start.
-    const auto = resolveJobAuto(v, train, model.config.nPositions);
+    // `auto` values are chosen from the training file and the host's memory, the same way on every (re)start.
+    const context = model.config.nPositions;
+    const auto = resolveJobAuto(v, train, context, await hostInputTokenCap(this.ctx.budget, model.config, v.options.targetModules));
     const o = auto.options;
-    const data = buildJobTaskData(v, train, validation);
+    const data = buildJobTaskData(v, train, validation, auto.maxWindows);
+    await jobStore.setResolved(jobId, auto.resolved);
     const headKey = v.task === 'classification' ? heads.acquire(data.labels.length, o.seed) : LM_HEAD;
     try {
       // Same taps and order as createRunAdapters, with the job's head on the model.

@@ -45,12 +45,14 @@ function checkLabels(rows: readonly ClassificationRow[], labels: readonly (strin
  * same batches in the same order as `finetune` on the same rows and seed:
  * - classification: `{"text","label"}` rows, labels in the spec's order;
  * - causal LM: `{"prompt","completion"}` rows as documents `prompt + completion`.
- * A missing validation file gives an empty evaluation set.
+ * A missing validation file gives an empty evaluation set. `maxWindows` (classification) splits
+ * longer inputs into windows whose outputs are pooled, as `classificationTask` does.
  */
 export function buildJobTaskData(
   job: Pick<ValidatedJobSpec, 'task' | 'spec'>,
   train: JsonlDataset,
   validation: JsonlDataset | null,
+  maxWindows = 1,
 ): TaskData {
   const name = job.spec.jobId;
   if (job.task === 'classification') {
@@ -70,7 +72,7 @@ export function buildJobTaskData(
     const evalRows = validation ? (validation as Extract<JsonlDataset, { kind: 'classification' }>).rows : [];
     checkLabels(trainRows, labels, 'training_file');
     checkLabels(evalRows, labels, 'validation_file');
-    return classificationTask(name, trainRows, evalRows, labels);
+    return classificationTask(name, trainRows, evalRows, labels, { maxWindows });
   }
   for (const [f, param] of [
     [train, 'training_file'],

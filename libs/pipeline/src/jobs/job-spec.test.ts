@@ -77,6 +77,7 @@ describe('when a job spec is validated', () => {
           warmupFraction: 0,
           maxSteps: 0,
           validationEvery: 0,
+          maxWindows: 0,
         },
       }),
       'hyperparameters.batch_size',
@@ -91,6 +92,7 @@ describe('when a job spec is validated', () => {
         warmupFraction: 0,
         maxSteps: 0,
         validationEvery: 0,
+        maxWindows: 0,
       },
     });
     expectParam(lr, 'hyperparameters.optimizer.lr', /lr/);
@@ -101,15 +103,30 @@ describe('when a job spec is validated', () => {
 });
 
 describe('when a job leaves values at auto or bounds its steps', () => {
-  const hp = { epochs: 0, batchSize: 0, maxLength: 0, optimizer: undefined, warmupFraction: 0, maxSteps: 0, validationEvery: 0 };
+  const hp = {
+    epochs: 0,
+    batchSize: 0,
+    maxLength: 0,
+    optimizer: undefined,
+    warmupFraction: 0,
+    maxSteps: 0,
+    validationEvery: 0,
+    maxWindows: 0,
+  };
 
   it('should mark every zero value as auto and keep given ones, max_steps and validation_every included', () => {
     const auto = validateJobSpec(spec({ hyperparameters: hp }));
-    assert.deepEqual(auto.given, { lr: undefined, epochs: undefined, batchSize: undefined, maxLength: undefined });
+    assert.deepEqual(auto.given, { lr: undefined, epochs: undefined, batchSize: undefined, maxLength: undefined, maxWindows: undefined });
     assert.equal(auto.options.maxSteps, undefined);
     assert.equal(auto.validationEvery, undefined);
-    const bounded = validateJobSpec(spec({ hyperparameters: { ...hp, epochs: 3, batchSize: 8, maxSteps: 5, validationEvery: 2 } }));
-    assert.deepEqual(bounded.given, { lr: undefined, epochs: 3, batchSize: 8, maxLength: undefined });
+    const bounded = validateJobSpec(
+      spec({ hyperparameters: { ...hp, epochs: 3, batchSize: 8, maxSteps: 5, validationEvery: 2, maxWindows: 4 } }),
+    );
+    assert.deepEqual(bounded.given, { lr: undefined, epochs: 3, batchSize: 8, maxLength: undefined, maxWindows: 4 });
+    assert.throws(
+      () => validateJobSpec(spec({ hyperparameters: { ...hp, maxWindows: 65 } })),
+      (e: Error & { param?: string }) => e.param === 'hyperparameters.max_windows' && /from 1 to 64/.test(e.message),
+    );
     assert.equal(bounded.options.maxSteps, 5);
     assert.equal(bounded.validationEvery, 2);
   });

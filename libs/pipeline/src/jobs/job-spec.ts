@@ -42,6 +42,8 @@ export class JobSpecError extends Error {
 }
 
 const MAX_STALENESS = 64;
+/** Most windows per classification input a job may ask for (each window costs a forward pass). */
+const MAX_WINDOWS = 64;
 
 /** Maps an error of the lower layers to the API field it concerns. */
 function reraise(e: unknown): never {
@@ -106,7 +108,10 @@ export function validateJobSpec(spec: JobSpec): ValidatedJobSpec {
       epochs: h?.epochs || undefined,
       batchSize: h?.batchSize || undefined,
       maxLength: h?.maxLength || undefined,
+      maxWindows: h?.maxWindows || undefined,
     };
+    if (given.maxWindows !== undefined && given.maxWindows > MAX_WINDOWS)
+      throw new JobSpecError('hyperparameters.max_windows', `max_windows must be from 1 to ${MAX_WINDOWS}, got ${given.maxWindows}`);
     const staleness = m?.staleness || 1;
     if (staleness > MAX_STALENESS)
       throw new JobSpecError('method.staleness', `staleness must be from 1 to ${MAX_STALENESS}, got ${staleness}`);

@@ -14,6 +14,23 @@ export interface JobRecord {
   /** Milliseconds since the epoch. */
   createdAt: number;
   finishedAt: number | null;
+  /** What the job runs with once the gpu-host resolved its `auto` values; null until it opened the job. */
+  resolved: JobResolved | null;
+}
+
+/**
+ * The values a job really runs with, stored by the gpu-host when it opens the job: its `auto`
+ * hyperparameters chosen from the training file, and how much of that file the windows leave out.
+ */
+export interface JobResolved {
+  lr: number;
+  epochs: number;
+  batchSize: number;
+  maxLength: number;
+  /** Windows per classification input (1 for causal LM). */
+  maxWindows: number;
+  /** Share of the training file's tokens beyond max_length x max_windows, dropped (0 for causal LM, which packs every token). */
+  droppedShare: number;
 }
 
 /** Progress the gpu-host checkpoints at `keys.jobProgress(jobId)`. */
@@ -112,7 +129,14 @@ export class JobStore {
       error: h.error ? (JSON.parse(h.error.toString()) as JobError) : null,
       createdAt: Number(h.created_at?.toString() ?? 0),
       finishedAt: h.finished_at ? Number(h.finished_at.toString()) : null,
+      resolved: h.resolved ? (JSON.parse(h.resolved.toString()) as JobResolved) : null,
     };
+  }
+
+  /** Records the values the job runs with (the gpu-host, on every open: the same values each time). */
+  async setResolved(jobId: string, r: JobResolved): Promise<void> {
+    // Only onto an existing record: a job deleted meanwhile must not get a half record.
+    if (await this.redis.exists(keys.job(jobId))) await this.redis.hset(keys.job(jobId), 'resolved', JSON.stringify(r));
   }
 
   async status(jobId: string): Promise<JobStatus | null> {

@@ -1,6 +1,6 @@
 import { tf } from '@cola/gl';
-import { ByteTokenizer } from '@cola/data';
-import { forward, generateTokens, makeTokenBatch, SCORE_TAP, type TapDelta, type TokenBatch } from '@cola/model';
+import { ByteTokenizer, splitWindows } from '@cola/data';
+import { forward, generateTokens, makeTokenBatch, poolWindows, SCORE_TAP, type TapDelta, type TokenBatch } from '@cola/model';
 import type { Classification } from '@cola/proto';
 import { InferenceError } from './inference-error';
 import type { LoadedModel } from './served-models';
@@ -13,7 +13,7 @@ export interface InferenceLimits {
   maxNewTokens: number;
   /** Tokens generated when a request asks for 0 (proto3's "unset"). */
   defaultNewTokens: number;
-  /** Texts classified per forward pass (bounds activation memory). */
+  /** Rows (windows of texts) per forward pass (bounds activation memory); a text's windows are never split. */
   batchSize: number;
 }
 
@@ -27,22 +27,63 @@ export const DEFAULT_INFERENCE_LIMITS: Readonly<InferenceLimits> = {
 
 const tokenizer = new ByteTokenizer();
 
-/**
- * The token batch Classify runs for `texts`: each text truncated to its first `maxLength` byte
- * tokens (as training truncates) and right-padded to the longest in the batch.
- */
-export function classificationBatch(texts: readonly string[], maxLength: number): TokenBatch {
-  const rows = texts.map((t, i) => {
-    const ids = tokenizer.encode(t.slice(0, maxLength + 1)).slice(0, maxLength);
-    if (ids.length === 0) throw new InferenceError('invalid_argument', `texts[${i}] is empty; every text needs at least one character`);
-    return ids;
-  });
-  return makeTokenBatch(rows, { padId: tokenizer.padId });
+/** A Classify batch: one row per window of each text, and the text each row belongs to. */
+export interface ClassifyBatch extends TokenBatch {
+  /** Text (0..texts-1) of each row. */
+  windowOf: Int32Array;
+  /** Texts in the batch. */
+  examples: number;
+}
+
+/** The windows of one text as training cut them: up to `maxWindows` of `maxLength` tokens from the start. */
+function textWindows(text: string, i: number, maxLength: number, maxWindows: number): number[][] {
+  const cap = maxLength * maxWindows;
+  const ids = tokenizer.encode(text.slice(0, cap + 1)).slice(0, cap);
+  if (ids.length === 0) throw new InferenceError('invalid_argument', `texts[${i}] is empty; every text needs at least one character`);
+  return splitWindows(ids, maxLength, maxWindows);
 }
 
 /**
- * Classifies texts with a loaded model: softmax over the head, the most probable label first in
- * `label`, every label's probability in `scores` (head order).
+ * The token batch Classify runs for `texts`, windowed exactly as the job's training batches
+ * (windowedClassificationBatches): each text split into up to `maxWindows` windows of `maxLength`
+ * byte tokens from its start, every window a row, right-padded to the longest. With one window
+ * per text this is plain truncation to the first `maxLength` tokens.
+ */
+export function classificationBatch(texts: readonly string[], maxLength: number, maxWindows = 1): ClassifyBatch {
+  const rows: number[][] = [];
+  const windowOf: number[] = [];
+  texts.forEach((t, i) => {
+    for (const w of textWindows(t, i, maxLength, maxWindows)) {
+      rows.push(w);
+      windowOf.push(i);
+    }
+  });
+  return { ...makeTokenBatch(rows, { padId: tokenizer.padId }), windowOf: Int32Array.from(windowOf), examples: texts.length };
+}
+
+/** Consecutive runs of texts whose windows add up to at most `rows` rows (a text with more is a run alone). */
+function textRuns(texts: readonly string[], m: LoadedModel, rows: number): string[][] {
+  const runs: string[][] = [];
+  let run: string[] = [];
+  let used = 0;
+  texts.forEach((t, i) => {
+    const n = textWindows(t, i, m.maxLength, m.maxWindows).length;
+    if (run.length > 0 && used + n > rows) {
+      runs.push(run);
+      run = [];
+      used = 0;
+    }
+    run.push(t);
+    used += n;
+  });
+  if (run.length) runs.push(run);
+  return runs;
+}
+
+/**
+ * Classifies texts with a loaded model: the class logits of a text's windows are mean-pooled as
+ * in training (poolWindows), then softmax; the most probable label first in `label`, every
+ * label's probability in `scores` (head order).
  */
 export function classifyTexts(
   m: LoadedModel,
@@ -58,13 +99,16 @@ export function classifyTexts(
   if (texts.length > limits.maxTexts)
     throw new InferenceError('invalid_argument', `${texts.length} texts in one request; send at most ${limits.maxTexts}`);
   const out: Classification[] = [];
-  for (let start = 0; start < texts.length; start += limits.batchSize) {
-    const batch = classificationBatch(texts.slice(start, start + limits.batchSize), m.maxLength);
-    const probs = tf.tidy(() => tf.softmax(forward(m.model, batch, { head: 'cls', deltas: m.deltas, inject: m.inject })));
+  for (const run of textRuns(texts, m, limits.batchSize)) {
+    const batch = classificationBatch(run, m.maxLength, m.maxWindows);
+    const probs = tf.tidy(() => {
+      const logits = forward(m.model, batch, { head: 'cls', deltas: m.deltas, inject: m.inject });
+      return tf.softmax(poolWindows(logits, batch.windowOf, batch.examples));
+    });
     const p = probs.dataSync() as Float32Array;
     probs.dispose();
     const k = m.labels.length;
-    for (let r = 0; r < batch.batch; r++) {
+    for (let r = 0; r < batch.examples; r++) {
       const scores = m.labels.map((label, j) => ({ label, score: p[r * k + j]! }));
       const best = scores.reduce((a, b) => (b.score > a.score ? b : a));
       out.push({ label: best.label, scores });

@@ -81,6 +81,25 @@ describe('the served model cache', () => {
     });
   });
 
+  describe("when the gpu-host resolved the job's windows", () => {
+    it('should classify with the resolved max_length and max_windows, rebuilding a model loaded before', async () => {
+      const job = tinyJob('job-w');
+      await initJob(job, aux, jobs);
+      const early = await models.acquire(nameOf(job));
+      // The spec left them at auto: until the host opens the job, one window of the spec's default (capped by the context).
+      assert.deepEqual([early.loaded.maxLength, early.loaded.maxWindows], [16, 1]);
+      early.release();
+      await jobs.setResolved(job.jobId, { lr: 0.01, epochs: 2, batchSize: 8, maxLength: 8, maxWindows: 3, droppedShare: 0 });
+      const lease = await models.acquire(nameOf(job));
+      assert.deepEqual([lease.loaded.maxLength, lease.loaded.maxWindows], [8, 3]);
+      const long = 'twenty-four bytes long..';
+      const [pooled] = classifyTexts(lease.loaded, [long]);
+      const [first] = classifyTexts({ ...lease.loaded, maxWindows: 1 }, [long]);
+      assert.notDeepEqual(pooled!.scores, first!.scores, 'three windows of 8 bytes are read, not the first 8');
+      lease.release();
+    });
+  });
+
   describe('when more models are loaded than maxModels', () => {
     it('should free the least recently used one', async () => {
       const jobsList = [tinyJob('job-1'), tinyJob('job-2', { seed: 8 }), tinyJob('job-3', { seed: 9 })];

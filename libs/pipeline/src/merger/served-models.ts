@@ -21,8 +21,10 @@ export interface LoadedModel {
   readonly task: 'classification' | 'causal_lm';
   /** Class names in head-output order (classification). */
   readonly labels: readonly string[];
-  /** Tokens per input the job was trained with (inputs are truncated to it). */
+  /** Tokens per window the job was trained with. */
   readonly maxLength: number;
+  /** Windows per input the job was trained with: a longer input is cut after maxLength x maxWindows tokens. */
+  readonly maxWindows: number;
   /** True when the aux is folded into the weights (W + dW); false when injected (mlp). */
   readonly merged: boolean;
   /** The merge group the deltas come from ('' when served alone). */
@@ -78,6 +80,7 @@ interface ServedSource {
   labels: string[];
   seed: number;
   maxLength: number;
+  maxWindows: number;
   own: ServedMeta | null;
   group: string;
   /** Members and their served meta (the job alone when it has no group). */
@@ -117,6 +120,7 @@ export class ServedModels {
         task: numLabels === undefined ? 'causal_lm' : 'classification',
         labels: Array.from({ length: numLabels ?? 0 }, (_, i) => `LABEL_${i}`),
         maxLength: deps.base.config.nPositions,
+        maxWindows: 1,
         merged: true,
         mergeGroup: '',
         updatedAtMs: 0,
@@ -221,12 +225,15 @@ export class ServedModels {
     let task: ServedSource['task'];
     let seed: number;
     let maxLength: number;
+    let maxWindows: number;
     try {
       const v = validateJobSpec(record.spec);
       task = v.task;
       labels = [...record.spec.labels];
       seed = v.options.seed;
-      maxLength = v.options.maxLength;
+      // What the gpu-host resolved (its `auto` values): Classify windows inputs exactly as training did.
+      maxLength = record.resolved?.maxLength ?? v.options.maxLength;
+      maxWindows = record.resolved?.maxWindows ?? v.given.maxWindows ?? 1;
     } catch (e) {
       if (e instanceof JobSpecError)
         throw new InferenceError('failed_precondition', `model "${name}" cannot be served: its job spec is invalid (${e.message})`);
@@ -236,8 +243,9 @@ export class ServedModels {
     const ids = group ? [...new Set([...(await this.deps.served.members(record.spec.tenantId, group)), m.jobId])].sort() : [m.jobId];
     const members = await Promise.all(ids.map(async (jobId) => ({ jobId, meta: await this.deps.served.meta(jobId) })));
     const own = members.find((x) => x.jobId === m.jobId)!.meta;
-    const signature = members.map((x) => `${x.jobId}@${x.meta?.version ?? 0}:${x.meta?.updatedAtMs ?? 0}`).join(',');
-    return { jobId: m.jobId, spec: record.spec, task, labels, seed, maxLength, own, group, members, signature };
+    // The windowing is part of it: a model loaded before the gpu-host resolved `auto` is rebuilt after.
+    const signature = `${maxLength}x${maxWindows}|${members.map((x) => `${x.jobId}@${x.meta?.version ?? 0}:${x.meta?.updatedAtMs ?? 0}`).join(',')}`;
+    return { jobId: m.jobId, spec: record.spec, task, labels, seed, maxLength, maxWindows, own, group, members, signature };
   }
 
   private async build(name: string, s: ServedSource): Promise<Entry> {
@@ -265,6 +273,7 @@ export class ServedModels {
         task: s.task,
         labels: s.labels,
         maxLength: Math.min(s.maxLength, this.deps.base.config.nPositions),
+        maxWindows: s.maxWindows,
         merged,
         mergeGroup: s.group,
         updatedAtMs: s.own?.updatedAtMs ?? 0,

@@ -96,6 +96,7 @@ describe('when the demo job is resolved on cola-tiny', () => {
         optimizer: undefined,
         maxSteps: 0,
         validationEvery: 0,
+        maxWindows: 0,
       },
       seed: 1,
     };

@@ -46,12 +46,14 @@ describe('when auto hyperparameters are chosen', () => {
     assert.equal(given.choices.length, 0);
   });
 
-  it('should halve the batch until it fits the host token cap', () => {
-    const a = chooseAutoHyperparameters({ ...cls(4000, 700), tokenCap: 4096 }, { maxWindows: 1 });
-    assert.equal(a.batchSize, 32, '32 x 128 x 1 window fits 4096 tokens');
-    const w = chooseAutoHyperparameters({ ...cls(4000, 700), tokenCap: 4096 });
-    assert.equal(w.batchSize, 4, '6 windows of 128 per row: 4 rows fit in 4096 tokens');
-    assert.match(describeAutoChoices(w.choices), /halved to fit the host's cap of 4096 tokens/);
+  it('should keep an input inside the host memory budget: fewer windows, then a shorter max_length', () => {
+    const a = chooseAutoHyperparameters({ ...cls(4000, 700), tokenCap: 4 * 128 });
+    assert.equal(a.maxWindows, 4, '6 windows wanted, 4 x 128 tokens fit one chunk');
+    assert.equal(a.batchSize, 32, 'the batch is not cut: the host runs it in row chunks');
+    assert.match(describeAutoChoices(a.choices), /6 wanted, the host's memory budget holds 4 x 128 tokens per input/);
+    const tight = chooseAutoHyperparameters({ ...cls(4000, 700), tokenCap: 64 });
+    assert.deepEqual([tight.maxLength, tight.maxWindows], [64, 1]);
+    assert.match(describeAutoChoices(tight.choices), /memory budget of 64 tokens per input/);
   });
 
   it('should train causal LM on context windows with at least 100 steps', () => {

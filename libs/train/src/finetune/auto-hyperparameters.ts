@@ -12,7 +12,12 @@ export interface AutoInputs {
   rowTokens: readonly number[];
   /** The base model's context (n_positions). */
   context: number;
-  /** Most tokens one host batch may hold (batch x max_length x windows), from the host's memory budget. */
+  /**
+   * Most tokens one input may take (max_length x windows): one chunk of a host step within the
+   * host's memory budget. A host step runs a batch in row chunks that fit the budget, but an
+   * input's windows stay in one chunk so their outputs can be pooled; so the budget bounds an
+   * input, not a batch.
+   */
   tokenCap: number;
 }
 
@@ -63,11 +68,11 @@ const quantile = (sorted: readonly number[], q: number): number =>
 /**
  * The `auto` rules (documented in docs/auto.md):
  * - max_length: classification follows the data, the 90th percentile of row lengths rounded up
- *   to 16, at most the context; causal LM uses the context.
+ *   to 16, at most the context (and the token cap); causal LM uses the context.
  * - max_windows: inputs whose 90th percentile exceeds the context are windowed (up to
- *   {@link AUTO_MAX_WINDOWS} windows of the context) rather than cut.
- * - batch_size: 32 (the paper's) when the data gives at least 40 batches of 32, else 16, else 8,
- *   halved while a batch would exceed the host's token cap.
+ *   {@link AUTO_MAX_WINDOWS} windows of the context, and as many as the token cap holds) rather
+ *   than cut.
+ * - batch_size: 32 (the paper's) when the data gives at least 40 batches of 32, else 16, else 8.
  * - n_epochs: enough passes to reach {@link AUTO_MIN_STEPS_CLASSIFICATION} (or LM's) optimizer
  *   steps, between 1 and {@link AUTO_MAX_EPOCHS}.
  * - learning_rate: {@link AUTO_LR} by aux type; lowrank scaled by sqrt(8 / rank), since a
@@ -79,40 +84,43 @@ export function chooseAutoHyperparameters(input: AutoInputs, given: AutoGiven = 
   const p90 = quantile(sorted, 0.9);
   const isCls = input.task === 'classification';
 
+  const cap = Math.max(16, input.tokenCap);
   let maxLength = given.maxLength;
   if (maxLength === undefined) {
-    maxLength = isCls ? Math.min(input.context, Math.max(16, Math.ceil(p90 / 16) * 16)) : input.context;
+    maxLength = isCls ? Math.min(input.context, cap, Math.max(16, Math.ceil(p90 / 16) * 16)) : input.context;
     choices.push({
       field: 'max_length',
       value: maxLength,
       why: isCls
-        ? `90% of training rows have at most ${p90} tokens; capped by the model's context of ${input.context}`
+        ? `90% of training rows have at most ${p90} tokens; capped by the model's context of ${input.context}` +
+          (cap < input.context ? ` and the host's memory budget of ${cap} tokens per input` : '')
         : `causal LM trains on windows of the model's context (${input.context})`,
     });
   }
   let maxWindows = given.maxWindows;
   if (maxWindows === undefined) {
-    maxWindows = isCls && p90 > maxLength ? Math.min(AUTO_MAX_WINDOWS, Math.ceil(p90 / maxLength)) : 1;
+    const wanted = isCls && p90 > maxLength ? Math.min(AUTO_MAX_WINDOWS, Math.ceil(p90 / maxLength)) : 1;
+    const fit = Math.max(1, Math.floor(cap / maxLength));
+    maxWindows = Math.min(wanted, fit);
     if (isCls)
       choices.push({
         field: 'max_windows',
         value: maxWindows,
         why:
-          maxWindows > 1
+          (maxWindows > 1
             ? `rows are longer than max_length (90th percentile ${p90} tokens): ${maxWindows} windows of ${maxLength} tokens cover them, and their outputs are averaged`
-            : `90% of rows fit in one window of ${maxLength} tokens`,
+            : p90 > maxLength
+              ? `rows are longer than max_length (90th percentile ${p90} tokens)`
+              : `90% of rows fit in one window of ${maxLength} tokens`) +
+          (fit < wanted ? `; ${wanted} wanted, the host's memory budget holds ${fit} x ${maxLength} tokens per input` : ''),
       });
   }
 
   let batchSize = given.batchSize;
   if (batchSize === undefined) {
     batchSize = input.trainRows >= 32 * 40 ? 32 : input.trainRows >= 16 * 20 ? 16 : 8;
-    let why = `${input.trainRows} training rows`;
-    const perRowTokens = maxLength * (isCls ? maxWindows : 1);
-    while (batchSize > 1 && batchSize * perRowTokens > input.tokenCap) batchSize = Math.max(1, Math.floor(batchSize / 2));
-    if (batchSize * perRowTokens > input.tokenCap || batchSize < 8)
-      why += `; halved to fit the host's cap of ${input.tokenCap} tokens per batch`;
-    choices.push({ field: 'batch_size', value: batchSize, why });
+    // Not bounded by memory: the host runs a batch in row chunks that fit its budget.
+    choices.push({ field: 'batch_size', value: batchSize, why: `${input.trainRows} training rows` });
   }
 
   const batchesPerEpoch = Math.max(

@@ -252,6 +252,16 @@ export class HyperparametersDto {
 
   @ApiPropertyOptional(
     autoOr(
+      { type: 'integer', minimum: 1, maximum: 64 },
+      'Classification: windows of max_length tokens per input; a longer input is split into up to this many windows whose outputs are averaged, in training and in Classify (auto: enough for 90% of the rows, at most 8, within the host memory budget).',
+    ),
+  )
+  @IsOptional()
+  @IsAutoOrNumber({ integer: true, min: 1, max: 64 })
+  max_windows?: number | 'auto';
+
+  @ApiPropertyOptional(
+    autoOr(
       { type: 'number', minimum: 0, exclusiveMinimum: true, maximum: 1, exclusiveMaximum: true },
       'Fraction of the steps in linear warmup (auto = 0.05).',
     ),

@@ -1,16 +1,25 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, type ApiPropertyOptions } from '@nestjs/swagger';
 import { IsIn, IsOptional, Matches } from 'class-validator';
 import { JOB_STATUSES } from '@cola/pipeline';
 import { ListEnvelopeDto, ListQueryDto } from '../../common/pagination';
 import { ApiErrorDetailDto } from '../../errors/api-error-responses.decorator';
 
+/** A value the gpu-host chooses from the data: `auto` until it opened the job, then the value the job runs with. */
+const resolvedLater = (description: string): ApiPropertyOptions => ({
+  type: 'string',
+  oneOf: [{ type: 'number' }, { type: 'string', enum: ['auto'] }],
+  description: `${description} \`auto\` until the gpu-host opens the job and chooses it from the data (docs/auto.md).`,
+});
+
 export class JobHyperparametersDto {
-  @ApiProperty({ type: Number }) n_epochs!: number;
-  @ApiProperty({ type: Number }) batch_size!: number;
-  @ApiProperty({ type: Number }) learning_rate!: number;
+  @ApiProperty(resolvedLater('Passes over the training file.')) n_epochs!: number | 'auto';
+  @ApiProperty(resolvedLater('Examples per host batch.')) batch_size!: number | 'auto';
+  @ApiProperty(resolvedLater('Peak learning rate of the aux optimizer.')) learning_rate!: number | 'auto';
   @ApiProperty({ type: String, enum: ['adamw', 'sgd'] }) optimizer!: 'adamw' | 'sgd';
   @ApiProperty({ type: Number }) weight_decay!: number;
-  @ApiProperty({ type: Number }) max_length!: number;
+  @ApiProperty(resolvedLater('Tokens per window.')) max_length!: number | 'auto';
+  @ApiProperty(resolvedLater('Windows per classification input, whose outputs are averaged (1 for causal LM).'))
+  max_windows!: number | 'auto';
   @ApiProperty({ type: Number }) warmup_fraction!: number;
 }
 
@@ -76,6 +85,13 @@ export class JobDto {
   @ApiProperty({ type: JobMethodDto }) method!: JobMethodDto;
   @ApiProperty({ type: ApiErrorDetailDto, nullable: true }) error!: ApiErrorDetailDto | null;
   @ApiProperty({ type: Number, nullable: true }) trained_tokens!: number | null;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description:
+      "Share of the training file's tokens beyond max_length x max_windows, which training leaves out (0 = every token is used); null until the gpu-host opens the job.",
+  })
+  dropped_token_share!: number | null;
   @ApiProperty({ type: JobProgressDto, nullable: true }) progress!: JobProgressDto | null;
   @ApiProperty({ type: JobResultDto, nullable: true, description: 'Validation metric, once the job succeeded.' })
   result!: JobResultDto | null;

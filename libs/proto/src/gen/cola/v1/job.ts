@@ -95,6 +95,12 @@ export interface Hyperparameters {
    * 0 = the default (about five evaluations per run).
    */
   validationEvery: number;
+  /**
+   * Classification: windows of max_length tokens per input; a longer input is split into up to
+   * this many windows whose class logits are averaged, in training and in Classify alike.
+   * 0 = auto (enough windows for 90% of the training rows, at most 8, within the host's memory).
+   */
+  maxWindows: number;
 }
 
 function createBaseJobSpec(): JobSpec {
@@ -421,6 +427,7 @@ function createBaseHyperparameters(): Hyperparameters {
     warmupFraction: 0,
     maxSteps: 0,
     validationEvery: 0,
+    maxWindows: 0,
   };
 }
 
@@ -446,6 +453,9 @@ export const Hyperparameters: MessageFns<Hyperparameters> = {
     }
     if (message.validationEvery !== 0) {
       writer.uint32(56).uint32(message.validationEvery);
+    }
+    if (message.maxWindows !== 0) {
+      writer.uint32(64).uint32(message.maxWindows);
     }
     return writer;
   },
@@ -519,6 +529,14 @@ export const Hyperparameters: MessageFns<Hyperparameters> = {
             message.validationEvery = reader.uint32();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.maxWindows = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -545,6 +563,7 @@ export const Hyperparameters: MessageFns<Hyperparameters> = {
     message.warmupFraction = object.warmupFraction ?? 0;
     message.maxSteps = object.maxSteps ?? 0;
     message.validationEvery = object.validationEvery ?? 0;
+    message.maxWindows = object.maxWindows ?? 0;
     return message;
   },
 };
