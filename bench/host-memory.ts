@@ -7,11 +7,17 @@
 //   2. The physical limit: the backend's 2-D matMul GFLOP/s against the host step's achieved GFLOP/s.
 //   3. GPT-2-small width (seeded random weights): bytes per token (activations vs gram), step time
 //      and peak host memory per token, in row chunks.
+//   4. Mixing: N tenants in one mixed host step against N separate steps, and the candidate
+//      formulations of a mixed step (bench/support/mixing.ts), on the cola-tiny checkpoint.
+// Flags: --mixing-only (section 4 alone), --tenants N (8), --tenant-rows N (8), --tenant-length N (64),
+//   --mixing-reps N (5).
 // Absolute times depend on the machine and its load; the ratios are measured in the same run.
 import { backendMemory, copyIdentityData, fastMatMul, initBackend, shareIdentityData, tf } from '@cola/gl';
 import {
   chunkedHostStep,
+  initClassificationHead,
   initGptModel,
+  loadCheckpoint,
   resolveTaps,
   seededGpt2Small,
   tapShape,
@@ -19,7 +25,14 @@ import {
   type GptModel,
   type LmTokenBatch,
 } from '@cola/model';
+import { DEFAULT_BASE_MODEL_DIR } from '@cola/train';
 import { attentionGflops, hostStepGflop, matMulPeakGflops } from './physical-limit';
+import { benchMixing } from './support/mixing';
+
+function flag(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+}
 
 const COLA_TINY: GptConfig = { vocabSize: 258, nPositions: 128, nEmbd: 128, nLayer: 4, nHead: 4, layerNormEpsilon: 1e-5 };
 
@@ -106,6 +119,7 @@ async function main(): Promise<void> {
   console.log(
     `bench:host-memory on backend ${tf.getBackend()} (machine shared with other work: absolute times are busy-machine figures)\n`,
   );
+  if (process.argv.includes('--mixing-only')) return mixing();
 
   // 1. cola-tiny memory per token.
   const T = 128;
@@ -180,6 +194,21 @@ async function main(): Promise<void> {
   console.log(`  transfer: activations ${kb(actBytes)}/token; gram ${(gramBytes / 1e6).toFixed(1)} MB per fit task`);
   console.log(`  gram pays from ${Math.ceil(gramBytes / actBytes)} tokens per fit task`);
   gpt2.dispose();
+  console.log('');
+  await mixing();
+}
+
+/** 4. Mixing, on the cola-tiny checkpoint with a SpamAssassin head. */
+async function mixing(): Promise<void> {
+  const model = await loadCheckpoint(DEFAULT_BASE_MODEL_DIR);
+  initClassificationHead(model, 2, { seed: 1 });
+  await benchMixing(model, {
+    tenants: flag('tenants', 8),
+    rows: flag('tenant-rows', 8),
+    seqLen: flag('tenant-length', 64),
+    reps: flag('mixing-reps', 5),
+  });
+  model.dispose();
 }
 
 void main();

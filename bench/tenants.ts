@@ -37,19 +37,45 @@ function procStatus(pid: number): { rss: number; hwm: number } {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
-/** The largest value of any gpu-host series whose name mentions the backend or wasm heap (if the host exports one). */
-async function backendHeapBytes(url: string): Promise<number | undefined> {
+/** What one scrape of the gpu-host's /metrics says about its memory, in bytes. */
+interface MemoryScrape {
+  /** The largest series whose name mentions the backend or wasm heap (if the host exports one). */
+  backendHeap?: number;
+  /** Node's default metrics: V8 heap used and total, and memory outside V8's heap (ArrayBuffers, wasm memory). */
+  heapUsed?: number;
+  heapTotal?: number;
+  external?: number;
+  /** V8's young generation (new space) and old space, used bytes. */
+  newSpace?: number;
+  oldSpace?: number;
+}
+
+const NODE_SERIES: Record<string, keyof MemoryScrape> = {
+  nodejs_heap_size_used_bytes: 'heapUsed',
+  nodejs_heap_size_total_bytes: 'heapTotal',
+  nodejs_external_memory_bytes: 'external',
+};
+
+async function scrapeMemory(url: string): Promise<MemoryScrape> {
   try {
     const text = await (await fetch(url, { signal: AbortSignal.timeout(2000) })).text();
-    let best: number | undefined;
+    const out: MemoryScrape = {};
     for (const line of text.split('\n')) {
-      if (line.startsWith('#') || !/^cola_[a-z_]*(wasm|backend)[a-z_]*bytes/.test(line)) continue;
+      if (line.startsWith('#')) continue;
       const v = Number(line.slice(line.lastIndexOf(' ') + 1));
-      if (Number.isFinite(v)) best = Math.max(best ?? 0, v);
+      if (!Number.isFinite(v)) continue;
+      const node = NODE_SERIES[/^[a-z_]+/.exec(line)?.[0] ?? ''];
+      if (node) out[node] = v;
+      else if (line.startsWith('nodejs_heap_space_size_used_bytes{')) {
+        const space = /space="([a-z_]+)"/.exec(line)?.[1];
+        if (space === 'new') out.newSpace = v;
+        if (space === 'old') out.oldSpace = v;
+      }
+      else if (/^cola_[a-z_]*(wasm|backend)[a-z_]*bytes/.test(line)) out.backendHeap = Math.max(out.backendHeap ?? 0, v);
     }
-    return best;
+    return out;
   } catch {
-    return undefined;
+    return {};
   }
 }
 
@@ -96,15 +122,15 @@ async function main(): Promise<void> {
         const host = stack.services.get('gpu-host')!;
         const metricsUrl = (host.opts.healthUrl ?? '').replace(/\/healthz$/, '/metrics');
         let peakRss = procStatus(host.pid!).rss;
-        let peakHeap: number | undefined;
+        const peaks: MemoryScrape = {};
         const sampler = setInterval(() => {
           try {
             peakRss = Math.max(peakRss, procStatus(host.pid!).rss);
           } catch {
             // the process is gone; the final read below says so
           }
-          void backendHeapBytes(metricsUrl).then((b) => {
-            if (b !== undefined) peakHeap = Math.max(peakHeap ?? 0, b);
+          void scrapeMemory(metricsUrl).then((m) => {
+            for (const k of Object.keys(m) as (keyof MemoryScrape)[]) peaks[k] = Math.max(peaks[k] ?? 0, m[k]!);
           });
         }, 200);
         const t0 = performance.now();
@@ -135,8 +161,9 @@ async function main(): Promise<void> {
           String(n),
           `${n}/${n}`,
           n0(peak / 1e6),
-          peakHeap !== undefined ? n0(peakHeap / 1e6) : 'not exported',
+          peaks.backendHeap !== undefined ? n0(peaks.backendHeap / 1e6) : 'not exported',
           (peak / baseline).toFixed(2),
+          [peaks.heapUsed, peaks.heapTotal, peaks.newSpace, peaks.oldSpace, peaks.external].map((b) => (b === undefined ? '?' : n0(b / 1e6))).join(' / '),
           n0(tokens / seconds),
           seconds.toFixed(1),
           ((n * perAdapter) / 1e6).toFixed(2),
@@ -151,6 +178,9 @@ async function main(): Promise<void> {
     await redis.stop();
   }
   console.log(
+    'JS heap columns: the peaks of node\'s default metrics on the gpu-host\'s /metrics (V8 heap used and reserved, its new and old spaces used, and external memory: ArrayBuffers and the wasm memory)',
+  );
+  console.log(
     'peak host memory: the largest RSS of the gpu-host process (sampled every 200 ms, and its kernel peak VmHWM), which contains its wasm heap',
   );
   table(
@@ -160,6 +190,7 @@ async function main(): Promise<void> {
       'peak host RSS MB',
       'peak backend heap MB',
       'vs 1 tenant',
+      'peak JS heap used / total / new / old / external MB',
       'host tok/s',
       'wall s',
       'LoRA: N adapters + grads + Adam, MB',

@@ -2,6 +2,7 @@ export * from './tf';
 export * from './backend/select-backend';
 export * from './backend/backend-memory';
 export * from './backend/shared-identity';
+export * from './backend/view-slice';
 export * from './io/dtype';
 export * from './io/safetensors';
 export * from './adapters/aux-adapter';

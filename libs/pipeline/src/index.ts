@@ -39,3 +39,5 @@ export * from './merger/merger-service';
 export * from './service/run-service';
 export * from './service/worker-process';
 export * from './service/heartbeat';
+export { runHostStep, type StepPart, type StepOutcome } from './host/host-step-runner';
+export { JobAux } from './host/job-aux';

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { tf } from '../tf';
 import { shareIdentityData } from './shared-identity';
+import { viewSliceKernels } from './view-slice';
 import { trackBackendMemory } from './backend-memory';
 
 /** Backends in the order they are preferred; the first one that loads wins. */
@@ -68,6 +69,7 @@ async function select(opts: InitBackendOptions): Promise<BackendChoice> {
     if (await tf.setBackend(tfjsName(choice))) {
       await tf.ready();
       shareIdentityData(tfjsName(choice));
+      viewSliceKernels(tfjsName(choice));
       trackBackendMemory(tfjsName(choice));
       const log = opts.log === undefined ? (l: string) => process.stderr.write(`${l}\n`) : opts.log;
       log?.(`[cola] tfjs backend: ${choice}${forced ? ' (forced by COLA_BACKEND)' : ''}`);
