@@ -58,7 +58,7 @@ const NODE_SERIES: Record<string, keyof MemoryScrape> = {
 
 async function scrapeMemory(url: string): Promise<MemoryScrape> {
   try {
-    const text = await (await fetch(url, { signal: AbortSignal.timeout(2000) })).text();
+    const text = await (await fetch(url, { signal: AbortSignal.timeout(5000) })).text();
     const out: MemoryScrape = {};
     for (const line of text.split('\n')) {
       if (line.startsWith('#')) continue;
