@@ -61,14 +61,7 @@ async function main(): Promise<void> {
   const rows: string[][] = [];
   const mb = (b: number): string => n0(b / 1e6);
   const start = settled();
-  const line = (name: string, s: Sample): string[] => [
-    name,
-    mb(s.heapUsed),
-    mb(s.external),
-    mb(s.arrayBuffers),
-    mb(s.rss),
-    mb(s.wasm),
-  ];
+  const line = (name: string, s: Sample): string[] => [name, mb(s.heapUsed), mb(s.external), mb(s.arrayBuffers), mb(s.rss), mb(s.wasm)];
   rows.push(line('after start (GC)', start));
   let done = 0;
   try {

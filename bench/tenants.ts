@@ -70,8 +70,7 @@ async function scrapeMemory(url: string): Promise<MemoryScrape> {
         const space = /space="([a-z_]+)"/.exec(line)?.[1];
         if (space === 'new') out.newSpace = v;
         if (space === 'old') out.oldSpace = v;
-      }
-      else if (/^cola_[a-z_]*(wasm|backend)[a-z_]*bytes/.test(line)) out.backendHeap = Math.max(out.backendHeap ?? 0, v);
+      } else if (/^cola_[a-z_]*(wasm|backend)[a-z_]*bytes/.test(line)) out.backendHeap = Math.max(out.backendHeap ?? 0, v);
     }
     return out;
   } catch {
@@ -163,7 +162,9 @@ async function main(): Promise<void> {
           n0(peak / 1e6),
           peaks.backendHeap !== undefined ? n0(peaks.backendHeap / 1e6) : 'not exported',
           (peak / baseline).toFixed(2),
-          [peaks.heapUsed, peaks.heapTotal, peaks.newSpace, peaks.oldSpace, peaks.external].map((b) => (b === undefined ? '?' : n0(b / 1e6))).join(' / '),
+          [peaks.heapUsed, peaks.heapTotal, peaks.newSpace, peaks.oldSpace, peaks.external]
+            .map((b) => (b === undefined ? '?' : n0(b / 1e6)))
+            .join(' / '),
           n0(tokens / seconds),
           seconds.toFixed(1),
           ((n * perAdapter) / 1e6).toFixed(2),
@@ -178,7 +179,7 @@ async function main(): Promise<void> {
     await redis.stop();
   }
   console.log(
-    'JS heap columns: the peaks of node\'s default metrics on the gpu-host\'s /metrics (V8 heap used and reserved, its new and old spaces used, and external memory: ArrayBuffers and the wasm memory)',
+    "JS heap columns: the peaks of node's default metrics on the gpu-host's /metrics (V8 heap used and reserved, its new and old spaces used, and external memory: ArrayBuffers and the wasm memory)",
   );
   console.log(
     'peak host memory: the largest RSS of the gpu-host process (sampled every 200 ms, and its kernel peak VmHWM), which contains its wasm heap',

@@ -107,7 +107,11 @@ const CANDIDATES: Candidate[] = [
   { name: 'mixed: segments (the gpu-host)', run: (m, parts) => runHostStep(m, parts).map((o) => o.taps) },
   { name: 'mixed: stacked, split per tap', run: stacked('split') },
   { name: 'mixed: stacked, split, tfjs-wasm own Slice/SplitV', run: stacked('split'), kernels: 'copying', slow: true },
-  { name: 'separate steps, tfjs-wasm own Slice/SplitV', run: (m, parts) => parts.map((p) => runHostStep(m, [p])[0]!.taps), kernels: 'copying' },
+  {
+    name: 'separate steps, tfjs-wasm own Slice/SplitV',
+    run: (m, parts) => parts.map((p) => runHostStep(m, [p])[0]!.taps),
+    kernels: 'copying',
+  },
   { name: 'mixed: stacked, gather per tap', run: stacked('gather') },
 ];
 
