@@ -1,6 +1,6 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { copySliceKernels, initBackend, tf, viewSliceKernels } from '../index';
+import { copySliceKernels, initBackend, readFloats, tf, viewSliceKernels } from '../index';
 
 /** Every slice and split the tests compare, as plain arrays, on the kernels registered now. */
 function outputs(): number[][] {
@@ -56,5 +56,16 @@ describe('when the wasm backend slices and splits through views of its heap', ()
     const start = tf.memory().numTensors;
     outputs();
     assert.equal(tf.memory().numTensors, start);
+  });
+
+  it("should read a float32 tensor's values as dataSync does, and refuse another dtype", () => {
+    const t = tf.randomNormal([33, 7], 0, 1, 'float32', 5);
+    const i = tf.tensor1d([1, 2], 'int32');
+    try {
+      assert.deepEqual(Array.from(readFloats(t)), Array.from(t.dataSync()));
+      assert.throws(() => readFloats(i), /float32 tensor is needed, got int32/);
+    } finally {
+      tf.dispose([t, i]);
+    }
   });
 });

@@ -114,3 +114,18 @@ export function copySliceKernels(backendName: string): void {
     tf.registerKernel(config);
   }
 }
+
+/**
+ * A float32 tensor's values without a copy where the backend allows it: on wasm a view of its
+ * heap (tfjs-wasm's `dataSync` copies the whole buffer into a fresh ArrayBuffer first), elsewhere
+ * `dataSync()`. The view is valid only until the next tensor allocation may grow the heap: read
+ * it at once, with no tf op in between.
+ */
+export function readFloats(t: tf.Tensor): Float32Array {
+  if (t.dtype !== 'float32') throw new Error(`readFloats: a float32 tensor is needed, got ${t.dtype}`);
+  if (tf.getBackend() === 'wasm') {
+    const backend = tf.backend() as unknown as Partial<HeapBackend>;
+    if (typeof backend.typedArrayFromHeap === 'function') return backend.typedArrayFromHeap(t) as Float32Array;
+  }
+  return t.dataSync() as Float32Array;
+}

@@ -1,4 +1,4 @@
-import { encodeFloatsInto, gramOf, tf, WIRE_ITEM_SIZE, type AdaptationData, type WireDtype } from '@cola/gl';
+import { encodeFloatsInto, gramOf, readFloats, tf, WIRE_ITEM_SIZE, type AdaptationData, type WireDtype } from '@cola/gl';
 import {
   dtypeFromName,
   planAdaptationBatch,
@@ -31,7 +31,8 @@ function source(t: tf.Tensor, dtype: WireDtype): TensorSource {
     dtype: dtypeFromName(dtype),
     shape: t.shape,
     byteLength: t.size * WIRE_ITEM_SIZE[dtype],
-    write: (out, offset) => encodeFloatsInto(t.dataSync() as Float32Array, dtype, out, offset),
+    // A view of the backend's buffer, read at once: no fresh copy of the tensor per payload.
+    write: (out, offset) => encodeFloatsInto(readFloats(t), dtype, out, offset),
   };
 }
 
