@@ -39,3 +39,4 @@ export * from './merger/merger-service';
 export * from './service/run-service';
 export * from './service/worker-process';
 export * from './service/heartbeat';
+export * from './service/loop-block-watch';

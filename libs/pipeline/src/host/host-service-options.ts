@@ -1,4 +1,4 @@
-import { HOST_MEMORY_BUDGET_MB, OptionChecks, QUEUE_RETENTION, TTLS } from '@cola/config';
+import { HOST_JOB_LOCK_MS, HOST_MEMORY_BUDGET_MB, OptionChecks, QUEUE_RETENTION, TTLS } from '@cola/config';
 import type { GptModel } from '@cola/model';
 import type { ColaMetrics } from '@cola/metrics';
 import type { HostAuxStore, HostPayloadStore } from './stores';
@@ -46,6 +46,12 @@ export interface HostServiceOptions {
    * `QUEUE_RETENTION.completedSeconds`.
    */
   queueRetentionSeconds?: number;
+  /**
+   * Lock of each job's `jobs` entry in ms (BullMQ's lockDuration). Renewal runs on the event loop,
+   * which every host step blocks, so it must outlast the longest step; a host killed without
+   * handing its jobs back leaves them locked this long. Default `HOST_JOB_LOCK_MS.default`.
+   */
+  jobLockMs?: number;
   /** Caps the rows of one host-step chunk below what the memory budget allows. Default: no cap (0). */
   maxRowsPerChunk?: number;
   /** Payload store; default `TensorStore` of @cola/store on `redisUrl`. */
@@ -75,6 +81,7 @@ export const HOST_SERVICE_DEFAULTS = {
   evalChunk: 8,
   memoryBudgetMb: HOST_MEMORY_BUDGET_MB.default,
   maxRowsPerChunk: 0,
+  jobLockMs: HOST_JOB_LOCK_MS.default,
   queueRetentionSeconds: QUEUE_RETENTION.completedSeconds,
 } as const;
 
@@ -94,6 +101,7 @@ export function resolveHostServiceOptions(raw: HostServiceOptions): ResolvedHost
     .int('maxRowsPerChunk', o.maxRowsPerChunk, { min: 0, max: 1_000_000 })
     .int('queueRetentionSeconds', o.queueRetentionSeconds, { min: 1, max: 30 * 24 * 3600 })
     .int('memoryBudgetMb', o.memoryBudgetMb, HOST_MEMORY_BUDGET_MB)
+    .int('jobLockMs', o.jobLockMs, HOST_JOB_LOCK_MS)
     .throwIfAny((problems) => new RangeError(`Invalid HostService options: ${problems.join('; ')}`));
   return o;
 }
