@@ -54,7 +54,9 @@ export const DEMO_DEFAULTS: Omit<DemoOptions, 'apiUrl' | 'adminKey'> = {
   maxLength: 64,
   epochs: 1,
   seed: 7,
-  timeoutMs: 600_000,
+  // About 90 s on an idle 2-core machine, but more than 10 min at a load average of 15: the demo
+  // shows progress all along, so it gives up only when something is really stuck.
+  timeoutMs: 1_800_000,
   metricsUrls: [],
 };
 
