@@ -190,6 +190,9 @@ export class HostService extends EventEmitter<HostServiceEvents> {
       connection: this.bull,
       prefix: BULLMQ_PREFIX,
       concurrency: 4,
+      // Its announcements are handled on the same blocked event loop: the same lock.
+      lockDuration: opts.jobLockMs,
+      stalledInterval: Math.min(opts.jobLockMs, STALLED_CHECK_MS),
     });
     // A block half as long as the jobs lock is a warning that the lock may lapse under more load.
     this.loopWatch = watchLoopBlocks({
