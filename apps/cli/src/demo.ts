@@ -55,8 +55,9 @@ export const DEMO_DEFAULTS: Omit<DemoOptions, 'apiUrl' | 'adminKey'> = {
   epochs: 1,
   seed: 7,
   // About 90 s on an idle 2-core machine, but more than 10 min at a load average of 15: the demo
-  // shows progress all along, so it gives up only when something is really stuck.
-  timeoutMs: 1_800_000,
+  // shows progress all along, so it gives up only when something is really stuck (today, at load
+  // 15-27, it took 31 min).
+  timeoutMs: 3_600_000,
   metricsUrls: [],
 };
 
