@@ -54,7 +54,10 @@ export const DEMO_DEFAULTS: Omit<DemoOptions, 'apiUrl' | 'adminKey'> = {
   maxLength: 64,
   epochs: 1,
   seed: 7,
-  timeoutMs: 600_000,
+  // About 90 s on an idle 2-core machine, but more than 10 min at a load average of 15: the demo
+  // shows progress all along, so it gives up only when something is really stuck (today, at load
+  // 15-27, it took 31 min).
+  timeoutMs: 3_600_000,
   metricsUrls: [],
 };
 

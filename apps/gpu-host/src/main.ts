@@ -17,6 +17,7 @@ runService(async () => {
     payloadTtlSeconds: env.PAYLOAD_TTL_SECONDS,
     memoryBudgetMb: env.COLA_HOST_MEMORY_BUDGET_MB,
     queueRetentionSeconds: env.COLA_QUEUE_RETENTION_SECONDS,
+    jobLockMs: env.COLA_HOST_JOB_LOCK_MS,
     log,
     metrics,
   });

@@ -61,6 +61,15 @@ export const gatewayConfig = defineConfig({
  */
 export const HOST_MEMORY_BUDGET_MB = { default: 1536, min: 64, max: 3072 } as const;
 
+/**
+ * Limits of the gpu-host's lock on each job it trains, in ms. The host holds a job's `jobs` entry
+ * for the whole run and renews the lock from its event loop, which a host step blocks: on a loaded
+ * machine a step of a default batch has blocked it for more than BullMQ's 30 s, the lock lapsed and
+ * the job was delivered again while it ran. The default outlasts such a step; the price is that a
+ * host killed without a chance to hand its jobs back (SIGKILL, OOM) leaves them for this long.
+ */
+export const HOST_JOB_LOCK_MS = { default: 120_000, min: 5_000, max: 3_600_000 } as const;
+
 /** gpu-host. */
 export const gpuHostConfig = defineConfig({
   ...workerEnvSpec,
@@ -80,6 +89,12 @@ export const gpuHostConfig = defineConfig({
     min: HOST_MEMORY_BUDGET_MB.min,
     max: HOST_MEMORY_BUDGET_MB.max,
     doc: 'MiB of tensor memory for host steps and buffered jobs (steps run in row chunks that fit; jobs that do not fit wait queued)',
+  }),
+  COLA_HOST_JOB_LOCK_MS: int({
+    default: HOST_JOB_LOCK_MS.default,
+    min: HOST_JOB_LOCK_MS.min,
+    max: HOST_JOB_LOCK_MS.max,
+    doc: 'lock of a job the gpu-host trains, in ms: longer than its longest host step (which blocks lock renewal); a killed host\'s jobs resume elsewhere after it',
   }),
 });
 

@@ -41,3 +41,4 @@ export * from './service/worker-process';
 export * from './service/heartbeat';
 export { runHostStep, type StepPart, type StepOutcome } from './host/host-step-runner';
 export { JobAux } from './host/job-aux';
+export * from './service/loop-block-watch';

@@ -121,8 +121,9 @@ export class FaultRig {
     this.stack = new PipelineStack({
       redisUrl: this.redis.url,
       modelDir: this.modelDir,
-      // Short task locks: a killed trainer's task is taken over in seconds, not BullMQ's 30 s.
-      env: { COLA_AUX_LOCK_MS: '2000', ...this.opts.env },
+      // Short task locks: a killed trainer's task is taken over in seconds, not BullMQ's 30 s;
+      // and a short jobs lock: a SIGKILLed host's job resumes on its restart after 15 s, not the default's 2 min.
+      env: { COLA_AUX_LOCK_MS: '2000', COLA_HOST_JOB_LOCK_MS: '15000', ...this.opts.env },
       supervise: true,
       supervisorLog: (line) => {
         this.supervisorLines.push(line);

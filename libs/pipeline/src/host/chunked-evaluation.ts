@@ -9,13 +9,21 @@ export interface ChunkedEvaluationOptions {
   adapters: AdapterSet;
   /** Apply them merged (W + dW), as the job trained. */
   merged: boolean;
-  /** Batches evaluated before yielding to the event loop. */
-  chunk: number;
+  /**
+   * Rows evaluated between two yields to the event loop: a batch with more rows is cut in row
+   * chunks of this size (whole inputs when rows are windows), smaller batches are grouped up to it.
+   */
+  rowsPerYield: number;
   /**
    * Most rows one forward pass may take (the gpu-host's memory budget): a larger batch is
    * evaluated in row chunks (whole inputs when rows are windows). Default: whole batches.
    */
   maxRows?: number;
+  /**
+   * Puts on the model what this evaluation needs (the job's classifier head), before each piece:
+   * while the evaluation yields, other work of the host (a step, another evaluation) may install another.
+   */
+  prepare?: () => void;
 }
 
 /** A batch's rows [start, end) as a batch of its own, with its labels and windows (views). */
@@ -42,8 +50,9 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
 
 /**
  * `evaluate` of @cola/train (the single-process run's final evaluation) over a job's validation
- * batches, a few batches at a time with a yield in between: evaluation is synchronous compute, and
- * a long block would starve BullMQ's lock renewal and every other job of the host. The chunks'
+ * batches, a few rows at a time with a yield in between: evaluation is synchronous compute, and
+ * a long block would starve BullMQ's lock renewal and every other job of the host (a "before"
+ * score over windowed e-mails once blocked the loop for 110 s on a loaded machine). The chunks'
  * results combine exactly for accuracy and up to float64 rounding for perplexity. A batch larger
  * than the memory budget allows is evaluated in row chunks, which combine the same way.
  */
@@ -56,9 +65,11 @@ export async function evaluateInChunks(
   let count = 0;
   let sum = 0; // correct predictions, or summed NLL
   let chunk: TaskBatch[] = [];
+  let rows = 0;
   const flush = (): void => {
     if (chunk.length === 0) return;
     const list = chunk;
+    opts.prepare?.();
     const r = evaluate(
       model,
       { numBatches: list.length, [Symbol.iterator]: () => list[Symbol.iterator]() },
@@ -68,10 +79,13 @@ export async function evaluateInChunks(
     if (r.count > 0) sum += r.metric === 'accuracy' ? Math.round(r.value * r.count) : Math.log(r.value) * r.count;
     count += r.count;
     chunk = [];
+    rows = 0;
   };
-  for (const b of inRowChunks(batches, opts.maxRows)) {
+  const pieceRows = Math.min(opts.maxRows ?? Infinity, opts.rowsPerYield);
+  for (const b of inRowChunks(batches, pieceRows)) {
     chunk.push(b);
-    if (chunk.length >= opts.chunk) {
+    rows += b.batch;
+    if (rows >= opts.rowsPerYield) {
       flush();
       await yieldToEventLoop();
     }

@@ -1,4 +1,4 @@
-import { HOST_MEMORY_BUDGET_MB, OptionChecks, QUEUE_RETENTION, TTLS } from '@cola/config';
+import { HOST_JOB_LOCK_MS, HOST_MEMORY_BUDGET_MB, OptionChecks, QUEUE_RETENTION, TTLS } from '@cola/config';
 import type { GptModel } from '@cola/model';
 import type { ColaMetrics } from '@cola/metrics';
 import type { HostAuxStore, HostPayloadStore } from './stores';
@@ -32,8 +32,8 @@ export interface HostServiceOptions {
   mixWindowMs?: number;
   /** A progress event in the job's event stream every this many host batches. Default 10. */
   eventEvery?: number;
-  /** Validation batches evaluated between yields to the event loop. Default 8. */
-  evalChunk?: number;
+  /** Validation rows (inputs, or windows) evaluated between yields to the event loop. Default 16. */
+  evalRowsPerYield?: number;
   /**
    * MiB of tensor memory host steps and buffered jobs may use (see HostMemoryBudget): a step runs
    * in row chunks that fit beside the live tensors, and a job that does not fit waits queued.
@@ -46,6 +46,12 @@ export interface HostServiceOptions {
    * `QUEUE_RETENTION.completedSeconds`.
    */
   queueRetentionSeconds?: number;
+  /**
+   * Lock of each job's `jobs` entry in ms (BullMQ's lockDuration). Renewal runs on the event loop,
+   * which every host step blocks, so it must outlast the longest step; a host killed without
+   * handing its jobs back leaves them locked this long. Default `HOST_JOB_LOCK_MS.default`.
+   */
+  jobLockMs?: number;
   /** Caps the rows of one host-step chunk below what the memory budget allows. Default: no cap (0). */
   maxRowsPerChunk?: number;
   /** Payload store; default `TensorStore` of @cola/store on `redisUrl`. */
@@ -72,9 +78,10 @@ export const HOST_SERVICE_DEFAULTS = {
   pollMs: 500,
   mixWindowMs: 100,
   eventEvery: 10,
-  evalChunk: 8,
+  evalRowsPerYield: 16,
   memoryBudgetMb: HOST_MEMORY_BUDGET_MB.default,
   maxRowsPerChunk: 0,
+  jobLockMs: HOST_JOB_LOCK_MS.default,
   queueRetentionSeconds: QUEUE_RETENTION.completedSeconds,
 } as const;
 
@@ -90,10 +97,11 @@ export function resolveHostServiceOptions(raw: HostServiceOptions): ResolvedHost
     .int('pollMs', o.pollMs, { min: 10, max: 60_000 })
     .int('mixWindowMs', o.mixWindowMs, { min: 0, max: 60_000 })
     .int('eventEvery', o.eventEvery, { min: 1, max: 1_000_000 })
-    .int('evalChunk', o.evalChunk, { min: 1, max: 10_000 })
+    .int('evalRowsPerYield', o.evalRowsPerYield, { min: 1, max: 100_000 })
     .int('maxRowsPerChunk', o.maxRowsPerChunk, { min: 0, max: 1_000_000 })
     .int('queueRetentionSeconds', o.queueRetentionSeconds, { min: 1, max: 30 * 24 * 3600 })
     .int('memoryBudgetMb', o.memoryBudgetMb, HOST_MEMORY_BUDGET_MB)
+    .int('jobLockMs', o.jobLockMs, HOST_JOB_LOCK_MS)
     .throwIfAny((problems) => new RangeError(`Invalid HostService options: ${problems.join('; ')}`));
   return o;
 }

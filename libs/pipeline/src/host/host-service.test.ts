@@ -438,6 +438,54 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
     assert.ok(lmEval!.value! > 1 && lmEval!.count > 0);
   });
 
+  /** Blocks this process's event loop (host, trainer and BullMQ timers with it) for `ms`, as a long synchronous host step does. */
+  function blockEventLoop(ms: number): void {
+    const end = performance.now() + ms;
+    while (performance.now() < end);
+  }
+
+  /** Trains one 20-step job, blocking the event loop for `blockMs` after its first step; returns the host's log lines. */
+  async function trainThroughBlock(jobId: string, jobLockMs: number, blockMs: number): Promise<{ status: string; lines: string[] }> {
+    const lines: string[] = [];
+    const model = baseModel();
+    const host = new HostService({ redisUrl: redis.url, model, pollMs: 50, jobLockMs, log: (level, msg) => lines.push(`${level}: ${msg}`) });
+    const trainer = await startTrainer();
+    await host.start();
+    const done = ended(host, jobId);
+    const firstStep = waitFor(host, 'step', (e) => e.jobIds.includes(jobId));
+    await submitJob(jobStore, jobsQueue, spec(jobId, { epochs: 4 }));
+    await firstStep;
+    blockEventLoop(blockMs);
+    const { status } = await done;
+    // BullMQ's stalled check and a delivery of the lapsed job come after the block; give them time.
+    await new Promise((r) => setTimeout(r, Math.min(jobLockMs, 30_000) + 1000));
+    await host.close();
+    await trainer.close();
+    model.dispose();
+    return { status, lines };
+  }
+
+  it('should keep training a job through an event-loop block longer than BullMQ\'s default lock when its jobs lock outlasts it, and warn of the block', async () => {
+    // The control: a lock shorter than the block lapses, the job is delivered again while it still trains here.
+    const lapsed = await trainThroughBlock('job-short-lock', 5_000, 9_000);
+    assert.equal(lapsed.status, 'succeeded');
+    assert.ok(
+      lapsed.lines.some((l) => /delivered again while active here|could not renew lock|Missing lock/.test(l)),
+      `a 5 s lock lapsed during a 9 s block: ${lapsed.lines.filter((l) => !l.startsWith('info')).join(' | ')}`,
+    );
+    await client.flushdb();
+    await upload('spam-train', spamTrain);
+    await upload('spam-val', spamVal);
+    const held = await trainThroughBlock('job-long-lock', 14_000, 9_000);
+    assert.equal(held.status, 'succeeded');
+    const trouble = held.lines.filter((l) => /delivered again|lock|stalled/i.test(l) && !/event loop blocked/.test(l));
+    assert.deepEqual(trouble, [], 'a 14 s lock held through the 9 s block: no redelivery, no lock error');
+    assert.ok(
+      held.lines.some((l) => /^warn: event loop blocked for (8|9)\.\d s, over half the jobs lock \(14 s\)/.test(l)),
+      `the block was reported: ${held.lines.filter((l) => l.startsWith('warn')).join(' | ')}`,
+    );
+  });
+
   it('should resume a job after a restart at the data position of its aux head, ending with the uninterrupted weights', async () => {
     const s = spec('job-resume', { interval: 2, epochs: 2 });
     const trainer = await startTrainer();

@@ -25,6 +25,10 @@ import { JobIntake } from './job-intake';
 import { JobOpening } from './job-opening';
 import { RoundRobinScheduler } from './round-robin-scheduler';
 import { TRANSFER_CHOICE_REASONS } from '../transfer/transfer-choice';
+import { watchLoopBlocks, type LoopBlockWatch } from '../service/loop-block-watch';
+
+/** BullMQ's own stalled-job check period: how soon a lapsed lock is noticed (never later than the lock). */
+const STALLED_CHECK_MS = 30_000;
 
 export type { HostJobResult, HostServiceEvents, JobEnd } from './host-events';
 export { jobErrorOf } from './job-error';
@@ -56,6 +60,7 @@ export class HostService extends EventEmitter<HostServiceEvents> {
   /** Queues whose depth is reported on scrape (besides `adapt`), closed with the service. */
   private depthQueues: Queue[] = [];
   private retention: QueueRetention | undefined;
+  private loopWatch: LoopBlockWatch | undefined;
   private jobsWorker: Worker<JobsQueueData, HostJobResult> | undefined;
   private auxWorker: Worker | undefined;
   private loop: Promise<void> | undefined;
@@ -176,11 +181,29 @@ export class HostService extends EventEmitter<HostServiceEvents> {
       concurrency: opts.maxActiveJobs,
       // A host that dies mid-job leaves it stalled; the next host resumes it from the store.
       maxStalledCount: 3,
+      // The lock is renewed from the event loop, which each host step blocks: it must outlast the
+      // longest step, or a job still training here is taken for stalled and delivered again.
+      lockDuration: opts.jobLockMs,
+      stalledInterval: Math.min(opts.jobLockMs, STALLED_CHECK_MS),
     });
     this.auxWorker = new Worker(QUEUES.auxPublishedHost, (job) => this.intake.processAuxPublished(job), {
       connection: this.bull,
       prefix: BULLMQ_PREFIX,
       concurrency: 4,
+      // Its announcements are handled on the same blocked event loop: the same lock.
+      lockDuration: opts.jobLockMs,
+      stalledInterval: Math.min(opts.jobLockMs, STALLED_CHECK_MS),
+    });
+    // A block half as long as the jobs lock is a warning that the lock may lapse under more load.
+    this.loopWatch = watchLoopBlocks({
+      thresholdMs: opts.jobLockMs / 2,
+      onBlock: (ms) =>
+        opts.log(
+          'warn',
+          `event loop blocked for ${(ms / 1000).toFixed(1)} s, over half the jobs lock (${opts.jobLockMs / 1000} s): ` +
+            'lower COLA_HOST_MEMORY_BUDGET_MB or the jobs\' batch size, or raise COLA_HOST_JOB_LOCK_MS',
+          { blockedMs: Math.round(ms), jobLockMs: opts.jobLockMs },
+        ),
     });
     for (const w of [this.jobsWorker, this.auxWorker])
       w.on('error', (e) => opts.log('error', `worker error: ${e.message}`, { queue: w.name }));
@@ -205,6 +228,7 @@ export class HostService extends EventEmitter<HostServiceEvents> {
     await workerClosed;
     await this.auxWorker?.close();
     this.retention?.stop();
+    this.loopWatch?.stop();
     await this.adaptQueue?.close();
     for (const q of this.depthQueues) await q.close();
     this.ctx.heads.dispose();

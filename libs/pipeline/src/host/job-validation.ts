@@ -24,7 +24,6 @@ export class JobValidation {
     const o = job.options;
     const { adapters } = decodeJobAuxState(await this.ctx.conn.auxStore.load(job.jobId, version), { paramsOnly: true });
     try {
-      heads.install(job.headKey);
       // A forward pass takes at most what a host step of as many rows takes: the step's rows per chunk bound it.
       // (The LM head's row costs at least the classifier's: its logits are per token.)
       const blockTaps = job.taps.filter((t) => t !== SCORE_TAP);
@@ -32,8 +31,9 @@ export class JobValidation {
       return await evaluateInChunks(model, job.data.evaluation({ batchSize: o.batchSize, maxLength: o.maxLength }), {
         adapters,
         merged: o.merged,
-        chunk: opts.evalChunk,
+        rowsPerYield: opts.evalRowsPerYield,
         maxRows,
+        prepare: () => heads.install(job.headKey),
       });
     } finally {
       adapters.dispose();
