@@ -18,3 +18,4 @@ export * from './tasks/bench-tasks';
 export * from './baselines/naive-bayes';
 export * from './pretrain/pretrain-run-state';
 export * from './cli/cli-args';
+export * from './finetune/lr-range-test';
