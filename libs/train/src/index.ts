@@ -19,3 +19,4 @@ export * from './baselines/naive-bayes';
 export * from './pretrain/pretrain-run-state';
 export * from './cli/cli-args';
 export * from './finetune/lr-range-test';
+export * from './finetune/lr-range-run';
