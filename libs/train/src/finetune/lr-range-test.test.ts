@@ -26,7 +26,12 @@ describe('when a range test is read', () => {
       lr: 1e-2,
       why: /at lr 0\.10/,
     },
-    { name: 'a flat loss: no rate (keep the default)', losses: [0.69, 0.69, 0.69, 0.69, 0.69, 0.69, 0.69], lr: undefined, why: /did not fall/ },
+    {
+      name: 'a flat loss: no rate (keep the default)',
+      losses: [0.69, 0.69, 0.69, 0.69, 0.69, 0.69, 0.69],
+      lr: undefined,
+      why: /did not fall/,
+    },
     { name: 'a loss that only rises: no rate', losses: [0.69, 0.7, 0.8, 1, 2, 4, 9], lr: undefined, why: /did not fall/ },
     {
       name: 'a NaN once the rate is too high: read up to it',
