@@ -14,7 +14,9 @@
  *        --tasks a,b (task names), --runs a,b (head,lora,auto,tuned), --grid 3e-3,1e-2,3e-2,
  *        --max-steps N (bound every fine-tuning run, grid included, at N batches: the learning-rate
  *        schedule is laid over the bounded run; the output says when a run was cut short of what
- *        its settings ask for), --base <checkpoint dir> (default models/cola-tiny)
+ *        its settings ask for), --base <checkpoint dir> (default models/cola-tiny),
+ *        --range-test (the auto run takes its learning rate from Smith's range test, runLrRangeTest,
+ *        when the test reads one; the test's 12 steps are printed and not counted in the run)
  */
 import { cpus, loadavg } from 'node:os';
 import { ByteTokenizer } from '@cola/data';
@@ -32,6 +34,7 @@ import {
   languageModelTask,
   majorityAccuracy,
   NaiveBayes,
+  runLrRangeTest,
   type BenchTask,
   type FinetuneOptionsInput,
   type TaskData,
@@ -155,6 +158,23 @@ async function main(): Promise<void> {
     const data = dataOf(task, auto.s.maxWindows);
     let autoRun: Awaited<ReturnType<typeof run>> | undefined;
     if (runs.has('auto')) {
+      if (process.argv.includes('--range-test')) {
+        const model = await loadCheckpoint(base);
+        const t0 = performance.now();
+        const rt = await runLrRangeTest(model, data, {
+          method: 'cola',
+          aux: AUX,
+          optimizer: { type: 'adamw', lr: auto.s.lr, weightDecay: 5e-4 },
+          batchSize: auto.s.batchSize,
+          maxLength: auto.s.maxLength,
+          seed: 0,
+        });
+        model.dispose();
+        console.log(
+          `   range test (${((performance.now() - t0) / 1000).toFixed(0)} s): ${rt.lrs.map((lr, i) => `${lr.toPrecision(2)}:${rt.losses[i]!.toFixed(3)}`).join(' ')} -> ${rt.lr ?? `keep ${auto.s.lr}`} (${rt.why})`,
+        );
+        if (rt.lr !== undefined) auto.s.lr = rt.lr;
+      }
       autoRun = await run(base, data, 'cola', auto.s);
       const r = autoRun;
       const head = r.losses.slice(0, 5);

@@ -18,3 +18,5 @@ export * from './tasks/bench-tasks';
 export * from './baselines/naive-bayes';
 export * from './pretrain/pretrain-run-state';
 export * from './cli/cli-args';
+export * from './finetune/lr-range-test';
+export * from './finetune/lr-range-run';

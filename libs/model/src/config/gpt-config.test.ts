@@ -35,6 +35,7 @@ describe('when a GptConfig is validated', () => {
     assert.throws(() => validateGptConfig({ ...GOOD, n_embd: 16 }), /unknown field\(s\) n_embd; valid fields are/);
     assert.throws(() => validateGptConfig('gpt2'), /GptConfig must be an object/);
     assert.throws(() => validateGptConfig({ ...GOOD, numLabels: 0 }), /numLabels must be a positive integer/);
+    assert.throws(() => validateGptConfig({ ...GOOD, clsPooling: 'max' }), /clsPooling must be one of last, mean/);
   });
 });
 
@@ -53,6 +54,15 @@ describe('when a config goes through GPT-2 config.json', () => {
       num_labels: 3,
     });
     assert.deepEqual(gptConfigFromJson(JSON.parse(JSON.stringify(json))), cfg);
+  });
+
+  it('should write the cls pooling as cls_pooling and read it back; a file without it reads as last-token pooling', () => {
+    const cfg = validateGptConfig({ ...GOOD, numLabels: 2, clsPooling: 'mean' });
+    const json = gptConfigToJson(cfg);
+    assert.equal(json.cls_pooling, 'mean');
+    assert.deepEqual(gptConfigFromJson(JSON.parse(JSON.stringify(json))), cfg);
+    const { cls_pooling: _p, ...old } = json;
+    assert.equal(gptConfigFromJson(old).clsPooling, undefined);
   });
 
   it('should read a Hugging Face config with extra fields, and reject another model type', () => {

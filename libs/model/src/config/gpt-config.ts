@@ -20,7 +20,16 @@ export interface GptConfig {
    * model; set it with `initClassificationHead` before using the `cls` head.
    */
   numLabels?: number;
+  /**
+   * How the `cls` head pools a row's final hidden states: 'last' (the last real token, GPT-2's
+   * sequence classification) or 'mean' (the mean over the row's real tokens). Absent = 'last'.
+   */
+  clsPooling?: ClsPooling;
 }
+
+/** Pooling of the `cls` head: see {@link GptConfig.clsPooling}. */
+export const CLS_POOLINGS = ['last', 'mean'] as const;
+export type ClsPooling = (typeof CLS_POOLINGS)[number];
 
 /** Defaults merged into every config; the architecture sizes have no sensible default. */
 export const GPT_CONFIG_DEFAULTS: Pick<GptConfig, 'layerNormEpsilon'> = { layerNormEpsilon: 1e-5 };
@@ -35,6 +44,8 @@ export interface Gpt2ConfigJson {
   n_head: number;
   layer_norm_epsilon: number;
   num_labels?: number;
+  /** Our extension: the cls head's pooling ({@link GptConfig.clsPooling}); absent = 'last'. */
+  cls_pooling?: ClsPooling;
 }
 
 const INT_FIELDS = ['vocabSize', 'nPositions', 'nEmbd', 'nLayer', 'nHead'] as const;
@@ -66,16 +77,20 @@ export function validateGptConfig(raw: unknown): GptConfig {
   if (nl !== undefined && (typeof nl !== 'number' || !Number.isInteger(nl) || nl < 1)) {
     problems.push(`numLabels must be a positive integer, or left out for a pure LM (got ${JSON.stringify(nl)})`);
   }
+  const pool = merged.clsPooling;
+  if (pool !== undefined && !(CLS_POOLINGS as readonly unknown[]).includes(pool)) {
+    problems.push(`clsPooling must be one of ${CLS_POOLINGS.join(', ')}, or left out for 'last' (got ${JSON.stringify(pool)})`);
+  }
   const { nEmbd, nHead } = merged;
   if (typeof nEmbd === 'number' && typeof nHead === 'number' && nHead >= 1 && nEmbd % nHead !== 0) {
     problems.push(`nEmbd (${nEmbd}) must be divisible by nHead (${nHead}); pick e.g. nHead=${largestDivisorUpTo(nEmbd, nHead)}`);
   }
   const unknownKeys = Object.keys(raw).filter(
-    (k) => !(INT_FIELDS as readonly string[]).includes(k) && k !== 'layerNormEpsilon' && k !== 'numLabels',
+    (k) => !(INT_FIELDS as readonly string[]).includes(k) && k !== 'layerNormEpsilon' && k !== 'numLabels' && k !== 'clsPooling',
   );
   if (unknownKeys.length) {
     problems.push(
-      `unknown field(s) ${unknownKeys.join(', ')}; valid fields are ${[...INT_FIELDS, 'layerNormEpsilon', 'numLabels'].join(', ')}`,
+      `unknown field(s) ${unknownKeys.join(', ')}; valid fields are ${[...INT_FIELDS, 'layerNormEpsilon', 'numLabels', 'clsPooling'].join(', ')}`,
     );
   }
   if (problems.length) throw new Error(`Invalid GptConfig: ${problems.join('; ')}`);
@@ -88,6 +103,7 @@ export function validateGptConfig(raw: unknown): GptConfig {
     layerNormEpsilon: merged.layerNormEpsilon as number,
   };
   if (nl !== undefined) cfg.numLabels = nl as number;
+  if (pool !== undefined) cfg.clsPooling = pool as ClsPooling;
   return cfg;
 }
 
@@ -108,6 +124,7 @@ export function gptConfigToJson(config: GptConfig): Gpt2ConfigJson {
     layer_norm_epsilon: config.layerNormEpsilon,
   };
   if (config.numLabels !== undefined) json.num_labels = config.numLabels;
+  if (config.clsPooling !== undefined) json.cls_pooling = config.clsPooling;
   return json;
 }
 
@@ -133,5 +150,6 @@ export function gptConfigFromJson(raw: unknown): GptConfig {
   };
   if (raw.layer_norm_epsilon !== undefined) camel.layerNormEpsilon = raw.layer_norm_epsilon;
   if (numLabels !== undefined) camel.numLabels = numLabels;
+  if (raw.cls_pooling !== undefined) camel.clsPooling = raw.cls_pooling;
   return validateGptConfig(camel);
 }

@@ -52,6 +52,40 @@ describe('when the forward pass runs', () => {
     model.dispose();
   });
 
+  it('should pool the cls head over the mean of real tokens by default and over the last token when asked', () => {
+    const model = initGptModel(CONFIG, { seed: 8 });
+    initClassificationHead(model, 2, { seed: 1 });
+    assert.equal(model.config.clsPooling, 'mean');
+    const rows = [
+      [5, 6, 7],
+      [8, 9, 10, 11, 12],
+    ];
+    const batch = makeTokenBatch(rows, { padId: 36, seqLen: 8 });
+    // The mean of the per-prefix last-token features equals mean pooling: feature of row r at t = last-token feature of its prefix t.
+    const feat = (b: ReturnType<typeof makeTokenBatch>, pool: 'last' | 'mean'): number[][] => {
+      const cap = new Map<string, tf.Tensor2D>();
+      tf.tidy(() => forward(model, b, { head: 'cls', capture: cap, captureTaps: ['score'], clsPooling: pool }));
+      const v = cap.get('score')!.arraySync();
+      cap.get('score')!.dispose();
+      return v;
+    };
+    const mean = feat(batch, 'mean');
+    rows.forEach((row, r) => {
+      const prefixes = row.map((_, t) => row.slice(0, t + 1));
+      const lasts = feat(makeTokenBatch(prefixes, { padId: 36 }), 'last');
+      const expect = lasts[0]!.map((_, k) => lasts.reduce((a, f) => a + f[k]!, 0) / lasts.length);
+      assert.ok(maxAbsDiff(mean[r]!, expect) < 1e-5, `row ${r}: mean pooling is off by ${maxAbsDiff(mean[r]!, expect)}`);
+    });
+    const defaultLogits = tf.tidy(() => forward(model, batch, { head: 'cls' })).dataSync();
+    const meanLogits = tf.tidy(() => forward(model, batch, { head: 'cls', clsPooling: 'mean' })).dataSync();
+    assert.deepEqual(defaultLogits, meanLogits);
+    const last = feat(batch, 'last');
+    const lastAlone = feat(makeTokenBatch([rows[1]!], { padId: 36 }), 'last');
+    assert.ok(maxAbsDiff(last[1]!, lastAlone[0]!) < 1e-5);
+    assert.ok(maxAbsDiff(last[1]!, mean[1]!) > 1e-4, 'last-token and mean pooling must differ');
+    model.dispose();
+  });
+
   it('should start near the uniform loss ln(V) and leave no tensor behind', () => {
     const model = initGptModel(CONFIG, { seed: 5 });
     initClassificationHead(model, 3, { seed: 2 });

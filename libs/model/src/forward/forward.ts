@@ -1,4 +1,5 @@
 import { tf } from '@cola/gl';
+import type { ClsPooling } from '../config/gpt-config';
 import type { GptModel } from '../weights/gpt-model';
 import { fastMatMul as matMul, fastMatMulBt as matMulBt } from '@cola/gl';
 import { allTaps, SCORE_TAP, tapShape } from '../taps/taps';
@@ -49,6 +50,8 @@ export interface ForwardOptions {
    * lean-ops.ts). Same forward values; no gradient reaches any weight. Default false.
    */
   frozen?: boolean;
+  /** How the cls head pools a row's final hidden states. Default: the model's `clsPooling` ('last' when unset). */
+  clsPooling?: ClsPooling;
 }
 
 /** Per-call state shared by the taps of one forward pass. */
@@ -140,9 +143,16 @@ export function forward(model: GptModel, batch: TokenBatch, opts: ForwardOptions
       const logits = matMulBt(hN, model.weight('wte.weight'));
       return tf.reshape(logits, [B, T, V]) as tf.Tensor3D;
     }
-    // Pool the last real token of each row with a one-hot row selector (gather has no wasm gradient).
+    // Pool with a row selector matrix (gather has no wasm gradient): one-hot at the last real
+    // token, or 1/n over the row's n real tokens.
     const sel = new Float32Array(B * B * T);
-    pooledRows.forEach((t, r) => (sel[r * B * T + r * T + t] = 1));
+    if ((opts.clsPooling ?? config.clsPooling ?? 'last') === 'mean') {
+      for (let r = 0; r < B; r++) {
+        let n = 0;
+        for (let t = 0; t < T; t++) n += batch.mask[r * T + t]!;
+        for (let t = 0; t < T; t++) if (batch.mask[r * T + t] === 1) sel[r * B * T + r * T + t] = 1 / n;
+      }
+    } else pooledRows.forEach((t, r) => (sel[r * B * T + r * T + t] = 1));
     const pooled = matMul(tf.tensor2d(sel, [B, B * T]), hN);
     return scoreTap(ctx, pooled, model.weight('score.weight') as tf.Tensor2D, model.weight('score.bias') as tf.Tensor1D);
   });

@@ -1,5 +1,5 @@
 import { tf } from '@cola/gl';
-import { validateGptConfig, type GptConfig } from '../config/gpt-config';
+import { validateGptConfig, type ClsPooling, type GptConfig } from '../config/gpt-config';
 import { gptWeightShapes } from './gpt-weight-names';
 
 /** Options for {@link GptModel}. */
@@ -96,7 +96,7 @@ export class GptModel {
    * Installs (or replaces) the sequence-classification head. Takes ownership of both tensors.
    * `weight` is [numLabels, nEmbd] (HF nn.Linear layout), `bias` is [numLabels].
    */
-  setClassificationHead(weight: tf.Tensor2D, bias: tf.Tensor1D): void {
+  setClassificationHead(weight: tf.Tensor2D, bias: tf.Tensor1D, pooling?: ClsPooling): void {
     const [numLabels, d] = weight.shape;
     if (d !== this.cfg.nEmbd || bias.shape[0] !== numLabels) {
       const msg = `score head shapes [${weight.shape}] and [${bias.shape}] do not fit nEmbd=${this.cfg.nEmbd}; expected [numLabels, ${this.cfg.nEmbd}] and [numLabels]`;
@@ -108,7 +108,7 @@ export class GptModel {
     this.vars.get('score.bias')?.dispose();
     this.setVar('score.weight', weight);
     this.setVar('score.bias', bias);
-    this.cfg = { ...this.cfg, numLabels };
+    this.cfg = { ...this.cfg, numLabels, ...(pooling ? { clsPooling: pooling } : {}) };
   }
 
   /** Frees every weight; returns how many tensors were freed. */
