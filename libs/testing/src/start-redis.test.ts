@@ -32,8 +32,11 @@ describe('when REDIS_URL is set', () => {
 
 describe('when REDIS_URL is not set', () => {
   it('should start a Redis of its own from the source the machine offers, and stop it', async () => {
-    const docker = await isDockerReachable();
-    const handle = await startRedis({ env: {} });
+    // The machine's own hints (DOCKER_HOST, HOME), without a REDIS_URL or a forced source. The
+    // probes get a budget a loaded machine can meet: both must see the same engine.
+    const env = { ...process.env, REDIS_URL: undefined, COLA_TEST_REDIS: undefined };
+    const docker = await isDockerReachable({ env, timeoutMs: 15_000 });
+    const handle = await startRedis({ env, dockerProbeTimeoutMs: 15_000 });
     assert.equal(handle.source, docker ? 'testcontainers' : 'redis-server');
     const client = new Redis(handle.url);
     assert.equal(await client.ping(), 'PONG');
