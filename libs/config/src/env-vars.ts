@@ -94,7 +94,7 @@ export const gpuHostConfig = defineConfig({
     default: HOST_JOB_LOCK_MS.default,
     min: HOST_JOB_LOCK_MS.min,
     max: HOST_JOB_LOCK_MS.max,
-    doc: 'lock of a job the gpu-host trains, in ms: longer than its longest host step (which blocks lock renewal); a killed host\'s jobs resume elsewhere after it',
+    doc: "lock of a job the gpu-host trains, in ms: longer than its longest host step (which blocks lock renewal); a killed host's jobs resume elsewhere after it",
   }),
 });
 

@@ -448,7 +448,13 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
   async function trainThroughBlock(jobId: string, jobLockMs: number, blockMs: number): Promise<{ status: string; lines: string[] }> {
     const lines: string[] = [];
     const model = baseModel();
-    const host = new HostService({ redisUrl: redis.url, model, pollMs: 50, jobLockMs, log: (level, msg) => lines.push(`${level}: ${msg}`) });
+    const host = new HostService({
+      redisUrl: redis.url,
+      model,
+      pollMs: 50,
+      jobLockMs,
+      log: (level, msg) => lines.push(`${level}: ${msg}`),
+    });
     const trainer = await startTrainer();
     await host.start();
     const done = ended(host, jobId);
@@ -465,7 +471,7 @@ describe('when the gpu-host trains jobs against a real Redis with an in-process 
     return { status, lines };
   }
 
-  it('should keep training a job through an event-loop block longer than BullMQ\'s default lock when its jobs lock outlasts it, and warn of the block', async () => {
+  it("should keep training a job through an event-loop block longer than BullMQ's default lock when its jobs lock outlasts it, and warn of the block", async () => {
     // The control: a lock shorter than the block lapses, the job is delivered again while it still trains here.
     const lapsed = await trainThroughBlock('job-short-lock', 5_000, 9_000);
     assert.equal(lapsed.status, 'succeeded');

@@ -201,7 +201,7 @@ export class HostService extends EventEmitter<HostServiceEvents> {
         opts.log(
           'warn',
           `event loop blocked for ${(ms / 1000).toFixed(1)} s, over half the jobs lock (${opts.jobLockMs / 1000} s): ` +
-            'lower COLA_HOST_MEMORY_BUDGET_MB or the jobs\' batch size, or raise COLA_HOST_JOB_LOCK_MS',
+            "lower COLA_HOST_MEMORY_BUDGET_MB or the jobs' batch size, or raise COLA_HOST_JOB_LOCK_MS",
           { blockedMs: Math.round(ms), jobLockMs: opts.jobLockMs },
         ),
     });
