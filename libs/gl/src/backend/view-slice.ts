@@ -9,6 +9,12 @@ interface HeapBackend {
 /** The backend's own Slice and SplitV kernels, kept so a bench can measure them side by side. */
 let copying: { slice: tf.KernelConfig; splitV: tf.KernelConfig } | undefined;
 
+/** Registers `config` in place of the kernel of the same name and backend. */
+function reregister(config: tf.KernelConfig): void {
+  tf.unregisterKernel(config.kernelName, config.backendName);
+  tf.registerKernel(config);
+}
+
 /** Dtypes whose data the wasm backend keeps in its heap (strings live in JS). */
 const IN_HEAP = new Set<tf.DataType>(['float32', 'int32', 'bool']);
 
@@ -67,11 +73,7 @@ export function viewSliceKernels(backendName: string): void {
   if (backendName !== 'wasm') return;
   copying ??= { slice: tf.getKernel('Slice', backendName), splitV: tf.getKernel('SplitV', backendName) };
   const own = copying;
-  const replace = (config: tf.KernelConfig): void => {
-    tf.unregisterKernel(config.kernelName, backendName);
-    tf.registerKernel(config);
-  };
-  replace({
+  reregister({
     kernelName: 'Slice',
     backendName,
     kernelFunc: (args) => {
@@ -82,7 +84,7 @@ export function viewSliceKernels(backendName: string): void {
       return sliceByView(args.backend as HeapBackend, x, begin, size);
     },
   });
-  replace({
+  reregister({
     kernelName: 'SplitV',
     backendName,
     kernelFunc: (args) => {
@@ -109,10 +111,7 @@ export function viewSliceKernels(backendName: string): void {
  */
 export function copySliceKernels(backendName: string): void {
   if (backendName !== 'wasm' || !copying) return;
-  for (const config of [copying.slice, copying.splitV]) {
-    tf.unregisterKernel(config.kernelName, backendName);
-    tf.registerKernel(config);
-  }
+  for (const config of [copying.slice, copying.splitV]) reregister(config);
 }
 
 /**

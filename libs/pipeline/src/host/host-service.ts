@@ -175,24 +175,23 @@ export class HostService extends EventEmitter<HostServiceEvents> {
       log: opts.log,
     });
     this.retention.start();
+    // Locks are renewed from the event loop, which each host step blocks: they must outlast the
+    // longest step, or a job still training here is taken for stalled and delivered again.
+    const locks = { lockDuration: opts.jobLockMs, stalledInterval: Math.min(opts.jobLockMs, STALLED_CHECK_MS) };
     this.jobsWorker = new Worker<JobsQueueData, HostJobResult>(QUEUES.jobs, (job, token) => this.intake.processJob(job, token), {
       connection: this.bull,
       prefix: BULLMQ_PREFIX,
       concurrency: opts.maxActiveJobs,
       // A host that dies mid-job leaves it stalled; the next host resumes it from the store.
       maxStalledCount: 3,
-      // The lock is renewed from the event loop, which each host step blocks: it must outlast the
-      // longest step, or a job still training here is taken for stalled and delivered again.
-      lockDuration: opts.jobLockMs,
-      stalledInterval: Math.min(opts.jobLockMs, STALLED_CHECK_MS),
+      ...locks,
     });
     this.auxWorker = new Worker(QUEUES.auxPublishedHost, (job) => this.intake.processAuxPublished(job), {
       connection: this.bull,
       prefix: BULLMQ_PREFIX,
       concurrency: 4,
-      // Its announcements are handled on the same blocked event loop: the same lock.
-      lockDuration: opts.jobLockMs,
-      stalledInterval: Math.min(opts.jobLockMs, STALLED_CHECK_MS),
+      // Its announcements are handled on the same event loop: the same lock.
+      ...locks,
     });
     // A block half as long as the jobs lock is a warning that the lock may lapse under more load.
     this.loopWatch = watchLoopBlocks({

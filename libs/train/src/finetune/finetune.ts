@@ -67,6 +67,13 @@ export function createRunAdapters(model: GptModel, o: FinetuneOptions): AdapterS
   });
 }
 
+/** A classification task's head on the model: (re)initialised from `seed` when its label count differs. */
+export function ensureTaskHead(model: GptModel, data: TaskData, seed: number): void {
+  if (data.task === 'classification' && model.config.numLabels !== data.labels.length) {
+    initClassificationHead(model, data.labels.length, { seed });
+  }
+}
+
 /**
  * Fine-tunes a frozen base model on a task with ColA (Gradient Learning), LoRA (back-propagation)
  * or a trained head only, then evaluates it. A classification task (re)initialises the model's
@@ -79,9 +86,7 @@ export async function finetune(
   hooks: FinetuneHooks = {},
 ): Promise<FinetuneResult> {
   const o = validateFinetuneOptions({ ...raw, task: data.task });
-  if (data.task === 'classification' && model.config.numLabels !== data.labels.length) {
-    initClassificationHead(model, data.labels.length, { seed: o.seed });
-  }
+  ensureTaskHead(model, data, o.seed);
   const adapters = createRunAdapters(model, o);
   const evalBatches = () => data.evaluation({ batchSize: o.batchSize, maxLength: o.maxLength });
   const before = hooks.evaluateBefore ? evaluate(model, evalBatches()) : undefined;

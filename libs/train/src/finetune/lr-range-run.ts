@@ -1,8 +1,8 @@
 import type { LinearSchedule } from '@cola/gl';
-import { initClassificationHead, type GptModel } from '@cola/model';
+import type { GptModel } from '@cola/model';
 import { BackpropStepper } from './backprop-stepper';
 import { ColaStepper } from './cola-stepper';
-import { createRunAdapters } from './finetune';
+import { createRunAdapters, ensureTaskHead } from './finetune';
 import { validateFinetuneOptions, type FinetuneOptionsInput } from './finetune-options';
 import { lrRangeSchedule, pickRangeTestLr, type LrRangeOptions, type LrRangePick } from './lr-range-test';
 import type { TaskData } from './task-data';
@@ -26,9 +26,7 @@ export async function runLrRangeTest(
   range: LrRangeOptions = {},
 ): Promise<LrRangeRun> {
   const o = validateFinetuneOptions({ ...raw, task: data.task, interval: raw.method === 'cola' ? 1 : undefined });
-  if (data.task === 'classification' && model.config.numLabels !== data.labels.length) {
-    initClassificationHead(model, data.labels.length, { seed: o.seed });
-  }
+  ensureTaskHead(model, data, o.seed);
   const lrs = lrRangeSchedule(range);
   // The stepper reads its rate from a schedule: this one returns the test's rate for each step.
   const schedule = {
