@@ -28,11 +28,7 @@ import {
 import { DEFAULT_BASE_MODEL_DIR } from '@cola/train';
 import { attentionGflops, hostStepGflop, matMulPeakGflops } from './physical-limit';
 import { benchMixing } from './support/mixing';
-
-function flag(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
+import { numberFlag, hasFlag } from './support/flags';
 
 const COLA_TINY: GptConfig = { vocabSize: 258, nPositions: 128, nEmbd: 128, nLayer: 4, nHead: 4, layerNormEpsilon: 1e-5 };
 
@@ -119,7 +115,7 @@ async function main(): Promise<void> {
   console.log(
     `bench:host-memory on backend ${tf.getBackend()} (machine shared with other work: absolute times are busy-machine figures)\n`,
   );
-  if (process.argv.includes('--mixing-only')) return mixing();
+  if (hasFlag('mixing-only')) return mixing();
 
   // 1. cola-tiny memory per token.
   const T = 128;
@@ -203,10 +199,10 @@ async function mixing(): Promise<void> {
   const model = await loadCheckpoint(DEFAULT_BASE_MODEL_DIR);
   initClassificationHead(model, 2, { seed: 1 });
   await benchMixing(model, {
-    tenants: flag('tenants', 8),
-    rows: flag('tenant-rows', 8),
-    seqLen: flag('tenant-length', 64),
-    reps: flag('mixing-reps', 5),
+    tenants: numberFlag('tenants', 8),
+    rows: numberFlag('tenant-rows', 8),
+    seqLen: numberFlag('tenant-length', 64),
+    reps: numberFlag('mixing-reps', 5),
   });
   model.dispose();
 }

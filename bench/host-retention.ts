@@ -19,16 +19,12 @@ import { startRedis } from '@cola/testing';
 import { DEFAULT_BASE_MODEL_DIR } from '@cola/train';
 import { jobSpecFor } from './support/distributed';
 import { n0, table } from './support/table';
+import { textFlag } from './support/flags';
 
-function flag(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : dflt;
-}
-
-const ROUNDS = flag('rounds', '1,4,16').split(',').map(Number);
-const STEPS = Number(flag('steps', '3'));
-const BATCH = Number(flag('batch', '4'));
-const MAX_LENGTH = Number(flag('max-length', '32'));
+const ROUNDS = textFlag('rounds', '1,4,16').split(',').map(Number);
+const STEPS = Number(textFlag('steps', '3'));
+const BATCH = Number(textFlag('batch', '4'));
+const MAX_LENGTH = Number(textFlag('max-length', '32'));
 
 type Sample = { heapUsed: number; external: number; arrayBuffers: number; rss: number; wasm: number };
 

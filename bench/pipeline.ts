@@ -38,22 +38,17 @@ import { jobSpecFor, runDistributed, type DistributedRun } from './support/distr
 import { hostStepGflop, matMulPeakGflops } from './physical-limit';
 import { measureGpt2Width } from './support/gpt2-width';
 import { n0, table } from './support/table';
+import { numberFlag, hasFlag } from './support/flags';
 
-function flag(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
-
-const STEPS = flag('steps', 8);
-const BATCH = flag('batch', 32);
-const MAX_LENGTH = flag('max-length', 96);
-const has = (name: string): boolean => process.argv.includes(`--${name}`);
-const K_STEPS = flag('k-steps', 24);
-const K_BATCH = flag('k-batch', 16);
-const K_LENGTH = flag('k-length', 64);
-const VAL = flag('val', 200);
-const GPT_BATCH = flag('gpt-batch', 2);
-const GPT_LENGTH = flag('gpt-length', 128);
+const STEPS = numberFlag('steps', 8);
+const BATCH = numberFlag('batch', 32);
+const MAX_LENGTH = numberFlag('max-length', 96);
+const K_STEPS = numberFlag('k-steps', 24);
+const K_BATCH = numberFlag('k-batch', 16);
+const K_LENGTH = numberFlag('k-length', 64);
+const VAL = numberFlag('val', 200);
+const GPT_BATCH = numberFlag('gpt-batch', 2);
+const GPT_LENGTH = numberFlag('gpt-length', 128);
 const TRANSFERS: TransferSpec[] = (['activations', 'gram'] as const).flatMap((mode) =>
   (['fp32', 'fp16', 'bf16'] as const).map((dtype) => ({ mode, dtype })),
 );
@@ -206,7 +201,7 @@ async function main(): Promise<void> {
     }
     table(['batch', 'activations fp32 bytes/step', 'gram fp32 bytes/step'], gramRows);
 
-    if (!has('skip-throughput')) {
+    if (!hasFlag('skip-throughput')) {
       // 4: aux-trainer throughput. Fill the adapt queue with fit tasks of several jobs (valid payloads
       // from real host steps, every job at version 0), then time how fast 1 or 2 trainer processes drain it.
       const adapt = new Queue(QUEUES.adapt, { connection: redis, ...queueOptions(QUEUES.adapt) });
@@ -297,7 +292,7 @@ async function main(): Promise<void> {
     const tinyGflops = hostStepGflop(model.config, BATCH, MAX_LENGTH) / (hostStepMs / 1000);
 
     // 6: bounded staleness on the real services, transfer auto, against in-process LoRA.
-    if (!has('skip-k')) {
+    if (!hasFlag('skip-k')) {
       const spam = loadSpamAssassin();
       const train = spam.train.slice(0, K_BATCH * K_STEPS);
       const validation = spam.test.slice(0, VAL);
@@ -362,7 +357,7 @@ async function main(): Promise<void> {
 
     // 7: GPT-2-small width.
     let width: Awaited<ReturnType<typeof measureGpt2Width>> | undefined;
-    if (!has('skip-gpt')) {
+    if (!hasFlag('skip-gpt')) {
       try {
         width = await measureGpt2Width(GPT_BATCH, GPT_LENGTH, 2);
         console.log(

@@ -11,15 +11,10 @@ import { cpus } from 'node:os';
 import { initBackend, tf } from '@cola/gl';
 import { loadCheckpoint } from '@cola/model';
 import { DEFAULT_BASE_MODEL_DIR, finetune, spamTask, type FinetuneOptionsInput } from '@cola/train';
+import { arg, numberFlag } from './support/flags';
 
-function flag(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
-const only = (() => {
-  const i = process.argv.indexOf('--only');
-  return i >= 0 ? new Set(process.argv[i + 1]!.split(',')) : undefined;
-})();
+const onlyFlag = arg('only');
+const only = onlyFlag !== undefined ? new Set(onlyFlag.split(',')) : undefined;
 
 const RUNS: { name: string; opts: Omit<FinetuneOptionsInput, 'task' | 'epochs' | 'batchSize' | 'maxLength' | 'seed'> }[] = [
   { name: 'head only (frozen base)', opts: { method: 'head' } },
@@ -32,14 +27,14 @@ const RUNS: { name: string; opts: Omit<FinetuneOptionsInput, 'task' | 'epochs' |
 
 async function main(): Promise<void> {
   const backend = await initBackend();
-  const trainSize = flag('train', 2000);
-  const testSize = flag('test', 500);
+  const trainSize = numberFlag('train', 2000);
+  const testSize = numberFlag('test', 500);
   const common = {
-    epochs: flag('epochs', 1),
-    batchSize: flag('batch', 32),
-    maxLength: flag('max-length', 128),
+    epochs: numberFlag('epochs', 1),
+    batchSize: numberFlag('batch', 32),
+    maxLength: numberFlag('max-length', 128),
     seed: 0,
-    optimizer: { type: 'adamw', lr: flag('lr', 5e-3), weightDecay: 5e-4 },
+    optimizer: { type: 'adamw', lr: numberFlag('lr', 5e-3), weightDecay: 5e-4 },
   };
   const data = spamTask({ trainSize, evalSize: testSize });
   console.log(

@@ -39,11 +39,8 @@ import {
   type FinetuneOptionsInput,
   type TaskData,
 } from '@cola/train';
+import { arg, hasFlag } from './support/flags';
 
-const arg = (name: string): string | undefined => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-};
 const num = (name: string, dflt: number): number => Number(arg(name) ?? dflt);
 const list = (name: string): Set<string> | undefined => (arg(name) ? new Set(arg(name)!.split(',')) : undefined);
 
@@ -158,7 +155,7 @@ async function main(): Promise<void> {
     const data = dataOf(task, auto.s.maxWindows);
     let autoRun: Awaited<ReturnType<typeof run>> | undefined;
     if (runs.has('auto')) {
-      if (process.argv.includes('--range-test')) {
+      if (hasFlag('range-test')) {
         const model = await loadCheckpoint(base);
         const t0 = performance.now();
         const rt = await runLrRangeTest(model, data, {

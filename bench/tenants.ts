@@ -19,16 +19,12 @@ import { startRedis } from '@cola/testing';
 import { DEFAULT_BASE_MODEL_DIR, validateFinetuneOptions } from '@cola/train';
 import { jobSpecFor } from './support/distributed';
 import { n0, table } from './support/table';
+import { textFlag } from './support/flags';
 
-function flag(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : dflt;
-}
-
-const TENANTS = flag('tenants', '1,2,4,8,16').split(',').map(Number);
-const STEPS = Number(flag('steps', '6'));
-const BATCH = Number(flag('batch', '8'));
-const MAX_LENGTH = Number(flag('max-length', '32'));
+const TENANTS = textFlag('tenants', '1,2,4,8,16').split(',').map(Number);
+const STEPS = Number(textFlag('steps', '6'));
+const BATCH = Number(textFlag('batch', '8'));
+const MAX_LENGTH = Number(textFlag('max-length', '32'));
 
 /** kB fields of /proc/<pid>/status (VmRSS, VmHWM = peak RSS). */
 function procStatus(pid: number): { rss: number; hwm: number } {
