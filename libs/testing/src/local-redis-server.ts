@@ -156,7 +156,9 @@ function spawnAndWaitReady(bin: string, args: string[], timeoutMs: number): Prom
     child.once('error', (err: NodeJS.ErrnoException) =>
       finish(err.code === 'ENOENT' ? new RedisServerNotFoundError(`redis-server was not found (tried "${bin}"): ${INSTALL_HINT}`) : err),
     );
-    child.once('exit', (code, signal) =>
+    // 'close', not 'exit': 'exit' may come before the last of the server's output has been read,
+    // and that output says why it stopped (a port in use, a bad option).
+    child.once('close', (code, signal) =>
       finish(new Error(`redis-server exited early (code ${code}, signal ${signal}). Output:\n${output}`)),
     );
   });
