@@ -57,7 +57,8 @@ export function renderModelCard(r: PretrainResult, ctx: ModelCardContext): strin
       : []),
     `- ${o.steps} steps x batch ${o.batch} x ${o.seqLen} tokens = ${(r.tokensSeen - r.initialTokens).toLocaleString('en-US')} tokens in this run, ${r.tokensSeen.toLocaleString('en-US')} tokens seen in total (windows sampled uniformly from the training text, seed ${o.seed})`,
     `- AdamW (betas 0.9/0.95, weight decay ${o.weightDecay} on matrices only), peak lr ${o.lr}, linear warmup ${o.warmupFraction * 100}% then linear decay to 0, gradient-norm clip ${o.clipNorm}`,
-    `- wall time: ${fmt(r.trainSeconds / 60, 1)} min training, ${fmt(r.totalSeconds / 60, 1)} min in total (${Math.round(r.tokensSeen / r.trainSeconds)} tokens/s)`,
+    // A resumed run's training time spans every process of the run; the total is this process's.
+    `- wall time: ${fmt(r.trainSeconds / 60, 1)} min training (every process of the run), ${fmt(r.totalSeconds / 60, 1)} min in the process that finished it (${Math.round((r.tokensSeen - r.initialTokens) / r.trainSeconds)} tokens/s)`,
     `- machine: ${ctx.machine}; tfjs backend: ${ctx.backend}; date: ${ctx.date}`,
     '',
     'Training loss (nats per byte), mean over each tenth of the run:',
@@ -73,7 +74,7 @@ export function renderModelCard(r: PretrainResult, ctx: ModelCardContext): strin
     '',
     '| model | NLL (nats/byte) | bits per byte | perplexity (per byte) |',
     '|---|---:|---:|---:|',
-    `| cola-tiny | ${fmt(r.heldOut.nll)} | ${bitsPerByte(r.heldOut.nll)} | ${fmt(r.heldOut.perplexity, 2)} |`,
+    `| ${ctx.name ?? 'cola-tiny'} | ${fmt(r.heldOut.nll)} | ${bitsPerByte(r.heldOut.nll)} | ${fmt(r.heldOut.perplexity, 2)} |`,
     `| unigram baseline (byte frequencies of the training text, add-one smoothed) | ${fmt(r.unigram.nll)} | ${bitsPerByte(r.unigram.nll)} | ${fmt(r.unigram.perplexity, 2)} |`,
     '',
     ...(r.curve.length

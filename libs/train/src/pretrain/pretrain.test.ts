@@ -123,6 +123,8 @@ describe('when a pretraining run is stopped and started again on its run directo
       const card = renderModelCard(second, { command: 'x', machine: 'test', backend: 'wasm', date: '2026-12-02', name: 'cola-tiny-v2' });
       assert.match(card, /^# cola-tiny-v2/);
       assert.match(card, /\| 6 \| 192 \|/);
+      assert.match(card, new RegExp(`\\| cola-tiny-v2 \\| ${second.heldOut.nll.toFixed(3)} \\|`), 'the held-out row names the model');
+      assert.match(card, /min training \(every process of the run\)/);
       second.model.dispose();
     } finally {
       await rm(dir, { recursive: true, force: true });
