@@ -32,5 +32,7 @@ describe('when the options are wrong', () => {
     assert.match(a.adminKey, /^admin-[0-9a-f]{32}$/);
     assert.notEqual(a.adminKey, b.adminKey);
     assert.equal(a.modelDir, 'models/cola-tiny');
+    const v2 = new LocalStack({ env: { MODEL_DIR: '/m', COLA_BASE_MODEL_DIR: 'models/cola-tiny-v2' } });
+    assert.equal(v2.modelDir, 'models/cola-tiny-v2', 'COLA_BASE_MODEL_DIR wins, as in the services');
   });
 });

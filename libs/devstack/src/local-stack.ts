@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ENV, PORTS } from '@cola/config';
+import { baseModelDirOf, ENV, PORTS } from '@cola/config';
 import { freePort, pingRedis, ServiceProcess } from '@cola/testing';
 import { Supervisor } from './supervisor';
 
@@ -12,7 +12,7 @@ import { Supervisor } from './supervisor';
 export interface LocalStackOptions {
   /** Use this Redis instead of starting one (default: `REDIS_URL` of the environment, else our own redis-server). */
   redisUrl?: string;
-  /** Base checkpoint directory for the gpu-host and the merger. Default: `MODEL_DIR`, else `models/cola-tiny`. */
+  /** Base checkpoint directory for the gpu-host and the merger. Default: `COLA_BASE_MODEL_DIR`, else `MODEL_DIR`, else `models/cola-tiny`. */
   modelDir?: string;
   /** The gateway's admin key. Default: `GATEWAY_ADMIN_KEY`, else a random one printed at start. */
   adminKey?: string;
@@ -97,7 +97,11 @@ export class LocalStack {
   constructor(private readonly opts: LocalStackOptions = {}) {
     const env = opts.env ?? process.env;
     this.adminKey = opts.adminKey ?? env[ENV.GATEWAY_ADMIN_KEY] ?? `admin-${randomBytes(16).toString('hex')}`;
-    this.modelDir = opts.modelDir ?? env[ENV.MODEL_DIR] ?? 'models/cola-tiny';
+    // The services' precedence (COLA_BASE_MODEL_DIR over MODEL_DIR), so the demo's "before"
+    // figures are measured on the base the services load.
+    this.modelDir =
+      opts.modelDir ??
+      baseModelDirOf({ COLA_BASE_MODEL_DIR: env[ENV.COLA_BASE_MODEL_DIR], MODEL_DIR: env[ENV.MODEL_DIR] ?? 'models/cola-tiny' });
     this.log = opts.log ?? ((line) => process.stdout.write(`${line}\n`));
     const trainers = opts.trainers ?? 2;
     if (!Number.isInteger(trainers) || trainers < 1) throw new RangeError(`LocalStack: trainers must be an integer >= 1, got ${trainers}`);
